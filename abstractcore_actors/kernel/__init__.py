@@ -1,0 +1,24 @@
+"""The actor kernel: supervised actors on trio, exchanging messages. No LLM knowledge.
+
+See docs/kernel.md for the model, the supervision strategies and the
+cancellation contract.
+"""
+
+from ._behaviour import ActorContext as ActorContext
+from ._behaviour import Behaviour as Behaviour
+from ._errors import AbstractCoreActorsError as AbstractCoreActorsError
+from ._errors import ActorCrashed as ActorCrashed
+from ._errors import ActorNotFound as ActorNotFound
+from ._errors import AskTimeout as AskTimeout
+from ._errors import KernelError as KernelError
+from ._errors import MailboxClosed as MailboxClosed
+from ._errors import NameTaken as NameTaken
+from ._errors import SupervisorGaveUp as SupervisorGaveUp
+from ._errors import UnhandledMessage as UnhandledMessage
+from ._errors import ValidationError as ValidationError
+from ._ref import ActorRef as ActorRef
+from ._supervisor import CrashReport as CrashReport
+from ._supervisor import Strategy as Strategy
+from ._supervisor import Supervisor as Supervisor
+from ._system import ActorSystem as ActorSystem
+from ._system import open_actor_system as open_actor_system

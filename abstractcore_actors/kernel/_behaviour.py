@@ -1,0 +1,69 @@
+"""What an actor does: the `Behaviour` base class and the `ActorContext` it receives."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+import trio
+
+from ._errors import UnhandledMessage
+
+if TYPE_CHECKING:
+    from ._ref import ActorRef
+    from ._system import ActorSystem
+
+
+@attrs.define(eq=False)
+class ActorContext:
+    """Handed to every handler: who the actor is and where it may start work.
+
+    `start_soon` runs background work in the actor's own nursery, so the work
+    is cancelled when the actor stops or restarts (it never outlives it).
+    """
+
+    ref: ActorRef
+    system: ActorSystem
+    restarts: int
+    _nursery: trio.Nursery
+
+    @property
+    def name(self) -> str:
+        return self.ref.name
+
+    def start_soon(self, fn: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Run `fn(*args)` in the actor's nursery; a raise crashes the actor."""
+        self._nursery.start_soon(fn, *args)
+
+
+class Behaviour:
+    """Subclass this to define an actor. A fresh instance is made on every (re)start.
+
+    - `receive(message, ctx)` handles `tell` and `ask`; its return value is
+      the reply to an `ask`.
+    - `stream(message, ctx)` (an async generator) handles `ActorRef.stream`;
+      each yielded item is one reply, sent with backpressure.
+    - `started` / `stopped` run when an incarnation begins and ends.
+
+    Exceptions listed in `reply_errors` are protocol errors: they are raised
+    at the asker and the actor keeps running. Any other exception crashes the
+    actor; the asker gets `ActorCrashed` and the supervisor decides what next.
+    """
+
+    reply_errors: ClassVar[tuple[type[BaseException], ...]] = ()
+
+    async def started(self, ctx: ActorContext) -> None:
+        """Called before the first message of each incarnation."""
+
+    async def stopped(self, ctx: ActorContext) -> None:
+        """Called when an incarnation ends (shielded, briefly): release resources."""
+
+    async def receive(self, message: object, ctx: ActorContext) -> Any:
+        raise UnhandledMessage(ctx.name, message)
+
+    def stream(self, message: object, ctx: ActorContext) -> AsyncIterator[Any]:
+        raise UnhandledMessage(ctx.name, message, how="stream")
+
+
+BehaviourFactory = Callable[[], Behaviour]

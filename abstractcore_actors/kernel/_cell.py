@@ -1,0 +1,212 @@
+"""The cell: an actor's persistent mailbox and the loop that runs one incarnation.
+
+The mailbox outlives restarts, so an `ActorRef` stays valid while the
+supervisor restarts the behaviour behind it; only when the actor stops for
+good is the mailbox closed, its name freed and every message still queued
+answered with `ActorCrashed`, so no asker waits forever.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from contextlib import aclosing
+from typing import TYPE_CHECKING
+
+import attrs
+import outcome
+import trio
+
+from ._behaviour import ActorContext, Behaviour, BehaviourFactory
+from ._errors import ActorCrashed, UnhandledMessage
+from ._protocol import Ask, Envelope, Stream, Tell
+
+if TYPE_CHECKING:
+    from ._ref import ActorRef
+    from ._system import ActorSystem
+
+# How long a finishing incarnation may spend in `Behaviour.stopped`.
+_STOPPED_HOOK_GRACE = 5.0
+
+
+@attrs.define(eq=False)
+class Cell:
+    """One actor: name, mailbox, behaviour factory and lifecycle state."""
+
+    name: str
+    factory: BehaviourFactory
+    system: ActorSystem
+    concurrency: int | None
+    mailbox_size: int
+    send: trio.MemorySendChannel[Envelope]
+    recv: trio.MemoryReceiveChannel[Envelope]
+    ref: ActorRef = attrs.field(init=False)
+    restarts: int = 0
+    generation: int = 0
+    running: bool = False
+    closed: bool = False
+    scope: trio.CancelScope | None = None
+    # Set when the current incarnation has ended (the supervisor restarts after it).
+    incarnation_done: trio.Event = attrs.field(factory=trio.Event)
+    # Set once the actor has stopped for good and its name is free.
+    ended: trio.Event = attrs.field(factory=trio.Event)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        name: str,
+        factory: BehaviourFactory,
+        system: ActorSystem,
+        mailbox_size: int,
+        concurrency: int | None,
+    ) -> Cell:
+        from ._ref import ActorRef  # the ref and the cell point at each other
+
+        send, recv = trio.open_memory_channel[Envelope](mailbox_size)
+        cell = cls(
+            name=name,
+            factory=factory,
+            system=system,
+            concurrency=concurrency,
+            mailbox_size=mailbox_size,
+            send=send,
+            recv=recv,
+        )
+        cell.ref = ActorRef(cell.name, cell)
+        return cell
+
+    # -- one incarnation -------------------------------------------------
+
+    async def run_incarnation(self, on_started: Callable[[], None]) -> None:
+        """Make a fresh behaviour and feed it the mailbox until it is closed.
+
+        Returns normally only when the mailbox was closed and drained (a
+        graceful stop); raises when the behaviour crashed.
+        """
+        behaviour = self.factory()
+        async with trio.open_nursery() as nursery:
+            ctx = ActorContext(self.ref, self.system, self.restarts, nursery)
+            try:
+                await behaviour.started(ctx)
+                self.running = True
+                on_started()
+                if self.concurrency == 1:
+                    async for envelope in self.recv:
+                        await self._dispatch(behaviour, ctx, envelope)
+                else:
+                    await self._run_concurrently(behaviour, ctx, nursery)
+            finally:
+                self.running = False
+                with trio.CancelScope(shield=True), trio.move_on_after(_STOPPED_HOOK_GRACE):
+                    await behaviour.stopped(ctx)
+
+    async def _run_concurrently(
+        self, behaviour: Behaviour, ctx: ActorContext, nursery: trio.Nursery
+    ) -> None:
+        # Take the next message only when a slot is free, so a busy actor
+        # leaves messages in its bounded mailbox and senders feel backpressure.
+        limit = trio.CapacityLimiter(self.concurrency or math.inf)
+        async for envelope in self.recv:
+            await limit.acquire_on_behalf_of(envelope)
+            nursery.start_soon(self._dispatch_released, behaviour, ctx, envelope, limit)
+
+    async def _dispatch_released(
+        self,
+        behaviour: Behaviour,
+        ctx: ActorContext,
+        envelope: Envelope,
+        limit: trio.CapacityLimiter,
+    ) -> None:
+        try:
+            await self._dispatch(behaviour, ctx, envelope)
+        finally:
+            limit.release_on_behalf_of(envelope)
+
+    async def _dispatch(self, behaviour: Behaviour, ctx: ActorContext, envelope: Envelope) -> None:
+        match envelope:
+            case Tell(message=message):
+                await behaviour.receive(message, ctx)
+            case Ask(call=call, message=message):
+                try:
+                    if call.abandoned and call.cancel_on_abandon:
+                        return  # the asker left before we started: skip the work
+                    with trio.CancelScope() as scope:
+                        call.bind_scope(scope)
+                        try:
+                            value = await behaviour.receive(message, ctx)
+                        except _reply_errors(behaviour) as exc:
+                            call.resolve(outcome.Error(exc))
+                        except Exception as exc:
+                            call.resolve(outcome.Error(_crashed(self.name, exc)))
+                            raise
+                        else:
+                            call.resolve(outcome.Value(value))
+                finally:
+                    call.fail_if_pending("the actor stopped or restarted before replying")
+            case Stream():
+                await self._dispatch_stream(behaviour, ctx, envelope)
+            case _:  # pragma: no cover - ActorRef only builds the three envelopes
+                raise UnhandledMessage(self.name, envelope)
+
+    async def _dispatch_stream(
+        self, behaviour: Behaviour, ctx: ActorContext, envelope: Stream
+    ) -> None:
+        call, sink = envelope.call, envelope.sink
+        try:
+            if call.abandoned and call.cancel_on_abandon:
+                return
+            with trio.CancelScope() as scope:
+                call.bind_scope(scope)
+                try:
+                    async with aclosing(behaviour.stream(envelope.message, ctx)) as items:  # type: ignore[type-var]
+                        async for item in items:
+                            try:
+                                await sink.send(item)
+                            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                                call.abandon()  # the consumer left: stop producing
+                                break
+                except _reply_errors(behaviour) as exc:
+                    call.resolve(outcome.Error(exc))
+                except Exception as exc:
+                    call.resolve(outcome.Error(_crashed(self.name, exc)))
+                    raise
+                else:
+                    call.resolve(outcome.Value(None))
+        finally:
+            call.fail_if_pending("the actor stopped or restarted while streaming")
+            # Closing the sink after resolving is the end marker: the reader
+            # finds the outcome ready when its channel ends.
+            sink.close()
+
+    # -- end of life -----------------------------------------------------
+
+    def close(self, reason: str) -> None:
+        """Stop for good: close the mailbox and answer everything still queued."""
+        if self.closed:
+            return
+        self.closed = True
+        self.send.close()
+        while True:
+            try:
+                envelope = self.recv.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                break
+            if isinstance(envelope, Ask | Stream):
+                envelope.call.fail_if_pending(reason)
+                if isinstance(envelope, Stream):
+                    envelope.sink.close()
+        self.recv.close()
+        self.system.registry.release(self)
+        self.ended.set()
+
+
+def _reply_errors(behaviour: Behaviour) -> tuple[type[BaseException], ...]:
+    """Errors that are answers to the asker rather than crashes of the actor."""
+    return (UnhandledMessage, *behaviour.reply_errors)
+
+
+def _crashed(name: str, exc: BaseException) -> ActorCrashed:
+    crash = ActorCrashed(name, exc)
+    crash.__cause__ = exc
+    return crash

@@ -1,0 +1,293 @@
+"""Supervisors: restart crashed children by strategy, within a restart intensity.
+
+A supervisor is one nursery. Each child actor runs in it as a task; when a
+child's incarnation ends, the task reports a `ChildExited` message to the
+supervisor's control channel, and the supervisor's loop (the only place that
+restarts anything) applies the strategy:
+
+- one_for_one:  restart only the crashed child;
+- one_for_all:  stop every other child, then restart all, in start order;
+- rest_for_one: stop the children started after it, then restart those and it.
+
+More than `max_restarts` crashes within `within` seconds and the supervisor
+gives up: it raises `SupervisorGaveUp` into its parent (the `async with`
+that opened it), cancelling all of its children. Crash reasons are kept in
+`crashes`.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, final
+
+import attrs
+import trio
+
+from ._behaviour import BehaviourFactory
+from ._cell import Cell
+from ._errors import ActorCrashed, SupervisorGaveUp, ValidationError
+
+if TYPE_CHECKING:
+    from ._ref import ActorRef
+    from ._system import ActorSystem
+
+_KEPT_CRASHES = 100
+
+
+class Strategy(enum.Enum):
+    """Which children a supervisor restarts when one crashes."""
+
+    ONE_FOR_ONE = "one_for_one"
+    ONE_FOR_ALL = "one_for_all"
+    REST_FOR_ONE = "rest_for_one"
+
+
+@attrs.frozen(kw_only=True)
+class ChildExited:
+    """Control message: a child's incarnation ended (`reason` None = clean stop)."""
+
+    cell: Cell
+    generation: int
+    reason: BaseException | None
+
+
+@attrs.frozen(kw_only=True)
+class CrashReport:
+    """One crash, as the supervisor recorded it."""
+
+    actor: str
+    reason: BaseException
+    at: float
+    restarts: int
+
+
+@final
+class Supervisor:
+    """Owns a set of child actors and restarts them. Made by `supervise()`."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        system: ActorSystem,
+        nursery: trio.Nursery,
+        strategy: Strategy,
+        max_restarts: int,
+        within: float,
+    ) -> None:
+        self.name = name
+        self.strategy = strategy
+        self.max_restarts = max_restarts
+        self.within = within
+        self.crashes: deque[CrashReport] = deque(maxlen=_KEPT_CRASHES)
+        self._system = system
+        self._nursery = nursery
+        self._children: list[Cell] = []
+        self._recent: deque[float] = deque()
+        self._control_send, self._control_recv = trio.open_memory_channel[ChildExited](math.inf)
+
+    def __repr__(self) -> str:
+        return f"<Supervisor {self.name!r} {self.strategy.value} children={len(self._children)}>"
+
+    @property
+    def children(self) -> list[ActorRef]:
+        """Live children, in start order."""
+        return [cell.ref for cell in self._children]
+
+    async def spawn(
+        self,
+        factory: BehaviourFactory,
+        *,
+        name: str | None = None,
+        mailbox_size: int = 64,
+        concurrency: int | None = 1,
+    ) -> ActorRef:
+        """Start a child actor and return its ref once its `started` hook ran.
+
+        `factory` makes a fresh `Behaviour` for every (re)start (a class
+        works). `mailbox_size` bounds the mailbox (senders wait when full);
+        `concurrency` is how many messages it handles at once (1: strictly in
+        order; None: no limit). Raises `NameTaken`, `ValidationError`, or
+        `ActorCrashed` if the first `started` hook raised.
+        """
+        if mailbox_size < 0:
+            raise ValidationError(f"mailbox_size must be >= 0 (got {mailbox_size})")
+        if concurrency is not None and concurrency < 1:
+            raise ValidationError(
+                f"concurrency must be >= 1 or None for no limit (got {concurrency})"
+            )
+        if not callable(factory):
+            raise ValidationError(
+                f"spawn needs a Behaviour class or a function returning one, not {factory!r}"
+            )
+        cell = self._system.registry.claim(
+            name,
+            lambda actor_name: Cell.create(
+                name=actor_name,
+                factory=factory,
+                system=self._system,
+                mailbox_size=mailbox_size,
+                concurrency=concurrency,
+            ),
+        )
+        try:
+            await self._nursery.start(self._run_child, cell)
+        except BaseException as exc:
+            cell.close("the actor failed to start")
+            reason = _unwrap(exc)
+            if isinstance(reason, Exception):
+                raise ActorCrashed(cell.name, reason, during="starting") from reason
+            raise
+        self._children.append(cell)
+        return cell.ref
+
+    async def _run_child(self, cell: Cell, task_status: trio.TaskStatus[None]) -> None:
+        cell.generation += 1
+        generation = cell.generation
+        cell.incarnation_done = trio.Event()
+        started = False
+
+        def mark_started() -> None:
+            nonlocal started
+            started = True
+            task_status.started()
+
+        reason: BaseException | None = None
+        with trio.CancelScope() as scope:
+            cell.scope = scope
+            try:
+                await cell.run_incarnation(mark_started)
+            except Exception as exc:
+                if not started:
+                    raise  # `nursery.start` raises it at the spawner
+                reason = _unwrap(exc)
+            finally:
+                cell.incarnation_done.set()
+        if scope.cancelled_caught:
+            return  # stopped on the supervisor's own order: it knows
+        self._control_send.send_nowait(ChildExited(cell=cell, generation=generation, reason=reason))
+
+    async def run(self) -> None:
+        """The control loop: the only place children are restarted or removed."""
+        async for exited in self._control_recv:
+            cell = exited.cell
+            if cell.closed or exited.generation != cell.generation:
+                continue  # stale report from an incarnation already replaced
+            if exited.reason is None:
+                self._remove(cell, "the actor stopped")
+                continue
+            self._record_crash(cell, exited.reason)
+            await self._restart(cell)
+
+    def _record_crash(self, cell: Cell, reason: BaseException) -> None:
+        now = trio.current_time()
+        self.crashes.append(
+            CrashReport(actor=cell.name, reason=reason, at=now, restarts=cell.restarts)
+        )
+        self._recent.append(now)
+        while self._recent and self._recent[0] <= now - self.within:
+            self._recent.popleft()
+        if len(self._recent) > self.max_restarts:
+            gave_up = SupervisorGaveUp(self.name, cell.name, self.max_restarts, self.within)
+            gave_up.crashes = [report.reason for report in self.crashes]
+            raise gave_up from reason
+
+    async def _restart(self, crashed: Cell) -> None:
+        index = self._children.index(crashed)
+        match self.strategy:
+            case Strategy.ONE_FOR_ONE:
+                group = [crashed]
+            case Strategy.ONE_FOR_ALL:
+                group = list(self._children)
+            case Strategy.REST_FOR_ONE:
+                group = self._children[index:]
+        for cell in reversed(group):  # stop in reverse start order
+            if cell is not crashed and cell.scope is not None:
+                cell.scope.cancel()
+                await cell.incarnation_done.wait()
+        for cell in group:  # restart in start order
+            while True:
+                cell.restarts += 1
+                try:
+                    await self._nursery.start(self._run_child, cell)
+                    break
+                except Exception as exc:
+                    self._record_crash(cell, _unwrap(exc))
+
+    async def stop_child(self, ref: ActorRef) -> None:
+        """Stop one child gracefully (it drains its mailbox) and forget it."""
+        await ref.stop()
+
+    def _remove(self, cell: Cell, reason: str) -> None:
+        if cell in self._children:
+            self._children.remove(cell)
+        cell.close(reason)
+
+    def close_all(self, reason: str) -> None:
+        """After the nursery ended: answer all queued requests, free all names."""
+        for cell in self._children:
+            cell.close(reason)
+        self._children.clear()
+        self._control_send.close()
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    """A lone exception inside (nested) groups is the real reason: show that."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+@asynccontextmanager
+async def supervise(
+    system: ActorSystem,
+    *,
+    name: str = "supervisor",
+    strategy: Strategy | str = Strategy.ONE_FOR_ONE,
+    max_restarts: int = 3,
+    within: float = 5.0,
+) -> AsyncIterator[Supervisor]:
+    """Open a supervisor in the caller's task: its children live inside the block.
+
+    Leaving the block cancels every child and waits for them; requests still
+    queued get `ActorCrashed`. If the restart intensity is exceeded, the block
+    is cancelled and `SupervisorGaveUp` is raised from it.
+    """
+    try:
+        strategy = Strategy(strategy)
+    except ValueError:
+        choices = ", ".join(s.value for s in Strategy)
+        raise ValidationError(f"unknown strategy {strategy!r}; use one of: {choices}") from None
+    if max_restarts < 0:
+        raise ValidationError(f"max_restarts must be >= 0 (got {max_restarts})")
+    if not within > 0:
+        raise ValidationError(f"within must be > 0 seconds (got {within})")
+    supervisor: Supervisor | None = None
+    try:
+        async with trio.open_nursery() as nursery:
+            supervisor = Supervisor(
+                name=name,
+                system=system,
+                nursery=nursery,
+                strategy=strategy,
+                max_restarts=max_restarts,
+                within=within,
+            )
+            nursery.start_soon(supervisor.run)
+            try:
+                yield supervisor
+            finally:
+                nursery.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        gave_up, rest = group.split(SupervisorGaveUp)
+        if gave_up is not None and rest is None:
+            # Only the escalation happened: raise it bare, its cause chained.
+            raise _unwrap(gave_up)  # noqa: B904 - the original cause is already chained
+        raise
+    finally:
+        if supervisor is not None:
+            supervisor.close_all(f"supervisor {name!r} closed")
