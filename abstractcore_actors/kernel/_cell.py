@@ -104,12 +104,24 @@ class Cell:
     async def _run_concurrently(
         self, behaviour: Behaviour, ctx: ActorContext, nursery: trio.Nursery
     ) -> None:
-        # Take the next message only when a slot is free, so a busy actor
+        # Take the next message only once a slot is free, so a busy actor
         # leaves messages in its bounded mailbox and senders feel backpressure.
+        # The slot is taken *before* receiving: a message, once out of the
+        # mailbox, is handed to its task with no checkpoint in between, so a
+        # cancel can never drop it unanswered.
         limit = trio.CapacityLimiter(self.concurrency or math.inf)
-        async for envelope in self.recv:
-            await limit.acquire_on_behalf_of(envelope)
-            nursery.start_soon(self._dispatch_released, behaviour, ctx, envelope, limit)
+        while True:
+            slot = object()
+            await limit.acquire_on_behalf_of(slot)
+            try:
+                envelope = await self.recv.receive()
+            except trio.EndOfChannel:
+                limit.release_on_behalf_of(slot)
+                return  # mailbox closed and drained: a graceful stop
+            except BaseException:
+                limit.release_on_behalf_of(slot)
+                raise
+            nursery.start_soon(self._dispatch_released, behaviour, ctx, envelope, limit, slot)
 
     async def _dispatch_released(
         self,
@@ -117,11 +129,12 @@ class Cell:
         ctx: ActorContext,
         envelope: Envelope,
         limit: trio.CapacityLimiter,
+        slot: object,
     ) -> None:
         try:
             await self._dispatch(behaviour, ctx, envelope)
         finally:
-            limit.release_on_behalf_of(envelope)
+            limit.release_on_behalf_of(slot)
 
     async def _dispatch(self, behaviour: Behaviour, ctx: ActorContext, envelope: Envelope) -> None:
         match envelope:
