@@ -1,10 +1,10 @@
 """The package's error tree (see each layer's module for its branch).
 
-    AbstractCoreActorsError
-     ├── ValidationError            bad arguments: the message says how to fix them
-     └── KernelError                the actor runtime (see kernel/_errors.py)
-          ActorNotFound, NameTaken, MailboxClosed, ActorCrashed, AskTimeout,
-          UnhandledMessage, SupervisorGaveUp
+AbstractCoreActorsError
+ ├── ValidationError            bad arguments: the message says how to fix them
+ └── KernelError                the actor runtime (see kernel/_errors.py)
+      ActorNotFound, NameTaken, MailboxClosed, ActorCrashed, AskTimeout,
+      UnhandledMessage, SupervisorGaveUp
 """
 
 from .kernel import AbstractCoreActorsError as AbstractCoreActorsError
