@@ -47,9 +47,9 @@ class Cell:
     closed: bool = False
     scope: trio.CancelScope | None = None
     # Set when the current incarnation has ended (the supervisor restarts after it).
-    incarnation_done: trio.Event = attrs.field(factory=trio.Event)
+    incarnation_done: LazyEvent = attrs.field(factory=lambda: LazyEvent())
     # Set once the actor has stopped for good and its name is free.
-    ended: trio.Event = attrs.field(factory=trio.Event)
+    ended: LazyEvent = attrs.field(factory=lambda: LazyEvent())
 
     @classmethod
     def create(
@@ -78,28 +78,35 @@ class Cell:
 
     # -- one incarnation -------------------------------------------------
 
-    async def run_incarnation(self, on_started: Callable[[], None]) -> None:
+    async def run_incarnation(self, nursery: trio.Nursery, on_started: Callable[[], None]) -> None:
         """Make a fresh behaviour and feed it the mailbox until it is closed.
 
-        Returns normally only when the mailbox was closed and drained (a
-        graceful stop); raises when the behaviour crashed.
+        `nursery` is the incarnation's own: background work and concurrent
+        handlers live there and die with it. Returns normally only when the
+        mailbox was closed and drained (a graceful stop); raises when the
+        behaviour crashed.
         """
         behaviour = self.factory()
-        async with trio.open_nursery() as nursery:
-            ctx = ActorContext(self.ref, self.system, self.restarts, nursery)
-            try:
-                await behaviour.started(ctx)
-                self.running = True
-                on_started()
-                if self.concurrency == 1:
-                    async for envelope in self.recv:
-                        await self._dispatch(behaviour, ctx, envelope)
-                else:
-                    await self._run_concurrently(behaviour, ctx, nursery)
-            finally:
-                self.running = False
-                with trio.CancelScope(shield=True), trio.move_on_after(_STOPPED_HOOK_GRACE):
-                    await behaviour.stopped(ctx)
+        ctx = ActorContext(self.ref, self.system, self.restarts, nursery)
+        try:
+            await behaviour.started(ctx)
+            self.running = True
+            on_started()
+            if self.concurrency == 1:
+                # `receive` in a plain loop, not `async for`: one frame less
+                # per idle actor.
+                while True:
+                    try:
+                        envelope = await self.recv.receive()
+                    except trio.EndOfChannel:
+                        break
+                    await self._dispatch(behaviour, ctx, envelope)
+            else:
+                await self._run_concurrently(behaviour, ctx, nursery)
+        finally:
+            self.running = False
+            with trio.CancelScope(shield=True), trio.move_on_after(_STOPPED_HOOK_GRACE):
+                await behaviour.stopped(ctx)
 
     async def _run_concurrently(
         self, behaviour: Behaviour, ctx: ActorContext, nursery: trio.Nursery
@@ -212,6 +219,34 @@ class Cell:
         self.recv.close()
         self.system.registry.release(self)
         self.ended.set()
+
+
+class LazyEvent:
+    """A `trio.Event` made only when someone waits: most actors are never waited on,
+    and ten thousand idle actors should not carry ten thousand parking lots."""
+
+    __slots__ = ("_event", "_set")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._event: trio.Event | None = None
+
+    def set(self) -> None:
+        self._set = True
+        if self._event is not None:
+            self._event.set()
+            self._event = None  # its waiters are already woken; let it go
+
+    def is_set(self) -> bool:
+        return self._set
+
+    async def wait(self) -> None:
+        if self._set:
+            await trio.lowlevel.checkpoint()
+            return
+        if self._event is None:
+            self._event = trio.Event()
+        await self._event.wait()
 
 
 def _reply_errors(behaviour: Behaviour) -> tuple[type[BaseException], ...]:
