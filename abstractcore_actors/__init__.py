@@ -1,25 +1,50 @@
 """abstractcore-actors: an actor-model concurrency runtime for LLM calls, on trio.
 
-The public API is exactly what this module exports (a test checks it).
+The public API is exactly what this module exports (tests/test_public_api.py
+checks it): the runtime, the LLM handle, message types, errors, and the
+actor kernel for building your own actors.
 """
 
-from .kernel import AbstractCoreActorsError as AbstractCoreActorsError
+from .errors import AbstractCoreActorsError as AbstractCoreActorsError
+from .errors import ActorCrashed as ActorCrashed
+from .errors import ActorNotFound as ActorNotFound
+from .errors import AskTimeout as AskTimeout
+from .errors import AuthenticationError as AuthenticationError
+from .errors import BadRequest as BadRequest
+from .errors import CircuitOpen as CircuitOpen
+from .errors import ConfigurationError as ConfigurationError
+from .errors import ContextTooLong as ContextTooLong
+from .errors import InvalidResponse as InvalidResponse
+from .errors import KernelError as KernelError
+from .errors import MailboxClosed as MailboxClosed
+from .errors import NameTaken as NameTaken
+from .errors import ProviderError as ProviderError
+from .errors import ProviderTimeout as ProviderTimeout
+from .errors import ProviderUnavailable as ProviderUnavailable
+from .errors import RateLimited as RateLimited
+from .errors import SupervisorGaveUp as SupervisorGaveUp
+from .errors import SyncCalledFromAsync as SyncCalledFromAsync
+from .errors import UnhandledMessage as UnhandledMessage
+from .errors import ValidationError as ValidationError
 from .kernel import ActorContext as ActorContext
-from .kernel import ActorCrashed as ActorCrashed
-from .kernel import ActorNotFound as ActorNotFound
 from .kernel import ActorRef as ActorRef
-from .kernel import AskTimeout as AskTimeout
 from .kernel import Behaviour as Behaviour
 from .kernel import CrashReport as CrashReport
-from .kernel import KernelError as KernelError
-from .kernel import MailboxClosed as MailboxClosed
-from .kernel import NameTaken as NameTaken
 from .kernel import Strategy as Strategy
 from .kernel import Supervisor as Supervisor
-from .kernel import SupervisorGaveUp as SupervisorGaveUp
-from .kernel import UnhandledMessage as UnhandledMessage
-from .kernel import ValidationError as ValidationError
+from .providers import LLM as LLM
+from .providers import ResponseStream as ResponseStream
+from .providers import RetryPolicy as RetryPolicy
 from .runtime import Runtime as Runtime
 from .runtime import open_runtime as open_runtime
+from .types import Chunk as Chunk
+from .types import GenerateResponse as GenerateResponse
+from .types import Message as Message
+from .types import Timings as Timings
+from .types import ToolCall as ToolCall
+from .types import ToolCallDelta as ToolCallDelta
+from .types import ToolResult as ToolResult
+from .types import ToolSpec as ToolSpec
+from .types import Usage as Usage
 
 __version__ = "0.1.0"

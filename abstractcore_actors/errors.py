@@ -1,11 +1,26 @@
-"""The package's error tree (see each layer's module for its branch).
+"""The package's one error tree. Vendor errors are mapped to it once, at the adapter.
 
-AbstractCoreActorsError
- ├── ValidationError            bad arguments: the message says how to fix them
- └── KernelError                the actor runtime (see kernel/_errors.py)
-      ActorNotFound, NameTaken, MailboxClosed, ActorCrashed, AskTimeout,
-      UnhandledMessage, SupervisorGaveUp
+    AbstractCoreActorsError
+     ├── ValidationError (ValueError)   bad arguments: the message says how to fix them
+     │    └── ConfigurationError         a provider cannot be set up (no key, no package, no file)
+     ├── KernelError                    the actor runtime (kernel/_errors.py)
+     │    ActorNotFound, NameTaken, MailboxClosed, ActorCrashed, AskTimeout,
+     │    UnhandledMessage, SupervisorGaveUp
+     └── ProviderError                  a call to an LLM provider failed; names provider + model
+          ├── AuthenticationError        401/403: the key is missing, wrong or lacks access
+          ├── RateLimited                429: `retry_after` seconds, when the provider said
+          ├── ProviderTimeout (TimeoutError)  no answer (or no next byte) in time
+          ├── ProviderUnavailable        5xx, connection refused or reset, overloaded
+          │    └── CircuitOpen           too many recent failures: failing fast for a while
+          ├── BadRequest                 400/404/422: the request itself is wrong
+          │    └── ContextTooLong        the prompt does not fit the model's context
+          └── InvalidResponse            malformed JSON/SSE, a stream cut short
+     └── SyncCalledFromAsync (RuntimeError)  the sync facade used inside an event loop
+
+Messages never contain API keys: adapters pass vendor text through `redact`.
 """
+
+from __future__ import annotations
 
 from .kernel import AbstractCoreActorsError as AbstractCoreActorsError
 from .kernel import ActorCrashed as ActorCrashed
@@ -17,3 +32,107 @@ from .kernel import NameTaken as NameTaken
 from .kernel import SupervisorGaveUp as SupervisorGaveUp
 from .kernel import UnhandledMessage as UnhandledMessage
 from .kernel import ValidationError as ValidationError
+
+
+class ConfigurationError(ValidationError):
+    """A provider cannot be set up: a missing key, package, model file or base_url."""
+
+
+class ProviderError(AbstractCoreActorsError):
+    """A call to an LLM provider failed. `retryable` says whether retrying may help."""
+
+    retryable = False
+    advice = "check the request and the provider's status"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        provider: str,
+        model: str,
+        status_code: int | None = None,
+    ) -> None:
+        self.detail = detail
+        self.provider = provider
+        self.model = model
+        self.status_code = status_code
+        status = f" (HTTP {status_code})" if status_code else ""
+        super().__init__(f"{provider} ({model}){status}: {detail} — {self.advice}")
+
+
+class AuthenticationError(ProviderError):
+    """The provider refused the credentials (401/403)."""
+
+    advice = "check the API key (environment variable or api_key=) and its permissions"
+
+
+class RateLimited(ProviderError):
+    """The provider asked us to slow down (429); `retry_after` is in seconds."""
+
+    retryable = True
+    advice = "retry later, or lower max_concurrent for this provider"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        provider: str,
+        model: str,
+        status_code: int | None = 429,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        if retry_after is not None:
+            detail = f"{detail} (retry after {retry_after:g}s)"
+        super().__init__(detail, provider=provider, model=model, status_code=status_code)
+
+
+class ProviderTimeout(ProviderError, TimeoutError):
+    """No answer, or no next byte of a stream, within the timeout."""
+
+    retryable = True
+    advice = "raise timeout= (per call) or the provider's timeout, or try again"
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider is down, overloaded, or the connection failed (5xx, refused, reset)."""
+
+    retryable = True
+    advice = "retry later, check base_url and that the server is running"
+
+
+class CircuitOpen(ProviderUnavailable):
+    """Recent calls failed so often that calls fail fast until the breaker half-opens."""
+
+    retryable = False
+    advice = "wait for the breaker to half-open, or route to another provider"
+
+
+class BadRequest(ProviderError):
+    """The provider rejected the request as malformed (400/404/422)."""
+
+    advice = "fix the request: model name, parameters, message order"
+
+
+class ContextTooLong(BadRequest):
+    """The prompt (plus max_tokens) does not fit the model's context window."""
+
+    advice = "shorten the conversation or lower max_tokens"
+
+
+class InvalidResponse(ProviderError):
+    """The provider's answer was malformed or cut short (bad JSON/SSE, no end marker)."""
+
+    retryable = True
+    advice = "retry; if it persists the server does not speak the protocol correctly"
+
+
+class SyncCalledFromAsync(AbstractCoreActorsError, RuntimeError):
+    """A blocking sync-facade call was made inside a running event loop."""
+
+    def __init__(self, call: str, instead: str) -> None:
+        super().__init__(
+            f"{call} blocks, and it was called inside a running event loop (trio or "
+            f"asyncio), where it would freeze every other task. Use the async API "
+            f"instead: {instead}"
+        )

@@ -6,20 +6,23 @@ one object, so it sits above them all (like `__init__`).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import final
+from typing import Any, final
 
 from .kernel import ActorRef, ActorSystem, Strategy, Supervisor, open_actor_system
 from .kernel._behaviour import BehaviourFactory
+from .providers import LLM, ProviderActor, adapter_factory, build_provider
 
 
 @final
 class Runtime:
     """Everything a program needs, hanging off one object. Made by `open_runtime()`."""
 
-    def __init__(self, actors: ActorSystem) -> None:
+    def __init__(self, actors: ActorSystem, env: Mapping[str, str]) -> None:
         self.actors = actors
+        self._env = env
 
     def __repr__(self) -> str:
         return f"<Runtime actors={len(self.actors.registry)}>"
@@ -50,6 +53,37 @@ class Runtime:
             name=name, strategy=strategy, max_restarts=max_restarts, within=within
         )
 
+    def create_llm(self, provider: str, model: str | None = None, **options: Any) -> LLM:
+        """Start a supervised provider actor and return its `LLM` handle.
+
+        `provider` is one of openai, anthropic, openai-compatible, ollama,
+        lmstudio, vllm, llamacpp, openrouter, local — or "provider/model".
+        Options: api_key, base_url, timeout (whole call, default 300 s),
+        read_timeout, connect_timeout, max_concurrent, max_retries (or
+        retry=RetryPolicy(...)), failure_threshold, reset_after, headers,
+        name, and per-provider extras (see docs/providers.md).
+
+        Returns at once; the actor starts in the runtime's nursery. Raises
+        ValidationError / ConfigurationError (missing key, package or model
+        file) before starting anything.
+        """
+        config, policy, name = build_provider(provider, model, options, self._env)
+        make_adapter = adapter_factory(config)
+        if name is None:
+            base = f"llm:{config.provider}/{config.model}"
+            taken = set(self.actors.names())
+            name, n = base, 1
+            while name in taken:
+                n += 1
+                name = f"{base}#{n}"
+        ref = self.actors.root.spawn_nowait(
+            lambda: ProviderActor(config, policy, make_adapter),
+            name=name,
+            concurrency=None,
+            mailbox_size=max(64, policy.max_concurrent * 4),
+        )
+        return LLM(ref, config)
+
     def lookup(self, name: str) -> ActorRef:
         """The live actor called `name`; raises `ActorNotFound`."""
         return self.actors.lookup(name)
@@ -60,13 +94,19 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(*, cancel_grace: float = 5.0) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    *, cancel_grace: float = 5.0, env: Mapping[str, str] | None = None
+) -> AsyncIterator[Runtime]:
     """Open the runtime in the caller's task; it lives as long as the block.
 
     Embeds in any trio program: `async with open_runtime() as rt:`. Leaving
     the block cancels every actor it started and waits for them, so nothing
     outlives it (no task, socket or thread). There is no global state: two
     runtimes in one process are independent.
+
+    `env` is where API keys and base URLs are looked up (default:
+    `os.environ`); pass a dict to keep a runtime away from the process
+    environment.
     """
     async with open_actor_system(cancel_grace=cancel_grace) as actors:
-        yield Runtime(actors)
+        yield Runtime(actors, os.environ if env is None else env)

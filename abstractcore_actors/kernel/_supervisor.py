@@ -114,6 +114,25 @@ class Supervisor:
         order; None: no limit). Raises `NameTaken`, `ValidationError`, or
         `ActorCrashed` if the first `started` hook raised.
         """
+        cell = self._claim(factory, name, mailbox_size, concurrency)
+        try:
+            await self._start_incarnation(cell)
+        except BaseException as exc:
+            cell.close("the actor failed to start")
+            reason = _unwrap(exc)
+            if isinstance(reason, Exception):
+                raise ActorCrashed(cell.name, reason, during="starting") from reason
+            raise
+        self._children.append(cell)
+        return cell.ref
+
+    def _claim(
+        self,
+        factory: BehaviourFactory,
+        name: str | None,
+        mailbox_size: int,
+        concurrency: int | None,
+    ) -> Cell:
         if mailbox_size < 0:
             raise ValidationError(f"mailbox_size must be >= 0 (got {mailbox_size})")
         if concurrency is not None and concurrency < 1:
@@ -124,7 +143,7 @@ class Supervisor:
             raise ValidationError(
                 f"spawn needs a Behaviour class or a function returning one, not {factory!r}"
             )
-        cell = self._system.registry.claim(
+        return self._system.registry.claim(
             name,
             lambda actor_name: Cell.create(
                 name=actor_name,
@@ -134,15 +153,24 @@ class Supervisor:
                 concurrency=concurrency,
             ),
         )
-        try:
-            await self._start_incarnation(cell)
-        except BaseException as exc:
-            cell.close("the actor failed to start")
-            reason = _unwrap(exc)
-            if isinstance(reason, Exception):
-                raise ActorCrashed(cell.name, reason, during="starting") from reason
-            raise
+
+    def spawn_nowait(
+        self,
+        factory: BehaviourFactory,
+        *,
+        name: str | None = None,
+        mailbox_size: int = 64,
+        concurrency: int | None = 1,
+    ) -> ActorRef:
+        """Like `spawn`, without waiting for the `started` hook: callable from sync code.
+
+        The ref works at once (messages queue in the mailbox until the actor
+        runs). A `started` hook that raises counts as a crash, and the
+        supervisor restarts the actor by its strategy.
+        """
+        cell = self._claim(factory, name, mailbox_size, concurrency)
         self._children.append(cell)
+        self._nursery.start_soon(self._run_child, cell, _Handshake(nowait=True))
         return cell.ref
 
     async def _start_incarnation(self, cell: Cell) -> None:
@@ -170,7 +198,7 @@ class Supervisor:
                 cell.scope = nursery.cancel_scope
                 await cell.run_incarnation(nursery, handshake.mark_started)
         except Exception as exc:
-            if not handshake.started:
+            if not handshake.started and not handshake.nowait:
                 handshake.error = exc  # raised at the spawner
                 handshake.done.set()
                 return
@@ -250,6 +278,7 @@ class _Handshake:
     """Between a spawner and the child task it started: started, or why not."""
 
     done: LazyEvent = attrs.field(factory=LazyEvent)
+    nowait: bool = False  # nobody waits: a failed start is reported as a crash
     started: bool = False
     error: Exception | None = None
 

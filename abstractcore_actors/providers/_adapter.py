@@ -1,0 +1,58 @@
+"""The transport seam: one small adapter per wire protocol, behind one interface.
+
+An adapter turns a `Request` into a `GenerateResponse` or a stream of
+`Chunk`s, and maps its vendor's errors to ours (errors.py) at the boundary,
+once. Everything else — concurrency limits, retries, the circuit breaker,
+timeouts, timings — lives in the provider actor around it, the same for all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, Protocol
+
+import attrs
+
+from .._redact import mask
+from ..types import Chunk, GenerateResponse, Request
+
+
+@attrs.frozen(kw_only=True)
+class ProviderConfig:
+    """How to reach one provider/model. The key never shows in a repr."""
+
+    provider: str
+    model: str
+    api_key: str | None = attrs.field(default=None, repr=mask)
+    base_url: str | None = None
+    # Seconds to wait for a response (non-stream) or for each next byte (stream).
+    read_timeout: float = 60.0
+    connect_timeout: float = 10.0
+    headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def secrets(self) -> tuple[str | None, ...]:
+        return (self.api_key, *self.headers.values())
+
+
+class Adapter(Protocol):
+    """One wire protocol. Raise only `ProviderError` subclasses (or ValidationError)."""
+
+    config: ProviderConfig
+
+    async def generate(self, request: Request) -> GenerateResponse:
+        """One complete answer. `timings`, `provider` and `request_id` are filled in
+        by the provider actor; the adapter fills content, tool calls, finish
+        reason, usage and model."""
+        ...
+
+    def stream(self, request: Request) -> AsyncIterator[Chunk]:
+        """An async generator of chunks; the last has `finish_reason` (and usage
+        when the provider reports it). Closing it early must close the HTTP
+        response (the socket goes back to the pool or is closed)."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release clients and sockets. Called once, when the provider actor stops."""
+        ...

@@ -1,0 +1,234 @@
+"""Which provider names exist, how to reach each, and how options become a config.
+
+Names follow AbstractCore: `openai`, `anthropic`, `openai-compatible` (with
+`base_url`), `ollama`, `lmstudio`, `vllm`, `llamacpp`, `openrouter`, `local`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import attrs
+
+from ..errors import ConfigurationError, ValidationError
+from ._actor import ProviderPolicy
+from ._adapter import Adapter, ProviderConfig
+from ._resilience import RetryPolicy
+
+AdapterKind = Literal["openai", "anthropic", "compatible", "local"]
+
+
+@attrs.frozen(kw_only=True)
+class ProviderKind:
+    name: str
+    adapter: AdapterKind
+    base_url: str | None = None
+    base_url_env: str | None = None
+    key_env: str | None = None
+    key_required: bool = False
+    default_model: str | None = None
+    extra_options: frozenset[str] = frozenset()
+    max_concurrent: int = 16
+
+
+PROVIDERS: Mapping[str, ProviderKind] = {
+    kind.name: kind
+    for kind in (
+        ProviderKind(
+            name="openai",
+            adapter="openai",
+            base_url_env="OPENAI_BASE_URL",
+            key_env="OPENAI_API_KEY",
+            key_required=True,
+            default_model="gpt-4o-mini",
+        ),
+        ProviderKind(
+            name="anthropic",
+            adapter="anthropic",
+            base_url_env="ANTHROPIC_BASE_URL",
+            key_env="ANTHROPIC_API_KEY",
+            key_required=True,
+            default_model="claude-3-5-haiku-latest",
+            extra_options=frozenset({"max_tokens"}),
+        ),
+        ProviderKind(
+            name="openai-compatible", adapter="compatible", key_env="OPENAI_COMPATIBLE_API_KEY"
+        ),
+        ProviderKind(
+            name="ollama",
+            adapter="compatible",
+            base_url="http://localhost:11434/v1",
+            base_url_env="OLLAMA_BASE_URL",
+        ),
+        ProviderKind(
+            name="lmstudio",
+            adapter="compatible",
+            base_url="http://localhost:1234/v1",
+            base_url_env="LMSTUDIO_BASE_URL",
+        ),
+        ProviderKind(
+            name="vllm",
+            adapter="compatible",
+            base_url="http://localhost:8000/v1",
+            base_url_env="VLLM_BASE_URL",
+            key_env="VLLM_API_KEY",
+        ),
+        ProviderKind(
+            name="llamacpp",
+            adapter="compatible",
+            base_url="http://localhost:8080/v1",
+            base_url_env="LLAMACPP_BASE_URL",
+        ),
+        ProviderKind(
+            name="openrouter",
+            adapter="compatible",
+            base_url="https://openrouter.ai/api/v1",
+            key_env="OPENROUTER_API_KEY",
+            key_required=True,
+        ),
+        ProviderKind(
+            name="local",
+            adapter="local",
+            default_model="smollm2-135m-instruct",
+            extra_options=frozenset({"n_ctx", "n_threads", "seed", "chat_format", "max_tokens"}),
+            # one llama context generates one answer at a time
+            max_concurrent=1,
+        ),
+    )
+}
+
+_ALIASES = {
+    "openai_compatible": "openai-compatible",
+    "llama.cpp": "llamacpp",
+    "lm-studio": "lmstudio",
+}
+
+_COMMON_OPTIONS = frozenset(
+    {
+        "api_key",
+        "base_url",
+        "timeout",
+        "read_timeout",
+        "connect_timeout",
+        "max_concurrent",
+        "max_retries",
+        "retry",
+        "failure_threshold",
+        "reset_after",
+        "retry_seed",
+        "headers",
+        "name",
+    }
+)
+
+
+def split_provider(provider: str, model: str | None) -> tuple[ProviderKind, str | None]:
+    """`("openai", "gpt-4o")` or `("openai/gpt-4o", None)` -> (kind, model)."""
+    if not isinstance(provider, str) or not provider:
+        raise ValidationError(f"provider must be a non-empty string, got {provider!r}")
+    name = _ALIASES.get(provider.lower(), provider.lower())
+    if name not in PROVIDERS and "/" in provider and model is None:
+        head, _, rest = provider.partition("/")
+        name, model = _ALIASES.get(head.lower(), head.lower()), rest
+    if name not in PROVIDERS:
+        close = difflib.get_close_matches(name, list(PROVIDERS), n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValidationError(
+            f"unknown provider {provider!r}.{hint} Known: {', '.join(PROVIDERS)} "
+            '(or "provider/model", e.g. "openai/gpt-4o-mini")'
+        )
+    return PROVIDERS[name], model
+
+
+def build_provider(
+    provider: str, model: str | None, options: Mapping[str, Any], env: Mapping[str, str]
+) -> tuple[ProviderConfig, ProviderPolicy, str | None]:
+    """Validate options and read the environment: (config, policy, actor name)."""
+    kind, model = split_provider(provider, model)
+    allowed = _COMMON_OPTIONS | kind.extra_options
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ValidationError(
+            f"{kind.name} does not take option(s) {', '.join(unknown)}; "
+            f"it takes: {', '.join(sorted(allowed))}"
+        )
+    model = model or kind.default_model
+    if not model:
+        raise ValidationError(f"{kind.name} needs a model name: create_llm({kind.name!r}, 'model')")
+    base_url = options.get("base_url") or (
+        env.get(kind.base_url_env) if kind.base_url_env else None
+    )
+    base_url = base_url or kind.base_url
+    if kind.adapter == "compatible" and not base_url:
+        raise ConfigurationError(
+            f"{kind.name} needs base_url=, the server's OpenAI-compatible root "
+            "(e.g. http://localhost:8080/v1)"
+        )
+    api_key = options.get("api_key") or (env.get(kind.key_env) if kind.key_env else None)
+    if kind.key_required and not api_key:
+        raise ConfigurationError(
+            f"{kind.name} needs an API key: set {kind.key_env} or pass api_key="
+        )
+    config = ProviderConfig(
+        provider=kind.name,
+        model=model,
+        api_key=api_key,
+        base_url=base_url,
+        read_timeout=_seconds(options, "read_timeout", 60.0),
+        connect_timeout=_seconds(options, "connect_timeout", 10.0),
+        headers=dict(options.get("headers") or {}),
+        options={k: v for k, v in options.items() if k in kind.extra_options},
+    )
+    retry = options.get("retry")
+    if retry is None:
+        retries = options.get("max_retries", 2)
+        if not isinstance(retries, int) or retries < 0:
+            raise ValidationError(f"max_retries must be an integer >= 0 (got {retries!r})")
+        retry = RetryPolicy(max_attempts=retries + 1)
+    elif not isinstance(retry, RetryPolicy):
+        raise ValidationError("retry= takes a RetryPolicy(...)")
+    max_concurrent = options.get("max_concurrent", kind.max_concurrent)
+    if not isinstance(max_concurrent, int) or max_concurrent < 1:
+        raise ValidationError(f"max_concurrent must be an integer >= 1 (got {max_concurrent!r})")
+    timeout = options.get("timeout", 300.0)
+    if timeout is not None:
+        timeout = _seconds(options, "timeout", 300.0)
+    policy = ProviderPolicy(
+        max_concurrent=max_concurrent,
+        timeout=timeout,
+        retry=retry,
+        failure_threshold=options.get("failure_threshold", 5),
+        reset_after=options.get("reset_after", 30.0),
+        retry_seed=options.get("retry_seed"),
+    )
+    return config, policy, options.get("name")
+
+
+def _seconds(options: Mapping[str, Any], key: str, default: float) -> float:
+    value = options.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ValidationError(f"{key} must be a number of seconds > 0 (got {value!r})")
+    return float(value)
+
+
+def adapter_factory(config: ProviderConfig) -> Callable[[ProviderConfig], Adapter]:
+    """The adapter class for a config, imported only when used."""
+    kind = PROVIDERS[config.provider].adapter
+    if kind == "openai":
+        from ._openai import OpenAIAdapter
+
+        return OpenAIAdapter
+    if kind == "anthropic":
+        from ._anthropic import AnthropicAdapter
+
+        return AnthropicAdapter
+    if kind == "local":
+        from ._local import LocalAdapter, resolve_model_path
+
+        resolve_model_path(config.model)  # fail now, at create_llm, not in the actor
+        return LocalAdapter
+    from ._compatible import CompatibleAdapter
+
+    return CompatibleAdapter

@@ -1,0 +1,149 @@
+"""Adapter for any OpenAI-compatible server, over httpx directly.
+
+Ollama, LM Studio, vLLM, llama.cpp's server, OpenRouter and friends speak
+the chat-completions protocol with small differences (missing optional
+fields, no usage, `[DONE]` or not). This adapter reads the documented
+protocol tolerantly and maps every transport failure to our errors. One
+`httpx.AsyncClient` per provider actor: connections are pooled and reused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from .._redact import redact
+from ..errors import InvalidResponse, ProviderError, ProviderTimeout, ProviderUnavailable
+from ..types import Chunk, GenerateResponse, Request
+from . import _openai_wire as wire
+from ._adapter import ProviderConfig
+from ._status import error_from_status
+
+
+class CompatibleAdapter:
+    """POST {base_url}/chat/completions with JSON or SSE."""
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+        headers = {"Accept": "application/json", **config.headers}
+        if config.api_key:
+            headers["Authorization"] = f"Bearer {config.api_key}"
+        self._url = f"{(config.base_url or '').rstrip('/')}/chat/completions"
+        self._client = httpx.AsyncClient(
+            headers=headers,
+            timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
+            limits=httpx.Limits(max_keepalive_connections=32, max_connections=None),
+        )
+
+    def __repr__(self) -> str:
+        return f"<CompatibleAdapter {self.config.provider}/{self.config.model} {self._url}>"
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    def _fail(self, kind: type[ProviderError], detail: str) -> ProviderError:
+        return kind(
+            redact(detail, self.config.secrets),
+            provider=self.config.provider,
+            model=self.config.model,
+        )
+
+    def _transport_error(self, exc: httpx.TransportError) -> ProviderError:
+        if isinstance(exc, httpx.TimeoutException):
+            return self._fail(ProviderTimeout, f"{type(exc).__name__} from {self._url}")
+        if isinstance(exc, httpx.RemoteProtocolError):
+            return self._fail(
+                ProviderUnavailable, f"the connection broke mid-response ({exc or 'reset'})"
+            )
+        return self._fail(
+            ProviderUnavailable, f"cannot reach {self._url} ({type(exc).__name__}: {exc})"
+        )
+
+    async def _raise_for_status(self, response: httpx.Response) -> None:
+        if response.status_code < 400:
+            return
+        body_bytes = await response.aread()
+        try:
+            body: object = json.loads(body_bytes)
+        except ValueError:
+            body = body_bytes.decode("utf-8", "replace")
+        raise error_from_status(
+            response.status_code,
+            wire.error_message(body),
+            self.config,
+            code=wire.error_code(body),
+            headers=response.headers,
+        )
+
+    async def generate(self, request: Request) -> GenerateResponse:
+        body = wire.request_body(request, self.config.model, stream=False)
+        try:
+            response = await self._client.post(self._url, json=body)
+            await self._raise_for_status(response)
+            data = response.json()
+            return wire.response_from_wire(data)
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc) from exc
+        except (ValueError, KeyError, TypeError, IndexError) as exc:
+            raise self._fail(
+                InvalidResponse, f"the answer is not a chat.completion object ({exc!r})"
+            ) from exc
+
+    async def stream(self, request: Request) -> AsyncIterator[Chunk]:
+        body = wire.request_body(request, self.config.model, stream=True)
+        http_request = self._client.build_request("POST", self._url, json=body)
+        try:
+            response = await self._client.send(http_request, stream=True)
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc) from exc
+        try:
+            await self._raise_for_status(response)
+            finished = False
+            final = wire.FinalChunk()
+            lines = response.aiter_lines()
+            while True:
+                try:
+                    line = await lines.__anext__()
+                except StopAsyncIteration:
+                    break
+                except httpx.TransportError as exc:
+                    raise self._transport_error(exc) from exc
+                chunk, done = self._parse_line(line)
+                if done:
+                    break
+                if chunk is not None:
+                    finished = finished or chunk.finish_reason is not None
+                    for ready in final.feed(chunk):
+                        yield ready
+            if not finished:
+                # Servers may omit [DONE], but a stream without any
+                # finish_reason was cut short.
+                raise self._fail(
+                    InvalidResponse, "the stream ended before [DONE] or a finish_reason"
+                )
+            for ready in final.flush():
+                yield ready
+        finally:
+            await response.aclose()
+
+    def _parse_line(self, line: str) -> tuple[Chunk | None, bool]:
+        """One SSE line -> (chunk or None, end of stream?)."""
+        if not line.startswith("data:"):
+            return None, False  # comments (": keep-alive"), event:, id:, blank lines
+        payload = line[5:].strip()
+        if payload == "[DONE]":
+            return None, True
+        try:
+            data: Any = json.loads(payload)
+            if isinstance(data, dict) and "error" in data:
+                raise self._fail(
+                    ProviderUnavailable, f"error event mid-stream: {wire.error_message(data)}"
+                )
+            return wire.chunk_from_wire(data), False
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            raise self._fail(
+                InvalidResponse, f"malformed SSE data line {payload[:80]!r} ({exc})"
+            ) from exc

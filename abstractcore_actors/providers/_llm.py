@@ -1,0 +1,248 @@
+"""`LLM`: the handle a user holds. Each call becomes a message to the provider actor."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, final
+
+import trio
+
+from ..errors import ValidationError
+from ..kernel import ActorRef
+from ..types import Chunk, GenerateResponse, Message, Request, Timings, ToolSpec
+from ._accumulate import Accumulator
+from ._actor import GenerateCall, StreamCall
+from ._adapter import ProviderConfig
+
+_STREAM_BUFFER = 8
+
+Prompt = str | Sequence[Message | Mapping[str, Any]] | None
+
+
+def build_request(
+    prompt: Prompt,
+    *,
+    messages: Sequence[Message | Mapping[str, Any]] | None = None,
+    system_prompt: str | None = None,
+    tools: Sequence[object] | None = None,
+    temperature: float | None = None,
+    max_tokens: int | None = None,
+    top_p: float | None = None,
+    stop: str | Sequence[str] | None = None,
+    seed: int | None = None,
+    tool_choice: str | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> Request:
+    """Validate a call's arguments and build its Request (raises ValidationError)."""
+    turns: list[Message] = []
+    if system_prompt:
+        turns.append(Message.system(system_prompt))
+    if messages is not None:
+        turns.extend(Message.coerce(m) for m in messages)
+    if isinstance(prompt, str):
+        turns.append(Message.user(prompt))
+    elif prompt is not None:
+        turns.extend(Message.coerce(m) for m in prompt)
+    if not any(m.role != "system" for m in turns):
+        raise ValidationError(
+            "nothing to answer: pass a prompt string or messages=[...] with at least one "
+            "user message"
+        )
+    if temperature is not None and not 0 <= temperature <= 2:
+        raise ValidationError(f"temperature must be between 0 and 2 (got {temperature})")
+    if max_tokens is not None and (isinstance(max_tokens, bool) or max_tokens < 1):
+        raise ValidationError(f"max_tokens must be a positive integer (got {max_tokens!r})")
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValidationError(f"top_p must be in (0, 1] (got {top_p})")
+    stops = (stop,) if isinstance(stop, str) else tuple(stop or ())
+    return Request(
+        messages=tuple(turns),
+        tools=tuple(ToolSpec.coerce(t) for t in tools or ()),
+        temperature=temperature,
+        max_tokens=max_tokens,
+        top_p=top_p,
+        stop=stops,
+        seed=seed,
+        tool_choice=tool_choice,
+        extra=dict(extra or {}),
+        request_id=f"req_{uuid.uuid4().hex[:16]}",
+    )
+
+
+def _check_timeout(timeout: float | None) -> None:
+    if timeout is not None and not timeout > 0:
+        raise ValidationError(f"timeout must be > 0 seconds, or None (got {timeout!r})")
+
+
+@final
+class ResponseStream:
+    """Chunks as they arrive: `async for chunk in stream`. After the end,
+    `response()` is the whole answer (content, tool calls, usage, timings)."""
+
+    def __init__(self, items: AsyncIterator[Any], config: ProviderConfig, request: Request) -> None:
+        self._items = items
+        self._config = config
+        self.request_id = request.request_id
+        self._acc = Accumulator()
+        self._start = trio.current_time()
+        self._ttft: float | None = None
+        self._end: float | None = None
+
+    def __aiter__(self) -> ResponseStream:
+        return self
+
+    async def __anext__(self) -> Chunk:
+        try:
+            chunk: Chunk = await self._items.__anext__()
+        except StopAsyncIteration:
+            if self._end is None:
+                self._end = trio.current_time()
+            raise
+        if self._ttft is None and (chunk.text or chunk.tool_calls):
+            self._ttft = trio.current_time() - self._start
+        self._acc.add(chunk)
+        return chunk
+
+    @property
+    def text(self) -> str:
+        """The text received so far."""
+        return self._acc.text
+
+    @property
+    def finished(self) -> bool:
+        """True once the final chunk (with finish_reason) arrived."""
+        return self._acc.finished
+
+    def response(self) -> GenerateResponse:
+        """The answer so far, or in full once the stream has ended."""
+        end = self._end if self._end is not None else trio.current_time()
+        answer = self._acc.response(model=self._config.model)
+        return GenerateResponse(
+            content=answer.content,
+            tool_calls=answer.tool_calls,
+            finish_reason=answer.finish_reason,
+            usage=answer.usage,
+            model=self._config.model,
+            provider=self._config.provider,
+            timings=Timings(ttft=self._ttft, total=end - self._start),
+            request_id=self.request_id,
+        )
+
+
+@final
+class LLM:
+    """A provider/model served by a supervised provider actor.
+
+    Made by `Runtime.create_llm`. Safe to share between tasks: every call is
+    a message, and the actor applies the provider's concurrency limit,
+    retries and circuit breaker to all callers together.
+    """
+
+    def __init__(self, ref: ActorRef, config: ProviderConfig) -> None:
+        self._ref = ref
+        self.config = config
+
+    def __repr__(self) -> str:
+        return f"<LLM {self.provider}/{self.model} actor={self._ref.name!r}>"
+
+    @property
+    def provider(self) -> str:
+        return self.config.provider
+
+    @property
+    def model(self) -> str:
+        return self.config.model
+
+    @property
+    def actor(self) -> ActorRef:
+        """The provider actor behind this handle."""
+        return self._ref
+
+    async def generate(
+        self,
+        prompt: Prompt = None,
+        *,
+        messages: Sequence[Message | Mapping[str, Any]] | None = None,
+        system_prompt: str | None = None,
+        tools: Sequence[object] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+        tool_choice: str | None = None,
+        timeout: float | None = None,
+        **extra: Any,
+    ) -> GenerateResponse:
+        """One complete answer.
+
+        `timeout` bounds the whole call, retries included (default: the
+        provider's `timeout`). Raises ValidationError for bad arguments and a
+        ProviderError subclass when the provider fails. On cancel (any cancel
+        scope around the call) the upstream request is cancelled and its
+        connection closed before this returns.
+        """
+        _check_timeout(timeout)
+        request = build_request(
+            prompt,
+            messages=messages,
+            system_prompt=system_prompt,
+            tools=tools,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            seed=seed,
+            tool_choice=tool_choice,
+            extra=extra,
+        )
+        response: GenerateResponse = await self._ref.ask(
+            GenerateCall(request=request, timeout=timeout)
+        )
+        return response
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        prompt: Prompt = None,
+        *,
+        messages: Sequence[Message | Mapping[str, Any]] | None = None,
+        system_prompt: str | None = None,
+        tools: Sequence[object] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+        tool_choice: str | None = None,
+        timeout: float | None = None,
+        **extra: Any,
+    ) -> AsyncIterator[ResponseStream]:
+        """Stream an answer: `async with llm.stream("Hi") as s: async for chunk in s:`.
+
+        Leaving the block — early, by break, by an exception or a cancel —
+        cancels the upstream call and closes its connection before the block
+        exits. Errors before the first token may be retried by the provider
+        actor; after it, they are raised from the `async for`.
+        """
+        _check_timeout(timeout)
+        request = build_request(
+            prompt,
+            messages=messages,
+            system_prompt=system_prompt,
+            tools=tools,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            stop=stop,
+            seed=seed,
+            tool_choice=tool_choice,
+            extra=extra,
+        )
+        # A few chunks of slack between actor and caller: fewer task switches
+        # per chunk, and still backpressure (the actor waits when it is full).
+        call = StreamCall(request=request, timeout=timeout)
+        async with self._ref.stream(call, buffer=_STREAM_BUFFER) as items:
+            yield ResponseStream(items, self.config, request)

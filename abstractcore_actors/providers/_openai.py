@@ -1,0 +1,161 @@
+"""Adapter for OpenAI through the official SDK (`openai.AsyncOpenAI`).
+
+The SDK does transport, auth and its own error classes; we turn off its
+retries (the provider actor retries, once, for every provider) and map its
+errors and chunk objects to ours here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+
+from .._redact import redact
+from ..errors import InvalidResponse, ProviderError, ProviderTimeout, ProviderUnavailable
+from ..types import Chunk, GenerateResponse, Request, ToolCallDelta, Usage
+from . import _openai_wire as wire
+from ._adapter import ProviderConfig
+from ._status import TRANSPORT_ERRORS, error_from_status
+
+# Everything the SDK may raise that we map (transport errors can escape mid-stream).
+_SDK_ERRORS: tuple[type[Exception], ...] = (openai.OpenAIError, ValueError, *TRANSPORT_ERRORS)
+
+
+class OpenAIAdapter:
+    """chat.completions through AsyncOpenAI."""
+
+    def __init__(self, config: ProviderConfig) -> None:
+        self.config = config
+        self._client = openai.AsyncOpenAI(
+            api_key=config.api_key,
+            base_url=config.base_url,
+            max_retries=0,
+            timeout=openai.Timeout(config.read_timeout, connect=config.connect_timeout),
+            default_headers=dict(config.headers) or None,
+        )
+
+    def __repr__(self) -> str:
+        return f"<OpenAIAdapter {self.config.model}>"
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+    def _params(self, request: Request, *, stream: bool) -> dict[str, Any]:
+        body = wire.request_body(request, self.config.model, stream=stream)
+        # The SDK takes unknown parameters only through extra_body.
+        extra = {k: body.pop(k) for k in list(request.extra)}
+        if extra:
+            body["extra_body"] = extra
+        return body
+
+    def _fail(self, kind: type[ProviderError], detail: str) -> ProviderError:
+        return kind(
+            redact(detail, self.config.secrets),
+            provider=self.config.provider,
+            model=self.config.model,
+        )
+
+    def _map(self, exc: BaseException) -> ProviderError:
+        if isinstance(exc, openai.APIStatusError):
+            body = exc.body if isinstance(exc.body, dict) else {}
+            return error_from_status(
+                exc.status_code,
+                exc.message,
+                self.config,
+                code=str(body.get("code") or getattr(exc, "code", "") or ""),
+                headers=exc.response.headers,
+            )
+        if isinstance(exc, openai.APITimeoutError):
+            return self._fail(ProviderTimeout, "the request timed out")
+        if isinstance(exc, openai.APIConnectionError):
+            cause = exc.__cause__ or exc
+            return self._fail(
+                ProviderUnavailable, f"connection failed ({type(cause).__name__}: {cause})"
+            )
+        if isinstance(exc, openai.APIResponseValidationError | ValueError):
+            return self._fail(InvalidResponse, f"malformed answer ({exc})")
+        if isinstance(exc, openai.APIError):  # e.g. an error event inside a stream
+            return self._fail(ProviderUnavailable, f"error mid-stream: {exc}")
+        return self._fail(
+            ProviderUnavailable, f"the connection broke ({type(exc).__name__}: {exc or 'reset'})"
+        )
+
+    async def generate(self, request: Request) -> GenerateResponse:
+        try:
+            completion = await self._client.chat.completions.create(
+                **self._params(request, stream=False)
+            )
+            data = completion.model_dump()
+        except _SDK_ERRORS as exc:
+            raise self._map(exc) from exc
+        try:
+            return wire.response_from_wire(data)
+        except (KeyError, TypeError, IndexError) as exc:
+            raise self._map(ValueError(f"not a chat.completion object: {exc!r}")) from exc
+
+    async def stream(self, request: Request) -> AsyncIterator[Chunk]:
+        try:
+            upstream = await self._client.chat.completions.create(
+                **self._params(request, stream=True)
+            )
+        except _SDK_ERRORS as exc:
+            raise self._map(exc) from exc
+        try:
+            finished = False
+            final = wire.FinalChunk()
+            events = upstream.__aiter__()
+            while True:
+                try:
+                    event = await events.__anext__()
+                except StopAsyncIteration:
+                    break
+                except _SDK_ERRORS as exc:
+                    raise self._map(exc) from exc
+                chunk = _chunk_from_sdk(event)
+                if chunk is None:
+                    continue
+                finished = finished or chunk.finish_reason is not None
+                for ready in final.feed(chunk):
+                    yield ready
+            if not finished:
+                raise self._fail(
+                    InvalidResponse, "the stream ended before [DONE] or a finish_reason"
+                )
+            for ready in final.flush():
+                yield ready
+        finally:
+            await upstream.close()
+
+
+def _chunk_from_sdk(event: Any) -> Chunk | None:
+    """A ChatCompletionChunk -> Chunk, by attribute (no model_dump per chunk)."""
+    usage = None
+    if getattr(event, "usage", None) is not None:
+        usage = Usage(
+            prompt_tokens=event.usage.prompt_tokens or 0,
+            completion_tokens=event.usage.completion_tokens or 0,
+        )
+    if not event.choices:
+        return Chunk(usage=usage) if usage else None
+    choice = event.choices[0]
+    delta = choice.delta
+    text = (delta.content or "") if delta is not None else ""
+    calls: tuple[ToolCallDelta, ...] = ()
+    if delta is not None and delta.tool_calls:
+        calls = tuple(
+            ToolCallDelta(
+                index=tc.index,
+                id=tc.id,
+                name=tc.function.name if tc.function else None,
+                arguments=(tc.function.arguments or "") if tc.function else "",
+            )
+            for tc in delta.tool_calls
+        )
+    if not text and not calls and choice.finish_reason is None and usage is None:
+        return None
+    return Chunk(text=text, tool_calls=calls, finish_reason=choice.finish_reason, usage=usage)
+
+
+__all__ = ["OpenAIAdapter"]

@@ -1,0 +1,186 @@
+"""The OpenAI chat-completions wire format, as plain dicts.
+
+Shared by the httpx adapter (`openai-compatible` servers) and kept
+independent of the openai SDK's types, so any server that speaks the
+documented protocol works, including ones that omit optional fields.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from ..types import Chunk, GenerateResponse, Message, Request, ToolCall, ToolCallDelta, Usage
+
+
+def message_to_wire(message: Message) -> dict[str, Any]:
+    wire: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        wire["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {
+                    "name": call.name,
+                    "arguments": call.raw_arguments or json.dumps(dict(call.arguments)),
+                },
+            }
+            for call in message.tool_calls
+        ]
+        if not message.content:
+            wire["content"] = None
+    if message.role == "tool":
+        wire["tool_call_id"] = message.tool_call_id
+        if message.name:
+            wire["name"] = message.name
+    return wire
+
+
+def request_body(request: Request, model: str, *, stream: bool) -> dict[str, Any]:
+    """The JSON body of POST /chat/completions."""
+    body: dict[str, Any] = {
+        "model": model,
+        "messages": [message_to_wire(m) for m in request.messages],
+    }
+    if stream:
+        body["stream"] = True
+        body["stream_options"] = {"include_usage": True}
+    if request.tools:
+        body["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": t.name,
+                    "description": t.description,
+                    "parameters": dict(t.parameters),
+                },
+            }
+            for t in request.tools
+        ]
+        if request.tool_choice:
+            body["tool_choice"] = request.tool_choice
+    for key in ("temperature", "max_tokens", "top_p", "seed"):
+        value = getattr(request, key)
+        if value is not None:
+            body[key] = value
+    if request.stop:
+        body["stop"] = list(request.stop)
+    body.update(request.extra)
+    return body
+
+
+def usage_from_wire(usage: object) -> Usage | None:
+    if not isinstance(usage, Mapping):
+        return None
+    return Usage(
+        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+        completion_tokens=int(usage.get("completion_tokens") or 0),
+    )
+
+
+def chunk_from_wire(data: Mapping[str, Any]) -> Chunk | None:
+    """One `chat.completion.chunk` -> a Chunk (None when it carries nothing).
+
+    Raises KeyError/TypeError/ValueError on a malformed chunk; the caller
+    maps those to InvalidResponse.
+    """
+    usage = usage_from_wire(data.get("usage"))
+    choices = data.get("choices") or []
+    if not choices:
+        return Chunk(usage=usage) if usage else None
+    choice = choices[0]
+    delta = choice.get("delta") or {}
+    text = delta.get("content") or ""
+    deltas: tuple[ToolCallDelta, ...] = ()
+    if delta.get("tool_calls"):
+        deltas = tuple(
+            ToolCallDelta(
+                index=int(tc.get("index", i)),
+                id=tc.get("id"),
+                name=(tc.get("function") or {}).get("name"),
+                arguments=(tc.get("function") or {}).get("arguments") or "",
+            )
+            for i, tc in enumerate(delta["tool_calls"])
+        )
+    finish = choice.get("finish_reason")
+    if not text and not deltas and finish is None and usage is None:
+        return None
+    return Chunk(text=text, tool_calls=deltas, finish_reason=finish, usage=usage)
+
+
+def response_from_wire(data: Mapping[str, Any]) -> GenerateResponse:
+    """A `chat.completion` object -> GenerateResponse (KeyError etc. when malformed)."""
+    choice = data["choices"][0]
+    message = choice["message"]
+    calls = tuple(
+        ToolCall.from_raw(
+            id=tc.get("id") or f"call_{i}",
+            name=tc["function"]["name"],
+            raw_arguments=tc["function"].get("arguments") or "",
+        )
+        for i, tc in enumerate(message.get("tool_calls") or [])
+    )
+    return GenerateResponse(
+        content=message.get("content") or "",
+        tool_calls=calls,
+        finish_reason=choice.get("finish_reason"),
+        usage=usage_from_wire(data.get("usage")) or Usage(),
+        model=str(data.get("model") or ""),
+    )
+
+
+def error_message(body: object) -> str:
+    """The human message of an OpenAI-shaped error body, or the raw text."""
+    if isinstance(body, Mapping):
+        err = body.get("error")
+        if isinstance(err, Mapping) and err.get("message"):
+            return str(err["message"])
+        if isinstance(err, str):
+            return err
+    return str(body)[:500]
+
+
+def error_code(body: object) -> str:
+    if isinstance(body, Mapping):
+        err = body.get("error")
+        if isinstance(err, Mapping):
+            return str(err.get("code") or err.get("type") or "")
+    return ""
+
+
+class FinalChunk:
+    """Hold the finish_reason chunk until the usage-only chunk that OpenAI sends
+    after it (with `stream_options.include_usage`), so that our last chunk
+    carries both, as the Chunk contract promises."""
+
+    __slots__ = ("_pending",)
+
+    def __init__(self) -> None:
+        self._pending: Chunk | None = None
+
+    def feed(self, chunk: Chunk) -> list[Chunk]:
+        """Chunks ready to yield after seeing `chunk`."""
+        out: list[Chunk] = []
+        if self._pending is not None:
+            if chunk.usage is not None and not chunk.text and not chunk.tool_calls:
+                merged = Chunk(
+                    text=self._pending.text,
+                    tool_calls=self._pending.tool_calls,
+                    finish_reason=self._pending.finish_reason,
+                    usage=chunk.usage,
+                )
+                self._pending = None
+                return [merged]
+            out.append(self._pending)
+            self._pending = None
+        if chunk.finish_reason is not None and chunk.usage is None:
+            self._pending = chunk
+        else:
+            out.append(chunk)
+        return out
+
+    def flush(self) -> list[Chunk]:
+        """What is left at the end of the stream."""
+        pending, self._pending = self._pending, None
+        return [pending] if pending is not None else []

@@ -1,0 +1,99 @@
+"""HTTP status and headers -> our error types; shared by every adapter."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+
+from .._redact import redact
+from ..errors import (
+    AuthenticationError,
+    BadRequest,
+    ContextTooLong,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+)
+from ._adapter import ProviderConfig
+
+_CONTEXT_HINTS = (
+    "context_length",
+    "context length",
+    "too long",
+    "maximum context",
+    "prompt is too",
+)
+
+
+def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Seconds to wait, from `retry-after-ms`, `retry-after` (seconds or HTTP date)."""
+    if not headers:
+        return None
+    value = headers.get("retry-after-ms")
+    if value:
+        try:
+            return max(0.0, float(value) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def error_from_status(
+    status: int,
+    detail: str,
+    config: ProviderConfig,
+    *,
+    code: str = "",
+    headers: Mapping[str, str] | None = None,
+) -> ProviderError:
+    """The error for an HTTP error response; `detail` is redacted here."""
+    detail = redact(detail, config.secrets) or f"HTTP {status}"
+    if status == 429:
+        return RateLimited(
+            detail,
+            provider=config.provider,
+            model=config.model,
+            status_code=status,
+            retry_after=parse_retry_after(headers),
+        )
+    kind: type[ProviderError] = BadRequest
+    if status in (401, 403):
+        kind = AuthenticationError
+    elif status == 408:
+        kind = ProviderTimeout
+    elif status >= 500:
+        kind = ProviderUnavailable
+    elif any(hint in f"{code} {detail}".lower() for hint in _CONTEXT_HINTS):
+        kind = ContextTooLong
+    return kind(detail, provider=config.provider, model=config.model, status_code=status)
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """Transport errors the SDKs may let through mid-stream: httpx's, and httpx2's
+    (the SDKs' current majors ride on httpx2, httpx's successor package)."""
+    import httpx
+
+    found: list[type[Exception]] = [httpx.TransportError]
+    try:
+        import httpx2
+    except ImportError:  # older SDK majors use httpx itself
+        pass
+    else:
+        found.append(httpx2.TransportError)
+    return tuple(found)
+
+
+TRANSPORT_ERRORS = _transport_errors()

@@ -1,0 +1,254 @@
+"""The sync facade: the async runtime on a worker thread, for scripts and sync code.
+
+    from abstractcore_actors.sync import create_llm
+
+    llm = create_llm("local")
+    print(llm.generate("Hi", max_tokens=20).content)
+    for chunk in llm.stream("Tell a story", max_tokens=50):
+        print(chunk.text, end="")
+    llm.close()
+
+A thin loop over the one async implementation, not a copy: every call is
+`trio.from_thread.run` into a `Runtime` that lives on its own thread. Called
+from inside a running trio or asyncio loop, each blocking call raises
+`SyncCalledFromAsync`, naming the async call to use instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import weakref
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any, TypeVar, final
+
+import trio
+
+from .errors import SyncCalledFromAsync
+from .providers import LLM
+from .runtime import Runtime, open_runtime
+from .types import Chunk, GenerateResponse
+
+T = TypeVar("T")
+
+
+def _refuse_inside_event_loop(call: str, instead: str) -> None:
+    if trio.lowlevel.in_trio_run():
+        raise SyncCalledFromAsync(call, instead)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise SyncCalledFromAsync(call, instead)
+
+
+@final
+class SyncRuntime:
+    """An async `Runtime` on a dedicated thread. Close it (or use `with`) when done."""
+
+    def __init__(self, *, env: Mapping[str, str] | None = None) -> None:
+        _refuse_inside_event_loop(
+            "abstractcore_actors.sync.SyncRuntime()",
+            "`async with abstractcore_actors.open_runtime() as rt:`",
+        )
+        self._ready = threading.Event()
+        self._runtime: Runtime | None = None
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._closing: trio.Event | None = None
+        self._nursery: trio.Nursery | None = None
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(env,), name="abstractcore-actors-sync", daemon=True
+        )
+        self._thread.start()
+        self._ready.wait()
+        if self._failure is not None:
+            raise self._failure
+        self._finalizer = weakref.finalize(
+            self, _shutdown, self._token, self._closing, self._thread
+        )
+
+    def _run(self, env: Mapping[str, str] | None) -> None:
+        try:
+            trio.run(self._main, env)
+        except BaseException as exc:  # surfaced to the constructor
+            self._failure = exc
+            self._ready.set()
+
+    async def _main(self, env: Mapping[str, str] | None) -> None:
+        self._closing = trio.Event()
+        self._token = trio.lowlevel.current_trio_token()
+        async with open_runtime(env=env) as runtime, trio.open_nursery() as nursery:
+            self._runtime = runtime
+            self._nursery = nursery
+            self._ready.set()
+            await self._closing.wait()
+            nursery.cancel_scope.cancel()
+
+    @property
+    def closed(self) -> bool:
+        return not self._thread.is_alive()
+
+    def run(self, fn: Callable[..., Awaitable[T]], *args: Any) -> T:
+        """Run `await fn(*args)` on the runtime's thread and return its result.
+
+        Ctrl-C (KeyboardInterrupt) cancels the call before re-raising.
+        """
+        if self.closed:
+            raise RuntimeError("this SyncRuntime is closed; make a new one")
+        scope_box: list[trio.CancelScope] = []
+
+        async def cancellable() -> T:
+            with trio.CancelScope() as scope:
+                scope_box.append(scope)
+                return await fn(*args)
+            raise trio.Cancelled._create()  # pragma: no cover - only after our own cancel
+
+        try:
+            return trio.from_thread.run(cancellable, trio_token=self._token)
+        except KeyboardInterrupt:
+            if scope_box:
+                trio.from_thread.run_sync(scope_box[0].cancel, trio_token=self._token)
+            raise
+
+    def create_llm(self, provider: str, model: str | None = None, **options: Any) -> SyncLLM:
+        """Like `Runtime.create_llm`, returning a blocking handle."""
+        _refuse_inside_event_loop(
+            "abstractcore_actors.sync create_llm(...)", "`rt.create_llm(...)` in open_runtime()"
+        )
+        runtime = self._runtime
+        assert runtime is not None
+        llm = trio.from_thread.run_sync(
+            lambda: runtime.create_llm(provider, model, **options), trio_token=self._token
+        )
+        return SyncLLM(llm, self)
+
+    def close(self) -> None:
+        """Stop every actor and the thread. Idempotent."""
+        self._finalizer()
+
+    def __enter__(self) -> SyncRuntime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    async def _open_stream(
+        self, llm: LLM, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[trio.MemoryReceiveChannel[Chunk], trio.CancelScope, list[BaseException]]:
+        """Start a task that pumps one stream into a channel the caller's thread reads."""
+        send, recv = trio.open_memory_channel[Chunk](0)
+        errors: list[BaseException] = []
+
+        async def pump(task_status: trio.TaskStatus[trio.CancelScope]) -> None:
+            with trio.CancelScope() as scope:
+                task_status.started(scope)
+                async with send:
+                    try:
+                        async with llm.stream(*args, **kwargs) as stream:
+                            async for chunk in stream:
+                                await send.send(chunk)
+                    except (trio.BrokenResourceError, trio.ClosedResourceError):
+                        pass  # the reader left
+                    except Exception as exc:
+                        errors.append(exc)
+
+        assert self._nursery is not None
+        scope = await self._nursery.start(pump)
+        return recv, scope, errors
+
+
+def _shutdown(
+    token: trio.lowlevel.TrioToken | None,
+    closing: trio.Event | None,
+    thread: threading.Thread,
+) -> None:
+    if token is not None and closing is not None and thread.is_alive():
+        with contextlib.suppress(trio.RunFinishedError):
+            trio.from_thread.run_sync(closing.set, trio_token=token)
+    if thread is not threading.current_thread():
+        thread.join()
+
+
+@final
+class SyncLLM:
+    """Blocking twin of `LLM`: the same calls, returning values instead of awaitables."""
+
+    def __init__(self, llm: LLM, runtime: SyncRuntime, *, owns_runtime: bool = False) -> None:
+        self._llm = llm
+        self._runtime = runtime
+        self._owns_runtime = owns_runtime
+
+    def __repr__(self) -> str:
+        return f"<SyncLLM {self._llm.provider}/{self._llm.model}>"
+
+    @property
+    def provider(self) -> str:
+        return self._llm.provider
+
+    @property
+    def model(self) -> str:
+        return self._llm.model
+
+    def generate(self, *args: Any, **kwargs: Any) -> GenerateResponse:
+        """`LLM.generate`, blocking. Same arguments, same errors."""
+        _refuse_inside_event_loop("SyncLLM.generate(...)", "`await llm.generate(...)`")
+        return self._runtime.run(lambda: self._llm.generate(*args, **kwargs))
+
+    def stream(self, *args: Any, **kwargs: Any) -> Iterator[Chunk]:
+        """`LLM.stream`, as an iterator of chunks. Stopping early (break, close,
+        an exception) cancels the upstream call and closes its connection."""
+        _refuse_inside_event_loop(
+            "SyncLLM.stream(...)", "`async with llm.stream(...) as s: async for chunk in s`"
+        )
+        return self._iterate(args, kwargs)
+
+    def _iterate(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[Chunk]:
+        runtime = self._runtime
+        recv, scope, errors = runtime.run(runtime._open_stream, self._llm, args, kwargs)
+        finished = False
+        try:
+            while True:
+                try:
+                    chunk = runtime.run(recv.receive)
+                except trio.EndOfChannel:
+                    break
+                yield chunk
+            finished = True
+        finally:
+            if not finished:
+                trio.from_thread.run_sync(scope.cancel, trio_token=runtime._token)
+            runtime.run(recv.aclose)
+        if errors:
+            raise errors[0]
+
+    def close(self) -> None:
+        """Close the private runtime this handle owns (from `sync.create_llm`)."""
+        if self._owns_runtime:
+            self._runtime.close()
+
+    def __enter__(self) -> SyncLLM:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def create_llm(provider: str, model: str | None = None, **options: Any) -> SyncLLM:
+    """A blocking LLM on a private runtime; `close()` it (or use `with`) when done.
+
+    To share one runtime (one thread) between several LLMs, use
+    `SyncRuntime()` and its `create_llm`.
+    """
+    _refuse_inside_event_loop(
+        "abstractcore_actors.sync.create_llm(...)",
+        "`async with open_runtime() as rt: llm = rt.create_llm(...)`",
+    )
+    runtime = SyncRuntime()
+    try:
+        llm = runtime.create_llm(provider, model, **options)
+    except BaseException:
+        runtime.close()
+        raise
+    return SyncLLM(llm._llm, runtime, owns_runtime=True)

@@ -1,0 +1,243 @@
+"""The message types every layer speaks: attrs frozen values, keyword-only.
+
+Dicts appear only at the wire edge (adapters, the gateway); inside the
+runtime everything is one of these.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import attrs
+
+from .kernel import ValidationError
+
+Role = Literal["system", "user", "assistant", "tool"]
+_ROLES = ("system", "user", "assistant", "tool")
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Usage:
+    """Token counts of one call (or, summed with `+`, of many)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+        )
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ToolCall:
+    """A tool call the model asked for. `arguments` is the parsed JSON object;
+    `raw_arguments` is the text the model sent (kept when it was not valid JSON)."""
+
+    id: str
+    name: str
+    arguments: Mapping[str, Any] = attrs.field(factory=dict)
+    raw_arguments: str = ""
+
+    @classmethod
+    def from_raw(cls, *, id: str, name: str, raw_arguments: str) -> ToolCall:
+        """Parse the model's argument text; malformed JSON keeps `arguments` empty."""
+        try:
+            parsed = json.loads(raw_arguments) if raw_arguments.strip() else {}
+        except json.JSONDecodeError:
+            parsed = {}
+        return cls(
+            id=id,
+            name=name,
+            arguments=parsed if isinstance(parsed, dict) else {},
+            raw_arguments=raw_arguments,
+        )
+
+    @property
+    def arguments_are_valid_json(self) -> bool:
+        if not self.raw_arguments.strip():
+            return True
+        try:
+            return isinstance(json.loads(self.raw_arguments), dict)
+        except json.JSONDecodeError:
+            return False
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ToolCallDelta:
+    """A piece of a streamed tool call; pieces with the same `index` add up."""
+
+    index: int
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ToolResult:
+    """The result of running one tool call, as the model will see it."""
+
+    call_id: str
+    name: str
+    content: str
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class ToolSpec:
+    """What the model is told about a tool: name, description, JSON schema."""
+
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] = attrs.field(
+        factory=lambda: {"type": "object", "properties": {}}
+    )
+
+    @classmethod
+    def coerce(cls, tool: object) -> ToolSpec:
+        """Accept a ToolSpec, anything with a `.spec`, or an OpenAI-style dict."""
+        if isinstance(tool, ToolSpec):
+            return tool
+        spec = getattr(tool, "spec", None)
+        if isinstance(spec, ToolSpec):
+            return spec
+        if isinstance(tool, Mapping):
+            fn = tool.get("function", tool)
+            if isinstance(fn, Mapping) and isinstance(fn.get("name"), str):
+                return cls(
+                    name=fn["name"],
+                    description=str(fn.get("description", "")),
+                    parameters=fn.get("parameters") or {"type": "object", "properties": {}},
+                )
+        raise ValidationError(
+            f"cannot use {tool!r} as a tool: pass a ToolSpec, a @tool function, or an "
+            'OpenAI-style dict {"type": "function", "function": {"name": ..., "parameters": ...}}'
+        )
+
+
+def _check_role(instance: Message, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in _ROLES:
+        raise ValidationError(f"message role must be one of {', '.join(_ROLES)}; got {value!r}")
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Message:
+    """One turn of a conversation."""
+
+    role: Role = attrs.field(validator=_check_role)
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None  # for role "tool": which call this answers
+    name: str | None = None  # for role "tool": the tool's name
+
+    @classmethod
+    def system(cls, content: str) -> Message:
+        return cls(role="system", content=content)
+
+    @classmethod
+    def user(cls, content: str) -> Message:
+        return cls(role="user", content=content)
+
+    @classmethod
+    def assistant(cls, content: str = "", tool_calls: Sequence[ToolCall] = ()) -> Message:
+        return cls(role="assistant", content=content, tool_calls=tuple(tool_calls))
+
+    @classmethod
+    def tool(cls, result: ToolResult) -> Message:
+        content = result.content if result.ok else f"error: {result.error}"
+        return cls(role="tool", content=content, tool_call_id=result.call_id, name=result.name)
+
+    @classmethod
+    def coerce(cls, value: object) -> Message:
+        """Accept a Message or an OpenAI-style dict {"role": ..., "content": ...}."""
+        if isinstance(value, Message):
+            return value
+        if isinstance(value, Mapping) and "role" in value:
+            content = value.get("content") or ""
+            if not isinstance(content, str):
+                content = _flatten_content(content)
+            return cls(
+                role=value["role"],
+                content=content,
+                tool_call_id=value.get("tool_call_id"),
+                name=value.get("name"),
+            )
+        raise ValidationError(
+            f'cannot use {value!r} as a message: pass a Message or a dict with "role" and "content"'
+        )
+
+
+def _flatten_content(parts: object) -> str:
+    """OpenAI content parts -> text (images and audio are not supported here)."""
+    if isinstance(parts, Sequence):
+        texts = [p.get("text", "") for p in parts if isinstance(p, Mapping)]
+        return "".join(t for t in texts if isinstance(t, str))
+    raise ValidationError(f"message content must be text; got {type(parts).__name__}")
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Timings:
+    """Seconds from the request to the first token (None: no token) and to the end."""
+
+    ttft: float | None = None
+    total: float = 0.0
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Chunk:
+    """One piece of a streamed answer. The last one carries finish_reason and usage."""
+
+    text: str = ""
+    tool_calls: tuple[ToolCallDelta, ...] = ()
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.finish_reason is not None
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class GenerateResponse:
+    """A complete answer."""
+
+    content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: str | None = None
+    usage: Usage = attrs.field(factory=Usage)
+    model: str = ""
+    provider: str = ""
+    timings: Timings = attrs.field(factory=Timings)
+    request_id: str = ""
+
+    @property
+    def text(self) -> str:
+        """Alias of `content`."""
+        return self.content
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Request:
+    """Everything a provider needs for one call (built by `LLM.generate/stream`)."""
+
+    messages: tuple[Message, ...]
+    tools: tuple[ToolSpec, ...] = ()
+    temperature: float | None = None
+    max_tokens: int | None = None
+    top_p: float | None = None
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    tool_choice: str | None = None
+    extra: Mapping[str, Any] = attrs.field(factory=dict)
+    request_id: str = ""

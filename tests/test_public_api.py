@@ -1,0 +1,70 @@
+"""The public surface is exactly the intended names: nothing leaks by accident."""
+
+from __future__ import annotations
+
+import abstractcore_actors
+
+PUBLIC = {
+    # runtime and handles
+    "open_runtime",
+    "Runtime",
+    "LLM",
+    "ResponseStream",
+    "RetryPolicy",
+    # message types
+    "Chunk",
+    "GenerateResponse",
+    "Message",
+    "Timings",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolResult",
+    "ToolSpec",
+    "Usage",
+    # the actor kernel
+    "ActorContext",
+    "ActorRef",
+    "Behaviour",
+    "CrashReport",
+    "Strategy",
+    "Supervisor",
+    # errors
+    "AbstractCoreActorsError",
+    "ActorCrashed",
+    "ActorNotFound",
+    "AskTimeout",
+    "AuthenticationError",
+    "BadRequest",
+    "CircuitOpen",
+    "ConfigurationError",
+    "ContextTooLong",
+    "InvalidResponse",
+    "KernelError",
+    "MailboxClosed",
+    "NameTaken",
+    "ProviderError",
+    "ProviderTimeout",
+    "ProviderUnavailable",
+    "RateLimited",
+    "SupervisorGaveUp",
+    "SyncCalledFromAsync",
+    "UnhandledMessage",
+    "ValidationError",
+}
+
+
+def test_public_names_are_exactly_the_intended_ones() -> None:
+    exported = {
+        name
+        for name in vars(abstractcore_actors)
+        if not name.startswith("_")
+        and name not in {"errors", "kernel", "providers", "runtime", "types", "sync"}
+    }
+    assert exported == PUBLIC
+
+
+def test_every_error_derives_from_the_root() -> None:
+    for name in PUBLIC:
+        obj = getattr(abstractcore_actors, name)
+        if isinstance(obj, type) and issubclass(obj, BaseException):
+            assert issubclass(obj, abstractcore_actors.AbstractCoreActorsError), name
