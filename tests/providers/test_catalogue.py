@@ -33,7 +33,9 @@ def test_known_provider_names_follow_abstractcore() -> None:
         ("ollama", "qwen2.5:0.5b", ("ollama", "qwen2.5:0.5b")),
     ],
 )
-def test_provider_and_model_strings(provider: str, model: str | None, want: tuple[str, str]) -> None:
+def test_provider_and_model_strings(
+    provider: str, model: str | None, want: tuple[str, str]
+) -> None:
     env = {**ENV, "OPENROUTER_API_KEY": "sk-or-1234567890"}
     config, _, _ = build_provider(provider, model, {}, env)
     assert (config.provider, config.model) == want
@@ -55,7 +57,7 @@ def test_compatible_needs_a_base_url() -> None:
 
 
 def test_unknown_option_lists_the_accepted_ones() -> None:
-    with pytest.raises(ValidationError, match="does not take option.*max_concurency"):
+    with pytest.raises(ValidationError, match=r"does not take option.*max_concurency"):
         build_provider("ollama", "m", {"max_concurency": 3}, {})
 
 
