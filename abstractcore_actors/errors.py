@@ -136,3 +136,21 @@ class SyncCalledFromAsync(AbstractCoreActorsError, RuntimeError):
             f"asyncio), where it would freeze every other task. Use the async API "
             f"instead: {instead}"
         )
+
+
+class AllAttemptsFailed(AbstractCoreActorsError):
+    """Every attempt of a pattern (race, hedge, ensemble) failed; `.errors` has each cause."""
+
+    def __init__(self, pattern: str, failures: list[tuple[str, BaseException]]) -> None:
+        self.pattern = pattern
+        self.errors = [error for _, error in failures]
+        self.labels = [label for label, _ in failures]
+        causes = "; ".join(f"{label}: {type(err).__name__}: {err}" for label, err in failures)
+        super().__init__(
+            f"{pattern}: all {len(failures)} attempt(s) failed — {causes or 'no attempt ran'}. "
+            "Each cause is in `.errors`; add providers, relax `accept`, or raise the deadline"
+        )
+
+
+class QuorumNotReached(AllAttemptsFailed):
+    """An ensemble got fewer good answers than `min_responses` before its deadline."""

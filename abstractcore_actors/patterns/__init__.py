@@ -1,0 +1,13 @@
+"""Concurrency patterns as supervisors: race, race_stream, ensemble, hedge, batch."""
+
+from ._attempts import Attempt as Attempt
+from ._attempts import PatternResult as PatternResult
+from ._attempts import Status as Status
+from ._batch import BatchResult as BatchResult
+from ._batch import batch as batch
+from ._ensemble import ensemble as ensemble
+from ._ensemble import normalise as normalise
+from ._hedge import hedge as hedge
+from ._race import race as race
+from ._race_stream import RacedStream as RacedStream
+from ._race_stream import race_stream as race_stream

@@ -1,0 +1,102 @@
+"""`hedge`: start another attempt when the first is slow; the first to finish wins.
+
+With one LLM, the hedges are the same call again (a slow request on a
+loaded replica is often beaten by a fresh one). With several contenders it
+is a fallback chain with hedging: attempt k uses contender k, started after
+`after` seconds — or at once when the attempt before it failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import trio
+
+from ..errors import AllAttemptsFailed, ProviderTimeout, ValidationError
+from ..providers import LLM
+from ._attempts import (
+    Attempt,
+    Contender,
+    PatternResult,
+    Status,
+    check_contenders,
+    label_of,
+    run_contender,
+)
+from ._race import check_timeout, failures
+
+
+async def hedge(
+    contenders: Contender | Sequence[Contender],
+    prompt: Any = None,
+    *,
+    after: float,
+    max_attempts: int | None = None,
+    timeout: float | None = None,
+    **options: Any,
+) -> PatternResult:
+    """Run the first attempt; every `after` seconds without an answer, start the next.
+
+    The first answer wins and the other attempts are cancelled (their
+    connections closed) before this returns. Raises `AllAttemptsFailed` when
+    every attempt failed, `ProviderTimeout` after `timeout`.
+    """
+    chain = check_contenders(
+        [contenders] if isinstance(contenders, LLM) or callable(contenders) else contenders,
+        "hedge",
+    )
+    if not after >= 0:
+        raise ValidationError(f"after must be >= 0 seconds (got {after!r})")
+    count = max_attempts if max_attempts is not None else max(2, len(chain))
+    if count < 1:
+        raise ValidationError(f"max_attempts must be >= 1 (got {max_attempts})")
+    limit = check_timeout(timeout)
+    attempts: list[Attempt] = []
+    winner: list[Attempt] = []
+    failed = trio.Event()  # pulsed when an attempt fails: start the next one now
+
+    async def attempt_one(contender: Contender, attempt: Attempt, nursery: trio.Nursery) -> None:
+        nonlocal failed
+        try:
+            response = await run_contender(contender, attempt, prompt, options)
+        except trio.Cancelled:
+            attempt.end(Status.CANCELLED)
+            raise
+        except Exception as exc:
+            attempt.error = exc
+            attempt.end(Status.FAILED)
+            failed.set()
+            return
+        if winner:
+            attempt.end(Status.FINISHED)
+            return
+        attempt.response = response
+        winner.append(attempt)
+        attempt.end(Status.WON)
+        nursery.cancel_scope.cancel()
+
+    with trio.move_on_after(limit):
+        async with trio.open_nursery() as nursery:
+            for k in range(count):
+                contender = chain[k % len(chain)]
+                attempt = Attempt(
+                    label=label_of(contender, k), index=k, started_at=trio.current_time()
+                )
+                attempts.append(attempt)
+                nursery.start_soon(attempt_one, contender, attempt, nursery)
+                if k == count - 1:
+                    break
+                failed = trio.Event()
+                with trio.move_on_after(after):
+                    await failed.wait()
+    if winner:
+        assert winner[0].response is not None
+        return PatternResult(response=winner[0].response, attempts=tuple(attempts), pattern="hedge")
+    if all(a.status is Status.FAILED for a in attempts):
+        raise AllAttemptsFailed("hedge", failures(attempts))
+    raise ProviderTimeout(
+        f"no answer within {timeout}s after {len(attempts)} attempt(s)",
+        provider="hedge",
+        model=",".join(a.label for a in attempts),
+    )
