@@ -105,7 +105,10 @@ _ALIASES = {
     "lm-studio": "lmstudio",
 }
 
-_COMMON_OPTIONS = frozenset(
+# Defaults for every call of the LLM (a call's own argument wins).
+CALL_DEFAULTS = frozenset({"temperature", "top_p", "max_tokens", "seed"})
+
+_COMMON_OPTIONS = CALL_DEFAULTS | frozenset(
     {
         "api_key",
         "base_url",
@@ -179,7 +182,7 @@ def build_provider(
         read_timeout=_seconds(options, "read_timeout", 60.0),
         connect_timeout=_seconds(options, "connect_timeout", 10.0),
         headers=dict(options.get("headers") or {}),
-        options={k: v for k, v in options.items() if k in kind.extra_options},
+        options={k: v for k, v in options.items() if k in kind.extra_options or k in CALL_DEFAULTS},
     )
     retry = options.get("retry")
     if retry is None:

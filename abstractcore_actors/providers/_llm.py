@@ -185,16 +185,17 @@ class LLM:
         connection closed before this returns.
         """
         _check_timeout(timeout)
+        defaults = self.config.options
         request = build_request(
             prompt,
             messages=messages,
             system_prompt=system_prompt,
             tools=tools,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            top_p=top_p,
+            temperature=defaults.get("temperature") if temperature is None else temperature,
+            max_tokens=defaults.get("max_tokens") if max_tokens is None else max_tokens,
+            top_p=defaults.get("top_p") if top_p is None else top_p,
             stop=stop,
-            seed=seed,
+            seed=defaults.get("seed") if seed is None else seed,
             tool_choice=tool_choice,
             extra=extra,
         )
@@ -228,16 +229,17 @@ class LLM:
         actor; after it, they are raised from the `async for`.
         """
         _check_timeout(timeout)
+        defaults = self.config.options
         request = build_request(
             prompt,
             messages=messages,
             system_prompt=system_prompt,
             tools=tools,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            top_p=top_p,
+            temperature=defaults.get("temperature") if temperature is None else temperature,
+            max_tokens=defaults.get("max_tokens") if max_tokens is None else max_tokens,
+            top_p=defaults.get("top_p") if top_p is None else top_p,
             stop=stop,
-            seed=seed,
+            seed=defaults.get("seed") if seed is None else seed,
             tool_choice=tool_choice,
             extra=extra,
         )
