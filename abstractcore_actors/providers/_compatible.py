@@ -55,9 +55,7 @@ class CompatibleAdapter:
         if isinstance(exc, httpx.TimeoutException):
             return self._fail(ProviderTimeout, f"{type(exc).__name__} from {self._url}")
         if isinstance(exc, httpx.RemoteProtocolError):
-            return self._fail(
-                ProviderUnavailable, f"the connection broke mid-response ({exc or 'reset'})"
-            )
+            return self._fail(InvalidResponse, f"the response was cut short ({exc})")
         return self._fail(
             ProviderUnavailable, f"cannot reach {self._url} ({type(exc).__name__}: {exc})"
         )

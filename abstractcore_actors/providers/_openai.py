@@ -17,7 +17,7 @@ from ..errors import InvalidResponse, ProviderError, ProviderTimeout, ProviderUn
 from ..types import Chunk, GenerateResponse, Request, ToolCallDelta, Usage
 from . import _openai_wire as wire
 from ._adapter import ProviderConfig
-from ._status import TRANSPORT_ERRORS, error_from_status
+from ._status import TRANSPORT_ERRORS, error_from_status, is_cut_short, preset_sdk_platform
 
 # Everything the SDK may raise that we map (transport errors can escape mid-stream).
 _SDK_ERRORS: tuple[type[Exception], ...] = (openai.OpenAIError, ValueError, *TRANSPORT_ERRORS)
@@ -35,6 +35,7 @@ class OpenAIAdapter:
             timeout=openai.Timeout(config.read_timeout, connect=config.connect_timeout),
             default_headers=dict(config.headers) or None,
         )
+        preset_sdk_platform(self._client, "openai._base_client")
 
     def __repr__(self) -> str:
         return f"<OpenAIAdapter {self.config.model}>"
@@ -69,6 +70,10 @@ class OpenAIAdapter:
             )
         if isinstance(exc, openai.APITimeoutError):
             return self._fail(ProviderTimeout, "the request timed out")
+        if is_cut_short(exc):
+            return self._fail(
+                InvalidResponse, f"the response was cut short ({exc.__cause__ or exc})"
+            )
         if isinstance(exc, openai.APIConnectionError):
             cause = exc.__cause__ or exc
             return self._fail(

@@ -97,3 +97,37 @@ def _transport_errors() -> tuple[type[Exception], ...]:
 
 
 TRANSPORT_ERRORS = _transport_errors()
+
+
+def is_cut_short(exc: BaseException) -> bool:
+    """An HTTP-level protocol error: the peer closed before the body was complete.
+
+    httpx (and httpx2) raise RemoteProtocolError for it; a reset socket is a
+    ReadError instead. Looks through the SDKs' wrapping (`__cause__`).
+    """
+    seen: BaseException | None = exc
+    while seen is not None:
+        if type(seen).__name__ == "RemoteProtocolError":
+            return True
+        seen = seen.__cause__
+    return False
+
+
+def preset_sdk_platform(client: object, base_client_module: str) -> None:
+    """Fill the SDK client's platform-header cache now.
+
+    The openai and anthropic SDKs compute `X-Stainless-*` platform headers in
+    a worker thread on their first request. Doing it once here, when the
+    provider actor starts, keeps every request free of a thread hop (and
+    deterministic under trio's MockClock, which would jump past deadlines
+    while that thread runs). If the SDK changes this private detail, we
+    simply leave it to the SDK.
+    """
+    import importlib
+
+    try:
+        get_platform = importlib.import_module(base_client_module).get_platform
+        if getattr(client, "_platform", "missing") is None:
+            client._platform = get_platform()  # type: ignore[attr-defined]
+    except (ImportError, AttributeError):
+        pass
