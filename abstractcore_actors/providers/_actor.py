@@ -182,13 +182,23 @@ class ProviderActor(Behaviour):
             yielded = False
             try:
                 while True:
-                    with trio.move_on_at(deadline) as scope:
+                    # Each chunk must come within read_timeout (a stalled
+                    # stream), and the whole call within its deadline. The
+                    # SDKs have read timeouts too; this one holds for all.
+                    idle_limit = trio.current_time() + self.config.read_timeout
+                    with trio.move_on_at(min(deadline, idle_limit)) as scope:
                         try:
                             chunk = await upstream.__anext__()
                         except StopAsyncIteration:
                             break
                     if scope.cancelled_caught:
-                        raise self._timed_out(deadline)
+                        if trio.current_time() >= deadline:
+                            raise self._timed_out(deadline)
+                        raise ProviderTimeout(
+                            f"the stream stalled: no data for {self.config.read_timeout:g}s",
+                            provider=self.config.provider,
+                            model=self.config.model,
+                        )
                     yielded = True
                     yield chunk
             except ProviderError as exc:

@@ -39,7 +39,9 @@ class FakeAnthropicServer(FakeServer):
         await exchange.json(status, body, headers)
 
     async def _dispatch(self, exchange: Exchange, request: RecordedRequest) -> None:
-        if self.api_key is not None and request.headers.get("x-api-key") != self.api_key:
+        # Anthropic documents x-api-key; recent SDKs send a bearer token instead.
+        sent = {request.headers.get("x-api-key"), request.headers.get("authorization")}
+        if self.api_key is not None and not sent & {self.api_key, f"Bearer {self.api_key}"}:
             await self.error(exchange, 401, "invalid x-api-key")
             return
         path = request.path.split("?")[0]
