@@ -23,9 +23,9 @@ from abstractcore_actors import (
 )
 from abstractcore_actors.testing import (
     FakeAnthropicServer,
-    Fault,
     FakeToolCall,
     FakeUsage,
+    Fault,
     Reply,
 )
 
