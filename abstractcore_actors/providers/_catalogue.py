@@ -92,7 +92,9 @@ PROVIDERS: Mapping[str, ProviderKind] = {
             name="local",
             adapter="local",
             default_model="smollm2-135m-instruct",
-            extra_options=frozenset({"n_ctx", "n_threads", "seed", "chat_format", "max_tokens"}),
+            extra_options=frozenset(
+                {"n_ctx", "n_batch", "n_threads", "seed", "chat_format", "max_tokens"}
+            ),
             # one llama context generates one answer at a time
             max_concurrent=1,
         ),
