@@ -8,6 +8,7 @@ actor kernel for building your own actors.
 from .errors import AbstractCoreActorsError as AbstractCoreActorsError
 from .errors import ActorCrashed as ActorCrashed
 from .errors import ActorNotFound as ActorNotFound
+from .errors import AllAttemptsFailed as AllAttemptsFailed
 from .errors import AskTimeout as AskTimeout
 from .errors import AuthenticationError as AuthenticationError
 from .errors import BadRequest as BadRequest
@@ -21,6 +22,7 @@ from .errors import NameTaken as NameTaken
 from .errors import ProviderError as ProviderError
 from .errors import ProviderTimeout as ProviderTimeout
 from .errors import ProviderUnavailable as ProviderUnavailable
+from .errors import QuorumNotReached as QuorumNotReached
 from .errors import RateLimited as RateLimited
 from .errors import SupervisorGaveUp as SupervisorGaveUp
 from .errors import SyncCalledFromAsync as SyncCalledFromAsync
@@ -32,6 +34,12 @@ from .kernel import Behaviour as Behaviour
 from .kernel import CrashReport as CrashReport
 from .kernel import Strategy as Strategy
 from .kernel import Supervisor as Supervisor
+from .patterns import PatternResult as PatternResult
+from .patterns import batch as batch
+from .patterns import ensemble as ensemble
+from .patterns import hedge as hedge
+from .patterns import race as race
+from .patterns import race_stream as race_stream
 from .providers import LLM as LLM
 from .providers import ResponseStream as ResponseStream
 from .providers import RetryPolicy as RetryPolicy

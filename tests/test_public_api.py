@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import abstractcore_actors
 
 PUBLIC = {
@@ -11,6 +13,13 @@ PUBLIC = {
     "LLM",
     "ResponseStream",
     "RetryPolicy",
+    # concurrency patterns
+    "race",
+    "race_stream",
+    "ensemble",
+    "hedge",
+    "batch",
+    "PatternResult",
     # message types
     "Chunk",
     "GenerateResponse",
@@ -30,6 +39,8 @@ PUBLIC = {
     "Supervisor",
     # errors
     "AbstractCoreActorsError",
+    "AllAttemptsFailed",
+    "QuorumNotReached",
     "ActorCrashed",
     "ActorNotFound",
     "AskTimeout",
@@ -57,8 +68,7 @@ def test_public_names_are_exactly_the_intended_ones() -> None:
     exported = {
         name
         for name in vars(abstractcore_actors)
-        if not name.startswith("_")
-        and name not in {"errors", "kernel", "providers", "runtime", "types", "sync"}
+        if not name.startswith("_") and not inspect.ismodule(getattr(abstractcore_actors, name))
     }
     assert exported == PUBLIC
 
