@@ -111,7 +111,9 @@ Contender = LLM | Callable[[], Awaitable[GenerateResponse | PatternResult]]
 
 def label_of(contender: Contender, index: int) -> str:
     if isinstance(contender, LLM):
-        return f"{contender.provider}/{contender.model}"
+        name = contender.actor.name
+        # a name the user chose says more than the provider/model it runs
+        return f"{contender.provider}/{contender.model}" if name.startswith("llm:") else name
     return getattr(contender, "__name__", None) or f"call-{index}"
 
 

@@ -37,6 +37,12 @@ from ._accumulate import Accumulator
 from ._adapter import ProviderConfig
 from ._openai_wire import message_to_wire
 
+# llama.cpp's model loading is not thread safe: two loads at once in two
+# threads can end the whole process silently (seen here: exit status 0, no
+# atexit hooks). The hazard is per process, so this one lock is too — the
+# only module-level state in the package, guarding a C library, not ours.
+_LLAMA_LOAD_LOCK = threading.Lock()
+
 DEFAULT_NAMES = {"", "default", "smollm2", "smollm2-135m", "smollm2-135m-instruct"}
 
 
@@ -97,18 +103,19 @@ class LocalAdapter:
             ) from exc
         options = self.config.options
         try:
-            llama = Llama(
-                model_path=str(self.path),
-                n_ctx=int(options.get("n_ctx", 2048)),
-                # Batched prompt decoding crashes some llama.cpp CPU builds
-                # (seen with AVX-512 native builds); one token per decode is
-                # safe everywhere and cheap for a small model.
-                n_batch=int(options.get("n_batch", 1)),
-                n_threads=int(options.get("n_threads", min(4, os.cpu_count() or 1))),
-                seed=int(options.get("seed", 0xACA)),
-                chat_format=options.get("chat_format"),
-                verbose=False,
-            )
+            with _LLAMA_LOAD_LOCK:
+                llama = Llama(
+                    model_path=str(self.path),
+                    n_ctx=int(options.get("n_ctx", 2048)),
+                    # Batched prompt decoding crashes some llama.cpp CPU builds
+                    # (seen with AVX-512 native builds); one token per decode is
+                    # safe everywhere and cheap for a small model.
+                    n_batch=int(options.get("n_batch", 1)),
+                    n_threads=int(options.get("n_threads", min(4, os.cpu_count() or 1))),
+                    seed=int(options.get("seed", 0xACA)),
+                    chat_format=options.get("chat_format"),
+                    verbose=False,
+                )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ConfigurationError(f"cannot load the local model {self.path}: {exc}") from exc
         self.loads += 1
@@ -124,7 +131,12 @@ class LocalAdapter:
         async with self._generate_lock:  # let a running generation finish stopping
             llama, self._llama = self._llama, None
         if llama is not None and hasattr(llama, "close"):
-            await trio.to_thread.run_sync(llama.close)
+
+            def close() -> None:
+                with _LLAMA_LOAD_LOCK:  # freeing is as unsafe to overlap as loading
+                    llama.close()
+
+            await trio.to_thread.run_sync(close)
 
     async def generate(self, request: Request) -> GenerateResponse:
         acc = Accumulator()
