@@ -14,6 +14,7 @@ from .errors import AuthenticationError as AuthenticationError
 from .errors import BadRequest as BadRequest
 from .errors import CircuitOpen as CircuitOpen
 from .errors import ConfigurationError as ConfigurationError
+from .errors import ConsumerGone as ConsumerGone
 from .errors import ContextTooLong as ContextTooLong
 from .errors import InvalidResponse as InvalidResponse
 from .errors import KernelError as KernelError
@@ -33,6 +34,7 @@ from .kernel import ActorRef as ActorRef
 from .kernel import Behaviour as Behaviour
 from .kernel import CrashReport as CrashReport
 from .kernel import Strategy as Strategy
+from .kernel import StreamSink as StreamSink
 from .kernel import Supervisor as Supervisor
 from .patterns import PatternResult as PatternResult
 from .patterns import batch as batch

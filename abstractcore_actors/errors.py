@@ -26,6 +26,7 @@ from .kernel import AbstractCoreActorsError as AbstractCoreActorsError
 from .kernel import ActorCrashed as ActorCrashed
 from .kernel import ActorNotFound as ActorNotFound
 from .kernel import AskTimeout as AskTimeout
+from .kernel import ConsumerGone as ConsumerGone
 from .kernel import KernelError as KernelError
 from .kernel import MailboxClosed as MailboxClosed
 from .kernel import NameTaken as NameTaken
@@ -43,6 +44,9 @@ class ProviderError(AbstractCoreActorsError):
 
     retryable = False
     advice = "check the request and the provider's status"
+    # Set by the provider actor: did any chunk of this stream reach the caller?
+    # (Then the error is raised, never retried.)
+    first_token_sent = False
 
     def __init__(
         self,

@@ -36,6 +36,7 @@ PUBLIC = {
     "Behaviour",
     "CrashReport",
     "Strategy",
+    "StreamSink",
     "Supervisor",
     # errors
     "AbstractCoreActorsError",
@@ -48,6 +49,7 @@ PUBLIC = {
     "BadRequest",
     "CircuitOpen",
     "ConfigurationError",
+    "ConsumerGone",
     "ContextTooLong",
     "InvalidResponse",
     "KernelError",

@@ -10,12 +10,14 @@ from ._errors import AbstractCoreActorsError as AbstractCoreActorsError
 from ._errors import ActorCrashed as ActorCrashed
 from ._errors import ActorNotFound as ActorNotFound
 from ._errors import AskTimeout as AskTimeout
+from ._errors import ConsumerGone as ConsumerGone
 from ._errors import KernelError as KernelError
 from ._errors import MailboxClosed as MailboxClosed
 from ._errors import NameTaken as NameTaken
 from ._errors import SupervisorGaveUp as SupervisorGaveUp
 from ._errors import UnhandledMessage as UnhandledMessage
 from ._errors import ValidationError as ValidationError
+from ._protocol import StreamSink as StreamSink
 from ._ref import ActorRef as ActorRef
 from ._supervisor import CrashReport as CrashReport
 from ._supervisor import Strategy as Strategy

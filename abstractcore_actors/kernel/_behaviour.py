@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 import trio
 
 from ._errors import UnhandledMessage
+from ._protocol import StreamSink
 
 if TYPE_CHECKING:
     from ._ref import ActorRef
@@ -43,7 +45,8 @@ class Behaviour:
     - `receive(message, ctx)` handles `tell` and `ask`; its return value is
       the reply to an `ask`.
     - `stream(message, ctx)` (an async generator) handles `ActorRef.stream`;
-      each yielded item is one reply, sent with backpressure.
+      each yielded item is one reply, sent with backpressure. (Or override
+      `stream_into(message, ctx, sink)` and push the replies yourself.)
     - `started` / `stopped` run when an incarnation begins and ends.
 
     Exceptions listed in `reply_errors` are protocol errors: they are raised
@@ -64,6 +67,18 @@ class Behaviour:
 
     def stream(self, message: object, ctx: ActorContext) -> AsyncIterator[Any]:
         raise UnhandledMessage(ctx.name, message, how="stream")
+
+    async def stream_into(self, message: object, ctx: ActorContext, sink: StreamSink) -> None:
+        """Push-style stream handling: `await sink.send(item)` per reply.
+
+        The kernel calls this for every stream request; by default it drives
+        `stream`. Override it instead of `stream` when the producer is a loop
+        that must hold a cancel scope or a lock across replies (an async
+        generator must not yield inside those).
+        """
+        async with aclosing(self.stream(message, ctx)) as items:  # type: ignore[type-var]
+            async for item in items:
+                await sink.send(item)
 
 
 BehaviourFactory = Callable[[], Behaviour]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 import attrs
@@ -18,8 +17,8 @@ import outcome
 import trio
 
 from ._behaviour import ActorContext, Behaviour, BehaviourFactory
-from ._errors import ActorCrashed, UnhandledMessage
-from ._protocol import Ask, Envelope, Stream, Tell
+from ._errors import ActorCrashed, ConsumerGone, UnhandledMessage
+from ._protocol import Ask, Envelope, Stream, StreamSink, Tell
 
 if TYPE_CHECKING:
     from ._ref import ActorRef
@@ -179,13 +178,10 @@ class Cell:
             with trio.CancelScope() as scope:
                 call.bind_scope(scope)
                 try:
-                    async with aclosing(behaviour.stream(envelope.message, ctx)) as items:  # type: ignore[type-var]
-                        async for item in items:
-                            try:
-                                await sink.send(item)
-                            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                                call.abandon()  # the consumer left: stop producing
-                                break
+                    await behaviour.stream_into(envelope.message, ctx, StreamSink(sink, self.name))
+                except ConsumerGone:
+                    call.abandon()  # the reader left: the producer stopped, all is well
+                    call.resolve(outcome.Value(None))
                 except _reply_errors(behaviour) as exc:
                     call.resolve(outcome.Error(exc))
                 except Exception as exc:

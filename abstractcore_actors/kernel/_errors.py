@@ -9,6 +9,7 @@
           ├── ActorCrashed              the handler raised; `reason` keeps the cause
           ├── AskTimeout (TimeoutError)
           ├── UnhandledMessage (TypeError)
+          ├── ConsumerGone              a stream's reader left (producer-side signal)
           └── SupervisorGaveUp          restart intensity exceeded; escalates upward
 
 Higher layers (providers, sessions, the gateway) extend this tree in
@@ -100,6 +101,14 @@ class UnhandledMessage(KernelError, TypeError):
         )
         self.name = name
         self.message = message
+
+
+class ConsumerGone(KernelError):
+    """The reader of a stream went away; the producer should stop (let it propagate)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"the consumer of a stream from actor {name!r} has gone away")
+        self.name = name
 
 
 class SupervisorGaveUp(KernelError):

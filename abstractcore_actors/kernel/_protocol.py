@@ -23,7 +23,7 @@ import attrs
 import outcome
 import trio
 
-from ._errors import ActorCrashed
+from ._errors import ActorCrashed, ConsumerGone
 
 
 @attrs.define(eq=False)
@@ -121,6 +121,34 @@ class Stream:
 
 
 Envelope = Tell | Ask | Stream
+
+
+class StreamSink:
+    """Where a stream handler puts its replies (see `Behaviour.stream_into`).
+
+    Both sends raise `ConsumerGone` once the reader has left: let it
+    propagate, and the kernel ends the call quietly.
+    """
+
+    __slots__ = ("_actor", "_channel")
+
+    def __init__(self, channel: trio.MemorySendChannel[Any], actor: str) -> None:
+        self._channel = channel
+        self._actor = actor
+
+    def send_nowait(self, item: object) -> None:
+        """Queue `item` if there is room; raise `trio.WouldBlock` if the reader is behind."""
+        try:
+            self._channel.send_nowait(item)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise ConsumerGone(self._actor) from None
+
+    async def send(self, item: object) -> None:
+        """Send `item`, waiting for the reader (backpressure)."""
+        try:
+            await self._channel.send(item)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            raise ConsumerGone(self._actor) from None
 
 
 @attrs.define(eq=False)

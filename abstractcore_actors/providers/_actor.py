@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 import trio
 
 from ..errors import CircuitOpen, ProviderError, ProviderTimeout, ValidationError
-from ..kernel import ActorContext, Behaviour, UnhandledMessage
-from ..types import Chunk, GenerateResponse, Request, Timings
+from ..kernel import ActorContext, Behaviour, StreamSink, UnhandledMessage
+from ..types import GenerateResponse, Request, Timings
 from ._adapter import Adapter, ProviderConfig
 from ._resilience import CircuitBreaker, RetryPolicy
 
@@ -98,10 +98,10 @@ class ProviderActor(Behaviour):
             case _:
                 raise UnhandledMessage(ctx.name, message)
 
-    def stream(self, message: object, ctx: ActorContext) -> AsyncIterator[Any]:
+    async def stream_into(self, message: object, ctx: ActorContext, sink: StreamSink) -> None:
         match message:
             case StreamCall(request=request, timeout=timeout):
-                return self._stream(request, self._deadline(timeout))
+                await self._stream(request, self._deadline(timeout), sink)
             case _:
                 raise UnhandledMessage(ctx.name, message, how="stream")
 
@@ -166,58 +166,78 @@ class ProviderActor(Behaviour):
         self.breaker.finished_neutral()
         raise self._timed_out(deadline)
 
-    async def _stream(self, request: Request, deadline: float) -> AsyncIterator[Chunk]:
-        # No `yield` inside a cancel scope or `async with` (trio's rule for
-        # async generators): the deadline wraps each step, not the yield.
+    async def _stream(self, request: Request, deadline: float, sink: StreamSink) -> None:
         attempt = 0
         while True:
             attempt += 1
             self._admit()
-            with trio.move_on_at(deadline):
-                await self.limiter.acquire()
-            if trio.current_time() >= deadline:
-                self.breaker.finished_neutral()
-                raise self._timed_out(deadline)
-            upstream = self.adapter.stream(request)
-            yielded = False
             try:
-                while True:
-                    # Each chunk must come within read_timeout (a stalled
-                    # stream), and the whole call within its deadline. The
-                    # SDKs have read timeouts too; this one holds for all.
-                    idle_limit = trio.current_time() + self.config.read_timeout
-                    with trio.move_on_at(min(deadline, idle_limit)) as scope:
+                await self._stream_once(request, deadline, sink)
+            except ProviderError as exc:
+                self.breaker.failed(exc)
+                if exc.first_token_sent:
+                    raise  # tokens already reached the caller: never retry
+                await self._backoff(attempt, exc, deadline)
+                continue
+            except BaseException:
+                self.breaker.finished_neutral()
+                raise
+            self.breaker.succeeded()
+            return
+
+    async def _stream_once(self, request: Request, deadline: float, sink: StreamSink) -> bool:
+        """One attempt; returns whether any chunk was sent.
+
+        One cancel scope per attempt (not one per chunk: that costs more than
+        the rest of our per-chunk work together). Its deadline is the call's
+        deadline or, while waiting for the next chunk, the stall limit — moved
+        forward lazily, at most every half `read_timeout`, so a stalled stream
+        fails between ½ and 1 `read_timeout` after its last chunk.
+        """
+        read_timeout = self.config.read_timeout
+        sent = False
+        idle_until = -math.inf
+        with trio.CancelScope(deadline=deadline) as scope:
+            async with self.limiter:
+                upstream = self.adapter.stream(request)
+                try:
+                    while True:
+                        now = trio.current_time()
+                        if idle_until - now < read_timeout / 2:
+                            idle_until = now + read_timeout
+                            scope.deadline = min(deadline, idle_until)
                         try:
                             chunk = await upstream.__anext__()
                         except StopAsyncIteration:
                             break
-                    if scope.cancelled_caught:
-                        if trio.current_time() >= deadline:
-                            raise self._timed_out(deadline)
-                        raise ProviderTimeout(
-                            f"the stream stalled: no data for {self.config.read_timeout:g}s",
-                            provider=self.config.provider,
-                            model=self.config.model,
-                        )
-                    yielded = True
-                    yield chunk
-            except ProviderError as exc:
-                self.breaker.failed(exc)
-                if yielded:
-                    raise  # tokens already reached the caller: never retry
-                retry_error: ProviderError | None = exc
-            except BaseException:
-                self.breaker.finished_neutral()
-                raise
-            else:
-                retry_error = None
-                self.breaker.succeeded()
-            finally:
-                # Shielded (and bounded): a cancelled caller must still get
-                # the upstream response closed, or its socket would linger.
-                with trio.move_on_after(_CLOSE_GRACE, shield=True):
-                    await upstream.aclose()  # type: ignore[attr-defined]
-                self.limiter.release()
-            if retry_error is None:
-                return
-            await self._backoff(attempt, retry_error, deadline)
+                        sent = True
+                        try:
+                            sink.send_nowait(chunk)
+                        except trio.WouldBlock:
+                            # the reader is behind: waiting for it is no stall
+                            scope.deadline = deadline
+                            await sink.send(chunk)
+                            idle_until = -math.inf  # restart the stall clock
+                except ProviderError as exc:
+                    exc.first_token_sent = sent
+                    raise
+                finally:
+                    # Shielded (and bounded): a cancelled caller must still get
+                    # the upstream response closed, or its socket would linger.
+                    with trio.move_on_after(_CLOSE_GRACE, shield=True):
+                        await upstream.aclose()  # type: ignore[attr-defined]
+        if scope.cancelled_caught:
+            error = (
+                self._timed_out(deadline)
+                if trio.current_time() >= deadline
+                else (
+                    ProviderTimeout(
+                        f"the stream stalled: no data for {read_timeout:g}s",
+                        provider=self.config.provider,
+                        model=self.config.model,
+                    )
+                )
+            )
+            error.first_token_sent = sent
+            raise error
+        return sent
