@@ -24,6 +24,7 @@ from ._script import RecordedRequest as RecordedRequest
 from ._script import Reply as Reply
 from ._script import Script as Script
 from ._script import Step as Step
+from ._script import last_user_text as last_user_text
 
 
 @asynccontextmanager

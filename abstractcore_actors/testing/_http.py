@@ -130,6 +130,9 @@ class FakeServer:
         self.api_key = api_key
         self.requests: list[RecordedRequest] = []
         self.open_connections = 0
+        # requests being answered right now (an idle keep-alive connection
+        # in a client's pool is open, but has no active request)
+        self.active_requests = 0
         self.total_connections = 0
         self.closed_connections = 0
         self.port = 0
@@ -184,7 +187,11 @@ class FakeServer:
                 got = await self._read_request(stream, conn)
                 if got is None:
                     break
-                await self._dispatch(exchange, got)
+                self.active_requests += 1
+                try:
+                    await self._dispatch(exchange, got)
+                finally:
+                    self.active_requests -= 1
                 if exchange.closed or conn.our_state is h11.MUST_CLOSE:
                     break
                 conn.start_next_cycle()
