@@ -1,0 +1,143 @@
+"""Patterns on real loopback HTTP: race latency and loser cleanup, 1,000 concurrent
+calls, and hedging against a heavy latency tail. Each figure is printed next
+to its ideal; both sides of every ratio run in this process.
+
+Targets (issue: concurrency patterns):
+- race of three providers at 100/300/500 ms: time to result / 100 ms <= 1.1;
+  winner to every loser's socket closed <= 20 ms;
+- 1,000 concurrent 500 ms calls: wall time / 500 ms <= 1.3;
+- heavy tail (p99 ~ 10x median): p99 of hedge / p99 of plain <= 0.5.
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import statistics
+import time
+
+import trio
+
+from abstractcore_actors import hedge, open_runtime, race
+from abstractcore_actors.testing import RecordedRequest, Reply, open_fake_openai_server
+
+
+def _ok(good: bool) -> str:
+    return "ok" if good else "MISSED"
+
+
+def _raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 8192 if hard == resource.RLIM_INFINITY else min(hard, 8192)
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+async def bench_race() -> None:
+    latency = {"p100": 0.1, "p300": 0.3, "p500": 0.5}
+
+    def route(request: RecordedRequest) -> Reply:
+        model = request.json["model"]  # type: ignore[index]
+        return Reply(chunks=["answer", " from", f" {model}"], ttft=latency[model])
+
+    totals, cleanups = [], []
+    async with open_fake_openai_server(route) as server, open_runtime(env={}) as rt:
+        llms = [
+            rt.create_llm("openai-compatible", m, base_url=server.base_url, name=m) for m in latency
+        ]
+        for _ in range(10):
+            start = trio.current_time()
+            result = await race(llms, "Hi")
+            done = trio.current_time()
+            assert server.active_requests == 0  # losers gone before race returned
+            winner_at = result.winners[0].ended_at or done
+            totals.append(done - start)
+            cleanups.append(done - winner_at)
+    ratio = statistics.median(totals) / 0.1
+    cleanup_ms = max(cleanups) * 1000
+    print("race: three providers at 100 / 300 / 500 ms (10 races)")
+    print(
+        f"  time to result / 100 ms   {ratio:6.3f}   ideal 1.000   target <= 1.1   {_ok(ratio <= 1.1)}"
+    )
+    print(
+        f"  winner -> losers closed   {cleanup_ms:6.2f} ms ideal 0      target <= 20 ms "
+        f"{_ok(cleanup_ms <= 20)}"
+    )
+
+
+async def bench_concurrency(calls: int = 1000) -> None:
+    async with (
+        open_fake_openai_server(default=Reply(text="ok", ttft=0.5)) as server,
+        open_runtime(env={}) as rt,
+    ):
+        llm = rt.create_llm(
+            "openai-compatible", "m", base_url=server.base_url, max_concurrent=calls
+        )
+        start = trio.current_time()
+        async with trio.open_nursery() as nursery:
+            for _ in range(calls):
+                nursery.start_soon(llm.generate, "Hi")
+        wall = trio.current_time() - start
+    ratio = wall / 0.5
+    print(f"concurrency: {calls:,} concurrent calls of 500 ms")
+    print(
+        f"  wall time / 500 ms        {ratio:6.3f}   ideal 1.000   target <= 1.3   {_ok(ratio <= 1.3)}"
+    )
+
+
+async def bench_hedge(calls: int = 300, parallel: int = 30) -> None:
+    rng = random.Random(42)
+
+    def route(request: RecordedRequest) -> Reply:
+        # median 50 ms, 3% of calls take 800 ms: p99 is 16x the median
+        slow = rng.random() < 0.03
+        return Reply(text="ok", ttft=0.8 if slow else 0.05)
+
+    async with open_fake_openai_server(route) as server, open_runtime(env={}) as rt:
+        llm = rt.create_llm(
+            "openai-compatible", "m", base_url=server.base_url, max_concurrent=4 * parallel
+        )
+
+        async def measure(call: object) -> list[float]:
+            times: list[float] = []
+            limit = trio.CapacityLimiter(parallel)
+
+            async def one() -> None:
+                async with limit:
+                    start = trio.current_time()
+                    await call()  # type: ignore[operator]
+                    times.append(trio.current_time() - start)
+
+            async with trio.open_nursery() as nursery:
+                for _ in range(calls):
+                    nursery.start_soon(one)
+            return sorted(times)
+
+        plain = await measure(lambda: llm.generate("Hi"))
+        hedged = await measure(lambda: hedge(llm, "Hi", after=0.1, max_attempts=3))
+
+    def p(times: list[float], q: float) -> float:
+        return times[min(len(times) - 1, int(q * len(times)))]
+
+    ratio = p(hedged, 0.99) / p(plain, 0.99)
+    print(f"hedge: heavy-tailed server, {calls} calls each (p50 / p99)")
+    print(f"  plain    {p(plain, 0.5) * 1000:7.1f} / {p(plain, 0.99) * 1000:7.1f} ms")
+    print(
+        f"  hedged   {p(hedged, 0.5) * 1000:7.1f} / {p(hedged, 0.99) * 1000:7.1f} ms (after=100 ms)"
+    )
+    print(
+        f"  p99 hedge / plain         {ratio:6.3f}   ideal ~0.19   target <= 0.5   {_ok(ratio <= 0.5)}"
+    )
+
+
+async def main() -> None:
+    _raise_fd_limit()
+    await bench_race()
+    await bench_concurrency()
+    await bench_hedge()
+
+
+if __name__ == "__main__":
+    t0 = time.perf_counter()
+    trio.run(main)
+    print(f"(patterns benchmark took {time.perf_counter() - t0:.1f}s)")
