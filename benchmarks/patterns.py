@@ -57,7 +57,8 @@ async def bench_race() -> None:
     cleanup_ms = max(cleanups) * 1000
     print("race: three providers at 100 / 300 / 500 ms (10 races)")
     print(
-        f"  time to result / 100 ms   {ratio:6.3f}   ideal 1.000   target <= 1.1   {_ok(ratio <= 1.1)}"
+        f"  time to result / 100 ms   {ratio:6.3f}   ideal 1.000   target <= 1.1   "
+        f"{_ok(ratio <= 1.1)}"
     )
     print(
         f"  winner -> losers closed   {cleanup_ms:6.2f} ms ideal 0      target <= 20 ms "
@@ -81,7 +82,8 @@ async def bench_concurrency(calls: int = 1000) -> None:
     ratio = wall / 0.5
     print(f"concurrency: {calls:,} concurrent calls of 500 ms")
     print(
-        f"  wall time / 500 ms        {ratio:6.3f}   ideal 1.000   target <= 1.3   {_ok(ratio <= 1.3)}"
+        f"  wall time / 500 ms        {ratio:6.3f}   ideal 1.000   target <= 1.3   "
+        f"{_ok(ratio <= 1.3)}"
     )
 
 
@@ -126,7 +128,8 @@ async def bench_hedge(calls: int = 300, parallel: int = 30) -> None:
         f"  hedged   {p(hedged, 0.5) * 1000:7.1f} / {p(hedged, 0.99) * 1000:7.1f} ms (after=100 ms)"
     )
     print(
-        f"  p99 hedge / plain         {ratio:6.3f}   ideal ~0.19   target <= 0.5   {_ok(ratio <= 0.5)}"
+        f"  p99 hedge / plain         {ratio:6.3f}   ideal ~0.19   target <= 0.5   "
+        f"{_ok(ratio <= 0.5)}"
     )
 
 
