@@ -28,6 +28,8 @@ class ProviderConfig:
     # Seconds to wait for a response (non-stream) or for each next byte (stream).
     read_timeout: float = 60.0
     connect_timeout: float = 10.0
+    # How many calls may run at once (the actor's limit); sizes connection pools.
+    max_concurrent: int = 16
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     options: Mapping[str, Any] = attrs.field(factory=dict)
 

@@ -186,6 +186,10 @@ def build_provider(
         headers=dict(options.get("headers") or {}),
         options={k: v for k, v in options.items() if k in kind.extra_options or k in CALL_DEFAULTS},
     )
+    max_concurrent = options.get("max_concurrent", kind.max_concurrent)
+    if not isinstance(max_concurrent, int) or max_concurrent < 1:
+        raise ValidationError(f"max_concurrent must be an integer >= 1 (got {max_concurrent!r})")
+    config = attrs.evolve(config, max_concurrent=max_concurrent)
     retry = options.get("retry")
     if retry is None:
         retries = options.get("max_retries", 2)
@@ -194,9 +198,6 @@ def build_provider(
         retry = RetryPolicy(max_attempts=retries + 1)
     elif not isinstance(retry, RetryPolicy):
         raise ValidationError("retry= takes a RetryPolicy(...)")
-    max_concurrent = options.get("max_concurrent", kind.max_concurrent)
-    if not isinstance(max_concurrent, int) or max_concurrent < 1:
-        raise ValidationError(f"max_concurrent must be an integer >= 1 (got {max_concurrent!r})")
     timeout = options.get("timeout", 300.0)
     if timeout is not None:
         timeout = _seconds(options, "timeout", 300.0)

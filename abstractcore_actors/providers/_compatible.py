@@ -9,6 +9,7 @@ protocol tolerantly and maps every transport failure to our errors. One
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,6 +23,9 @@ from . import _openai_wire as wire
 from ._adapter import ProviderConfig
 from ._status import error_from_status
 
+_CALLS_PER_POOL = 64
+_MAX_POOLS = 32
+
 
 class CompatibleAdapter:
     """POST {base_url}/chat/completions with JSON or SSE."""
@@ -32,17 +36,31 @@ class CompatibleAdapter:
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
         self._url = f"{(config.base_url or '').rstrip('/')}/chat/completions"
-        self._client = httpx.AsyncClient(
-            headers=headers,
-            timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
-            limits=httpx.Limits(max_keepalive_connections=32, max_connections=None),
-        )
+        # httpcore's pool scans its connections on every request, so one pool
+        # serving hundreds of calls at once costs quadratic time. Beyond
+        # _CALLS_PER_POOL concurrent calls we shard: several clients, taken
+        # in turn. At the default limit (16) there is exactly one.
+        shards = min(_MAX_POOLS, -(-config.max_concurrent // _CALLS_PER_POOL))
+        self._clients = [
+            httpx.AsyncClient(
+                headers=headers,
+                timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
+                limits=httpx.Limits(max_keepalive_connections=32, max_connections=None),
+            )
+            for _ in range(shards)
+        ]
+        self._turn = itertools.cycle(self._clients)
 
     def __repr__(self) -> str:
         return f"<CompatibleAdapter {self.config.provider}/{self.config.model} {self._url}>"
 
+    @property
+    def _client(self) -> httpx.AsyncClient:
+        return next(self._turn)
+
     async def aclose(self) -> None:
-        await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
 
     def _fail(self, kind: type[ProviderError], detail: str) -> ProviderError:
         return kind(
@@ -92,9 +110,10 @@ class CompatibleAdapter:
 
     async def stream(self, request: Request) -> AsyncIterator[Chunk]:
         body = wire.request_body(request, self.config.model, stream=True)
-        http_request = self._client.build_request("POST", self._url, json=body)
+        client = self._client
+        http_request = client.build_request("POST", self._url, json=body)
         try:
-            response = await self._client.send(http_request, stream=True)
+            response = await client.send(http_request, stream=True)
         except httpx.TransportError as exc:
             raise self._transport_error(exc) from exc
         try:
