@@ -15,11 +15,16 @@ from typing import Any
 
 import anthropic
 
-from .._redact import redact
 from ..errors import InvalidResponse, ProviderError, ProviderTimeout, ProviderUnavailable
 from ..types import Chunk, GenerateResponse, Message, Request, ToolCall, ToolCallDelta, Usage
 from ._adapter import ProviderConfig
-from ._status import TRANSPORT_ERRORS, error_from_status, is_cut_short, preset_sdk_platform
+from ._status import (
+    TRANSPORT_ERRORS,
+    error_from_status,
+    is_cut_short,
+    preset_sdk_platform,
+    provider_error,
+)
 
 _SDK_ERRORS: tuple[type[Exception], ...] = (anthropic.AnthropicError, ValueError, *TRANSPORT_ERRORS)
 _FINISH = {
@@ -134,11 +139,7 @@ class AnthropicAdapter:
         return params
 
     def _fail(self, kind: type[ProviderError], detail: str) -> ProviderError:
-        return kind(
-            redact(detail, self.config.secrets),
-            provider=self.config.provider,
-            model=self.config.model,
-        )
+        return provider_error(kind, detail, self.config)
 
     def _map(self, exc: BaseException) -> ProviderError:
         if isinstance(exc, anthropic.APIStatusError):

@@ -16,12 +16,11 @@ from typing import Any
 
 import httpx
 
-from .._redact import redact
 from ..errors import InvalidResponse, ProviderError, ProviderTimeout, ProviderUnavailable
 from ..types import Chunk, GenerateResponse, Request
 from . import _openai_wire as wire
 from ._adapter import ProviderConfig
-from ._status import error_from_status
+from ._status import error_from_status, provider_error
 
 _CALLS_PER_POOL = 64
 _MAX_POOLS = 32
@@ -63,11 +62,7 @@ class CompatibleAdapter:
             await client.aclose()
 
     def _fail(self, kind: type[ProviderError], detail: str) -> ProviderError:
-        return kind(
-            redact(detail, self.config.secrets),
-            provider=self.config.provider,
-            model=self.config.model,
-        )
+        return provider_error(kind, detail, self.config)
 
     def _transport_error(self, exc: httpx.TransportError) -> ProviderError:
         if isinstance(exc, httpx.TimeoutException):

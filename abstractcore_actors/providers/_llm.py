@@ -160,6 +160,27 @@ class LLM:
         """The provider actor behind this handle."""
         return self._ref
 
+    def _request(
+        self,
+        prompt: Prompt,
+        *,
+        temperature: float | None,
+        max_tokens: int | None,
+        top_p: float | None,
+        seed: int | None,
+        **arguments: Any,
+    ) -> Request:
+        """A call's Request, with this LLM's defaults where the call gave none."""
+        defaults = self.config.options
+        return build_request(
+            prompt,
+            temperature=defaults.get("temperature") if temperature is None else temperature,
+            max_tokens=defaults.get("max_tokens") if max_tokens is None else max_tokens,
+            top_p=defaults.get("top_p") if top_p is None else top_p,
+            seed=defaults.get("seed") if seed is None else seed,
+            **arguments,
+        )
+
     async def generate(
         self,
         prompt: Prompt = None,
@@ -185,17 +206,16 @@ class LLM:
         connection closed before this returns.
         """
         _check_timeout(timeout)
-        defaults = self.config.options
-        request = build_request(
+        request = self._request(
             prompt,
             messages=messages,
             system_prompt=system_prompt,
             tools=tools,
-            temperature=defaults.get("temperature") if temperature is None else temperature,
-            max_tokens=defaults.get("max_tokens") if max_tokens is None else max_tokens,
-            top_p=defaults.get("top_p") if top_p is None else top_p,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
             stop=stop,
-            seed=defaults.get("seed") if seed is None else seed,
+            seed=seed,
             tool_choice=tool_choice,
             extra=extra,
         )
@@ -229,17 +249,16 @@ class LLM:
         actor; after it, they are raised from the `async for`.
         """
         _check_timeout(timeout)
-        defaults = self.config.options
-        request = build_request(
+        request = self._request(
             prompt,
             messages=messages,
             system_prompt=system_prompt,
             tools=tools,
-            temperature=defaults.get("temperature") if temperature is None else temperature,
-            max_tokens=defaults.get("max_tokens") if max_tokens is None else max_tokens,
-            top_p=defaults.get("top_p") if top_p is None else top_p,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
             stop=stop,
-            seed=defaults.get("seed") if seed is None else seed,
+            seed=seed,
             tool_choice=tool_choice,
             extra=extra,
         )

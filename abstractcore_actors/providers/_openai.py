@@ -12,12 +12,17 @@ from typing import Any
 
 import openai
 
-from .._redact import redact
 from ..errors import InvalidResponse, ProviderError, ProviderTimeout, ProviderUnavailable
 from ..types import Chunk, GenerateResponse, Request, ToolCallDelta, Usage
 from . import _openai_wire as wire
 from ._adapter import ProviderConfig
-from ._status import TRANSPORT_ERRORS, error_from_status, is_cut_short, preset_sdk_platform
+from ._status import (
+    TRANSPORT_ERRORS,
+    error_from_status,
+    is_cut_short,
+    preset_sdk_platform,
+    provider_error,
+)
 
 # Everything the SDK may raise that we map (transport errors can escape mid-stream).
 _SDK_ERRORS: tuple[type[Exception], ...] = (openai.OpenAIError, ValueError, *TRANSPORT_ERRORS)
@@ -52,11 +57,7 @@ class OpenAIAdapter:
         return body
 
     def _fail(self, kind: type[ProviderError], detail: str) -> ProviderError:
-        return kind(
-            redact(detail, self.config.secrets),
-            provider=self.config.provider,
-            model=self.config.model,
-        )
+        return provider_error(kind, detail, self.config)
 
     def _map(self, exc: BaseException) -> ProviderError:
         if isinstance(exc, openai.APIStatusError):

@@ -51,6 +51,11 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+def provider_error(kind: type[ProviderError], detail: str, config: ProviderConfig) -> ProviderError:
+    """An error of `kind` for this provider, its detail redacted."""
+    return kind(redact(detail, config.secrets), provider=config.provider, model=config.model)
+
+
 def error_from_status(
     status: int,
     detail: str,
