@@ -10,7 +10,6 @@ With OPENAI_API_KEY / ANTHROPIC_API_KEY set, those providers join in.
 
 from __future__ import annotations
 
-import logging
 import os
 
 import trio
@@ -106,7 +105,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    # llama.cpp reports a cancelled decode on its logger; the demo shows it
-    # its own way (line 4), so keep the screen for the story.
-    logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL)
     trio.run(main)
