@@ -8,26 +8,29 @@ How a stream is cancelled, and why no thread outlives it:
 
 - `stream()` is an async generator that starts nothing until it is first
   iterated. Then it takes the model's turn (one generation at a time: a
-  llama context is not thread safe), and starts the generation in a trio
+  llama context is not thread safe) and starts the generation in a trio
   worker thread with `trio.lowlevel.start_thread_soon`, which needs no
-  nursery, so the generator never yields inside a nursery or cancel scope.
+  nursery: the generator never yields inside a nursery or cancel scope.
 - The thread hands each piece to trio with `trio.from_thread.run(send.send)`
-  on a channel of size 1: the model runs at most one piece ahead of the
-  reader (backpressure). When the thread ends, a callback on the trio side
-  records its outcome, closes the channel and sets a `trio.Event`.
-- When the reader leaves at any point (`aclose()`, `break` then `aclose()`, a
-  cancel scope, a deadline, `LocalAdapter.aclose()`), the generator's
-  `finally` sets the call's `threading.Event` stop flag, closes the receive
-  channel (a thread blocked handing over a piece gets `BrokenResourceError`
-  at once) and waits, shielded, for that event: when the call returns, its
-  thread has finished. A shield is safe here because the wait is short:
-- "Within one token": the stop flag is read (1) by the thread before it
-  hands over each piece, and (2) inside llama.cpp itself, through its abort
-  callback, which ggml checks between the operations of every decode — so
-  even a long prompt being evaluated stops at once (decode returns 2, which
-  we treat as a clean stop). A token whose decode had already finished when
-  the flag was set may still be sampled: at most one, which
-  `cancel_latency_tokens` counts (a logits processor sees every sample).
+  on a channel of size 1, so the model runs at most one piece ahead of its
+  reader. When the thread ends, a callback in trio records its outcome,
+  closes the channel and sets the call's `done` event.
+- However the reader leaves (`aclose()`, a cancel scope, a deadline, an
+  error), the generator's `finally` sets the call's stop flag (a
+  `threading.Event`), closes the receive channel — a thread blocked handing
+  over a piece gets `BrokenResourceError` at once — and waits, shielded, for
+  `done`. So when the call returns, its thread has finished. The shield
+  cannot hang the caller, because of the next point.
+- Within one token: the thread reads the stop flag before it hands over each
+  piece, and llama.cpp reads it too, through its abort callback, which ggml
+  checks between the operations of every decode — so even a long prompt
+  stops at once, between two of its tokens (decode returns 2: a clean stop
+  for us). Only a token whose decode had finished when the flag was set may
+  still be sampled: `cancel_latency_tokens` counts those (0 or 1), seen by a
+  logits processor, which llama calls once per sampled token.
+- `LocalAdapter.aclose()` does the same from the other side: it sets the
+  running call's flag, closes its send channel (a reader that is not reading
+  cannot hold it up), waits for the thread, and only then frees the model.
 """
 
 from __future__ import annotations
@@ -198,6 +201,8 @@ class LocalAdapter:
                 )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ConfigurationError(f"cannot load the local model {self.path}: {exc}") from exc
+        # Each abort makes llama.cpp log one line on stderr at error level
+        # ("decode: removing memory module entries ..."): expected, harmless.
         if hasattr(llama_cpp, "llama_set_abort_callback"):
             callback = llama_cpp.ggml_abort_callback(self._should_abort)
             llama_cpp.llama_set_abort_callback(llama.ctx, callback, None)
