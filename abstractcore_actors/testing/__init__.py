@@ -1,10 +1,11 @@
-"""Fake wire servers for tests: real HTTP on 127.0.0.1 speaking the OpenAI and
-Anthropic protocols, with scripted replies, latency and faults. See docs/testing.md.
+"""Fake wire servers for tests: real HTTP/1.1 on 127.0.0.1 speaking the OpenAI
+and Anthropic protocols (JSON and SSE), with scripted replies, latency and
+faults. See docs/testing.md.
 
     async with open_fake_openai_server([Reply(text="Hi!")]) as server:
         client = openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test")
         ...
-        assert server.open_connections == 0
+    # leaving the block closed every connection
 """
 
 from __future__ import annotations
@@ -26,38 +27,74 @@ from ._script import Script as Script
 from ._script import Step as Step
 from ._script import last_user_text as last_user_text
 
+__all__ = [
+    "FakeAnthropicServer",
+    "FakeOpenAIServer",
+    "FakeServer",
+    "FakeToolCall",
+    "FakeUsage",
+    "Fault",
+    "RecordedRequest",
+    "Reply",
+    "Script",
+    "Step",
+    "last_user_text",
+    "open_fake_anthropic_server",
+    "open_fake_openai_server",
+]
+
 
 @asynccontextmanager
-async def _serving(server: FakeServer) -> AsyncIterator[FakeServer]:
+async def _serving(server: FakeServer) -> AsyncIterator[None]:
+    # The server lives in a nursery of the caller's task: an exception in a
+    # connection task (a script function that raises, say) fails the caller's
+    # block instead of vanishing, and leaving the block cancels every task.
     async with trio.open_nursery() as nursery:
         await nursery.start(server.serve)
         try:
-            yield server
+            yield
         finally:
             nursery.cancel_scope.cancel()
 
 
 @asynccontextmanager
 async def open_fake_openai_server(
-    script: Script = (), *, default: Step | None = None, api_key: str | None = None
+    script: Script = (),
+    *,
+    default: Step | None = None,
+    api_key: str | None = None,
+    host: str = "127.0.0.1",
 ) -> AsyncIterator[FakeOpenAIServer]:
-    """Serve the OpenAI protocol on 127.0.0.1 for the duration of the block.
+    """Serve the OpenAI protocol on `host` (a free port) for the duration of the block.
 
-    `script`: replies/faults consumed in order by chat requests, or a function
-    of the request. `default` answers once the script is used up (default: an
-    echo of the last user message). `api_key`: when set, other keys get a 401.
-    Leaving the block closes every connection.
+    `script`: replies and faults consumed in order, one per chat request, or a
+    sync function of the `RecordedRequest`. `default` answers once the
+    sequence is used up (default: `Reply(text="echo: " + last user message)`).
+    `api_key`: when set, a request without `Authorization: Bearer <api_key>`
+    gets a 401 in OpenAI's error shape. Yields the server once it listens;
+    its `base_url` ends in `/v1`. Leaving the block (normally, by an error or
+    by cancellation) stops the server and closes every connection; an
+    exception raised by a script function propagates out of the block.
     """
-    server = FakeOpenAIServer(script, default, api_key)
+    server = FakeOpenAIServer(script, default, api_key, host)
     async with _serving(server):
         yield server
 
 
 @asynccontextmanager
 async def open_fake_anthropic_server(
-    script: Script = (), *, default: Step | None = None, api_key: str | None = None
+    script: Script = (),
+    *,
+    default: Step | None = None,
+    api_key: str | None = None,
+    host: str = "127.0.0.1",
 ) -> AsyncIterator[FakeAnthropicServer]:
-    """Serve the Anthropic Messages protocol on 127.0.0.1 for the duration of the block."""
-    server = FakeAnthropicServer(script, default, api_key)
+    """Serve the Anthropic Messages protocol on `host` (a free port) for the block.
+
+    As `open_fake_openai_server`; `api_key` is checked against `x-api-key`
+    or `Authorization: Bearer` (the SDK sends the latter), and `base_url`
+    has no `/v1` because `AsyncAnthropic` appends `/v1/messages` itself.
+    """
+    server = FakeAnthropicServer(script, default, api_key, host)
     async with _serving(server):
         yield server

@@ -1,40 +1,99 @@
-"""A small HTTP/1.1 server on trio + h11, the base of the fake wire servers.
+"""The HTTP/1.1 core of the fake wire servers: h11 over trio sockets.
 
-Real sockets on 127.0.0.1, one task per connection, keep-alive, and a count
-of open connections that drops the moment a client goes away — even while
-the server is waiting between two chunks — so tests can assert that a
-cancelled call closed its socket.
+Real sockets on 127.0.0.1, one task per connection, keep-alive, and counts of
+open connections that drop the moment a client goes away — even while the
+server waits between two chunks — so a test can assert that a cancelled call
+closed its socket. `FakeServer` also plays a script step (a `Reply` or a
+`Fault`) as a JSON response or as an SSE stream; the protocol subclasses only
+render the vendor's bodies and events.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import socket
 import struct
 from collections import deque
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
 
+import attrs
 import h11
 import trio
 
-from ._script import Fault, RecordedRequest, Reply, Script, Step
+from ._script import Fault, RecordedRequest, Reply, Script, Step, echo
+
+_READ_SIZE = 65536
+Headers = Iterable[tuple[str, str]]
 
 
 class ClientGone(Exception):
-    """The client closed (or reset) the connection."""
+    """The client closed or reset the connection."""
 
 
+@attrs.define(eq=False)
 class Exchange:
-    """One request/response on one connection: the helpers a protocol uses to answer."""
+    """One connection's I/O: read requests, write responses, act out faults."""
 
-    def __init__(self, stream: trio.SocketStream, conn: h11.Connection) -> None:
-        self.stream = stream
-        self.conn = conn
-        self.closed = False
+    stream: trio.SocketStream
+    conn: h11.Connection = attrs.field(factory=lambda: h11.Connection(h11.SERVER))
+    closed: bool = False
 
-    async def _send(self, event: Any) -> None:
+    async def read_request(self) -> RecordedRequest | None:
+        """The next whole request, or None when the client closed the connection."""
+        head: h11.Request | None = None
+        body = bytearray()
+        while True:
+            event = self.conn.next_event()
+            if event is h11.NEED_DATA:
+                try:
+                    data = await self.stream.receive_some(_READ_SIZE)
+                except trio.BrokenResourceError:  # a RST from the client
+                    return None
+                self.conn.receive_data(data)
+            elif isinstance(event, h11.Request):
+                head = event
+            elif isinstance(event, h11.Data):
+                body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            elif isinstance(event, h11.ConnectionClosed):
+                return None
+        assert head is not None
+        headers: dict[str, str] = {}
+        for name, value in head.headers:  # h11 lower-cases names
+            key = name.decode("latin-1")
+            text = value.decode("latin-1")
+            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        try:
+            parsed: object | None = json.loads(body) if body else None
+        except ValueError:
+            parsed = None
+        return RecordedRequest(
+            method=head.method.decode(),
+            path=head.target.decode(),
+            headers=headers,
+            body=bytes(body),
+            json=parsed,
+        )
+
+    async def pause(self, seconds: float) -> None:
+        """Wait `seconds` (trio.sleep, so a MockClock controls it), reading the
+        socket meanwhile: a client that goes away ends the wait at once with
+        ClientGone instead of going unnoticed until the next write."""
+        if seconds <= 0:
+            await trio.lowlevel.checkpoint()
+            return
+        with trio.move_on_after(seconds):
+            while True:
+                try:
+                    data = await self.stream.receive_some(_READ_SIZE)
+                except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                    raise ClientGone from exc
+                if not data:
+                    raise ClientGone
+                self.conn.receive_data(data)  # a pipelined request: h11 keeps it for later
+
+    async def _send(self, event: h11.Event) -> None:
         data = self.conn.send(event)
         if data:
             try:
@@ -42,33 +101,19 @@ class Exchange:
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 raise ClientGone from exc
 
-    async def pause(self, seconds: float) -> None:
-        """Wait `seconds`, noticing at once if the client goes away meanwhile."""
-        if seconds <= 0:
-            await trio.lowlevel.checkpoint()
-            return
-        with trio.move_on_after(seconds):
-            while True:
-                try:
-                    data = await self.stream.receive_some(65536)
-                except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                    raise ClientGone from exc
-                if not data:
-                    raise ClientGone
-                self.conn.receive_data(data)  # a pipelined request: keep it for later
-
-    async def json(
-        self, status: int, body: object, headers: Iterable[tuple[str, str]] = ()
+    async def respond(
+        self,
+        status: int,
+        raw: bytes,
+        headers: Headers = (),
+        content_type: str = "application/json",
     ) -> None:
-        raw = json.dumps(body).encode()
-        await self.raw(status, raw, headers)
-
-    async def raw(self, status: int, raw: bytes, headers: Iterable[tuple[str, str]] = ()) -> None:
+        """A whole response with a Content-Length body."""
         await self._send(
             h11.Response(
                 status_code=status,
                 headers=[
-                    ("content-type", "application/json"),
+                    ("content-type", content_type),
                     ("content-length", str(len(raw))),
                     *headers,
                 ],
@@ -77,35 +122,30 @@ class Exchange:
         await self._send(h11.Data(data=raw))
         await self._send(h11.EndOfMessage())
 
-    async def start_sse(self) -> None:
-        await self._send(
-            h11.Response(
-                status_code=200,
-                headers=[("content-type", "text/event-stream"), ("cache-control", "no-cache")],
-            )
-        )
+    async def start_stream(self, headers: Headers = ()) -> None:
+        """The head of an SSE response (chunked: its length is unknown)."""
+        head = [("content-type", "text/event-stream"), ("cache-control", "no-cache"), *headers]
+        await self._send(h11.Response(status_code=200, headers=head))
 
-    async def sse(self, data: str, event: str | None = None) -> None:
-        line = f"event: {event}\ndata: {data}\n\n" if event else f"data: {data}\n\n"
-        await self._send(h11.Data(data=line.encode()))
+    async def send(self, data: bytes) -> None:
+        if data:
+            await self._send(h11.Data(data=data))
 
     async def end(self) -> None:
+        """End the response cleanly (the last chunk of a chunked body)."""
         await self._send(h11.EndOfMessage())
 
-    async def truncated_body(self, raw: bytes) -> None:
-        """Promise `raw`, send half of it, then close the connection."""
-        await self._send(
-            h11.Response(
-                status_code=200,
-                headers=[("content-type", "application/json"), ("content-length", str(len(raw)))],
-            )
-        )
+    async def truncated(self, raw: bytes, headers: Headers = ()) -> None:
+        """Promise `raw` in Content-Length, send half of it, then close."""
+        head = [("content-type", "application/json"), ("content-length", str(len(raw))), *headers]
+        await self._send(h11.Response(status_code=200, headers=head))
         await self._send(h11.Data(data=raw[: len(raw) // 2]))
         await self.close()
 
     async def reset(self) -> None:
-        """Abort the connection with a TCP RST (SO_LINGER 0)."""
-        self.stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        """Abort the connection with a TCP RST: SO_LINGER (on, 0 s) makes close() discard
+        the send buffer and reset, which is what a crashed proxy or server does."""
+        self.stream.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         await self.close()
 
     async def close(self) -> None:
@@ -113,54 +153,69 @@ class Exchange:
         await self.stream.aclose()
 
 
+@attrs.frozen(kw_only=True)
+class StreamPlan:
+    """A reply rendered as SSE bytes by a protocol: `head` (before any chunk),
+    one entry of `chunks` per counted chunk, `tail` (the normal end), and the
+    frames the `sse_error` and `malformed` faults send."""
+
+    head: bytes
+    chunks: list[bytes]
+    tail: bytes
+    error: bytes
+    malformed: bytes
+
+
+@attrs.define(eq=False)
 class FakeServer:
-    """Shared machinery of the fake servers: the script, the record, the counts."""
+    """What the fake servers share: the script, the record of requests, the
+    connection counts, the accept loop, and playing a step on the wire."""
 
-    #: the path the chat endpoint answers on
-    chat_path = ""
+    script: Script = ()
+    default: Step | None = None
+    api_key: str | None = None
+    host: str = "127.0.0.1"
+    #: every request received, in order of arrival
+    requests: list[RecordedRequest] = attrs.field(factory=list, init=False)
+    port: int = attrs.field(default=0, init=False)
+    #: TCP connections open right now (an idle keep-alive one in a client's pool counts)
+    open_connections: int = attrs.field(default=0, init=False)
+    total_connections: int = attrs.field(default=0, init=False)
+    closed_connections: int = attrs.field(default=0, init=False)
+    #: requests being answered right now
+    active_requests: int = attrs.field(default=0, init=False)
+    _queue: deque[Step] = attrs.field(factory=deque, init=False)
+    _changed: trio.Event = attrs.field(factory=trio.Event, init=False)
 
-    def __init__(self, script: Script, default: Step | None, api_key: str | None) -> None:
-        self._queue: deque[Step] = deque()
-        self._responder: Callable[[RecordedRequest], Step] | None = None
-        if callable(script):
-            self._responder = script
-        else:
-            self._queue.extend(script)
-        self.default = default
-        self.api_key = api_key
-        self.requests: list[RecordedRequest] = []
-        self.open_connections = 0
-        # requests being answered right now (an idle keep-alive connection
-        # in a client's pool is open, but has no active request)
-        self.active_requests = 0
-        self.total_connections = 0
-        self.closed_connections = 0
-        self.port = 0
-        self.host = "127.0.0.1"
-        self._changed = trio.Event()
+    def __attrs_post_init__(self) -> None:
+        if not callable(self.script):
+            self._queue.extend(self.script)
+
+    @property
+    def origin(self) -> str:
+        """`http://<host>:<port>`, an IPv6 host in brackets."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     @property
     def base_url(self) -> str:
         raise NotImplementedError
 
-    def push(self, *steps: Step) -> None:
-        """Append replies or faults to the script (consumed in order per chat request)."""
-        self._queue.extend(steps)
+    def push(self, *items: Step) -> None:
+        """Append replies or faults to the script, consumed in order by chat requests
+        (before `default`). With a function script they are never used."""
+        self._queue.extend(items)
 
     def next_step(self, request: RecordedRequest) -> Step:
-        if self._responder is not None:
-            return self._responder(request)
+        if callable(self.script):
+            return self.script(request)
         if self._queue:
             return self._queue.popleft()
-        return self.default or self.echo(request)
-
-    def echo(self, request: RecordedRequest) -> Reply:
-        from ._script import last_user_text
-
-        return Reply(text="echo: " + last_user_text(request))
+        return self.default if self.default is not None else echo(request)
 
     async def wait_for_connections(self, count: int = 0) -> None:
-        """Wait until exactly `count` connections are open (event-driven, no polling)."""
+        """Return once exactly `count` connections are open. Event-driven: it wakes
+        on each open or close, never polls. Put it under `trio.fail_after`."""
         while self.open_connections != count:
             await self._changed.wait()
 
@@ -170,34 +225,25 @@ class FakeServer:
 
     # -- serving -----------------------------------------------------------
 
-    async def serve(self, task_status: trio.TaskStatus[None]) -> None:
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Listen on `host`, a port the OS picks; report started; serve until cancelled."""
         listeners = await trio.open_tcp_listeners(0, host=self.host)
+        # A name such as "localhost" can resolve to several addresses, each
+        # bound to its own free port: keep one, so that `port` is the port.
+        for extra in listeners[1:]:
+            await extra.aclose()
         self.port = listeners[0].socket.getsockname()[1]
         task_status.started()
-        await trio.serve_listeners(self._connection, listeners)
+        await trio.serve_listeners(self._connection, listeners[:1])
 
     async def _connection(self, stream: trio.SocketStream) -> None:
         self.open_connections += 1
         self.total_connections += 1
         self._notify()
-        conn = h11.Connection(h11.SERVER)
-        exchange = Exchange(stream, conn)
+        exchange = Exchange(stream)
         try:
-            while not exchange.closed:
-                got = await self._read_request(stream, conn)
-                if got is None:
-                    break
-                self.active_requests += 1
-                try:
-                    await self._dispatch(exchange, got)
-                finally:
-                    self.active_requests -= 1
-                if exchange.closed or conn.our_state is h11.MUST_CLOSE:
-                    break
-                conn.start_next_cycle()
-        except (ClientGone, trio.BrokenResourceError, trio.ClosedResourceError):
-            pass
-        except h11.ProtocolError:
+            await self._serve_requests(exchange)
+        except ClientGone:
             pass
         finally:
             if not exchange.closed:
@@ -207,107 +253,131 @@ class FakeServer:
             self.closed_connections += 1
             self._notify()
 
-    async def _read_request(
-        self, stream: trio.SocketStream, conn: h11.Connection
-    ) -> RecordedRequest | None:
-        request: h11.Request | None = None
-        body = bytearray()
+    async def _serve_requests(self, exchange: Exchange) -> None:
+        conn = exchange.conn
         while True:
-            event = conn.next_event()
-            if event is h11.NEED_DATA:
-                try:
-                    data = await stream.receive_some(65536)
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    return None
-                conn.receive_data(data)
-                if not data and request is None:
-                    return None
-                continue
-            if isinstance(event, h11.Request):
-                request = event
-            elif isinstance(event, h11.Data):
-                body += event.data
-            elif isinstance(event, h11.EndOfMessage):
-                break
-            elif isinstance(event, h11.ConnectionClosed):
-                return None
-        assert request is not None
-        headers = {k.decode().lower(): v.decode() for k, v in request.headers}
-        try:
-            parsed: object | None = json.loads(body) if body else None
-        except ValueError:
-            parsed = None
-        recorded = RecordedRequest(
-            method=request.method.decode(),
-            path=request.target.decode(),
-            headers=headers,
-            body=bytes(body),
-            json=parsed,
-        )
-        self.requests.append(recorded)
-        return recorded
+            try:
+                request = await exchange.read_request()
+            except h11.RemoteProtocolError:
+                if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                    await exchange.respond(400, b'{"error": "bad HTTP request"}')
+                return
+            if request is None:
+                return
+            self.requests.append(request)
+            self.active_requests += 1
+            try:
+                await self.handle(exchange, request)
+            finally:
+                self.active_requests -= 1
+            # keep-alive: another request may follow, unless either side asked to close
+            if exchange.closed or conn.our_state is not h11.DONE:
+                return
+            if conn.their_state is not h11.DONE:
+                return
+            conn.start_next_cycle()
 
-    async def _dispatch(self, exchange: Exchange, request: RecordedRequest) -> None:
+    # -- what the protocols provide ------------------------------------------
+
+    #: the status of an `sse_error` fault on a non-streaming request
+    overloaded_status = 500
+    #: the response header naming the request (the SDKs expose it as `_request_id`)
+    request_id_header = "x-request-id"
+
+    async def handle(self, exchange: Exchange, request: RecordedRequest) -> None:
         raise NotImplementedError
 
-    async def play_stream(
-        self,
-        exchange: Exchange,
-        step: Reply | Fault,
-        pieces: list[Callable[[], Any]],
-        *,
-        finish: Callable[[], Any],
-        error_event: Callable[[], Any],
-    ) -> None:
-        """Send the streamed pieces of `step`, acting out its fault on the way.
+    def error_body(self, status: int, message: str) -> Mapping[str, object]:
+        raise NotImplementedError
 
-        `pieces` are coroutine factories, one per counted chunk; `finish`
-        sends the closing events; `error_event` sends a mid-stream error.
-        """
+    # -- playing a step --------------------------------------------------------
+
+    def headers(self) -> list[tuple[str, str]]:
+        return [(self.request_id_header, f"req_fake_{len(self.requests)}")]
+
+    async def send_error(
+        self, exchange: Exchange, status: int, message: str, retry_after: float | None = None
+    ) -> None:
+        """An HTTP error with the provider's error body (and Retry-After in seconds)."""
+        headers = self.headers()
+        if retry_after is not None:
+            headers.append(("retry-after", f"{retry_after:g}"))
+        body = json.dumps(self.error_body(status, message)).encode()
+        await exchange.respond(status, body, headers)
+
+    async def play_complete(
+        self, exchange: Exchange, step: Step, body: Mapping[str, object]
+    ) -> None:
+        """Answer a non-streaming request with `body`, acting out `step` if it is a fault."""
         fault = step if isinstance(step, Fault) else None
-        reply = fault.scripted_reply() if fault else step
-        assert isinstance(reply, Reply)
-        cut = fault.after_chunks if fault else math.inf
-        await exchange.pause(fault.ttft if fault else reply.ttft)
-        await exchange.start_sse()
-        for n, piece in enumerate(pieces):
-            if (
-                n == cut
-                and fault is not None
-                and await self._fault_mid_stream(exchange, fault, error_event)
-            ):
+        await exchange.pause(fault.wait_first() if fault else _reply(step).ttft)
+        raw = json.dumps(body).encode()
+        match fault.kind if fault else None:
+            case "status":
+                assert fault is not None
+                await self.send_error(exchange, fault.status_code, fault.message, fault.retry_after)
+            case "reset":
+                await exchange.reset()
+            case "malformed":
+                await exchange.respond(200, b"{not json", self.headers())
+            case "truncate":
+                await exchange.truncated(raw, self.headers())
+            case "sse_error":
+                assert fault is not None
+                await self.send_error(exchange, self.overloaded_status, fault.message)
+            case "stall" | None:
+                if fault is not None:
+                    await exchange.pause(fault.seconds)
+                await exchange.respond(200, raw, self.headers())
+
+    async def play_stream(self, exchange: Exchange, step: Step, plan: StreamPlan) -> None:
+        """Answer a streaming request: the response head at once, then after the
+        ttft `plan.head` and the chunks paced by `token_latency`, then
+        `plan.tail`; a fault fires after its `after_chunks` chunks instead."""
+        fault = step if isinstance(step, Fault) else None
+        if fault is not None and fault.kind == "status":
+            await exchange.pause(fault.wait_first())
+            await self.send_error(exchange, fault.status_code, fault.message, fault.retry_after)
+            return
+        reply = fault.scripted_reply() if fault else _reply(step)
+        await exchange.start_stream(self.headers())
+        await exchange.pause(fault.wait_first() if fault else reply.ttft)
+        await exchange.send(plan.head)
+        for n, chunk in enumerate(plan.chunks):
+            if fault is not None and n == fault.after_chunks and await _act(exchange, fault, plan):
                 return
             if n > 0:
                 await exchange.pause(reply.token_latency)
-            await piece()
+            await exchange.send(chunk)
         if (
             fault is not None
-            and cut >= len(pieces)
-            and await self._fault_mid_stream(exchange, fault, error_event)
+            and fault.after_chunks >= len(plan.chunks)
+            and await _act(exchange, fault, plan)
         ):
             return
-        await finish()
+        await exchange.send(plan.tail)
+        await exchange.end()
 
-    async def _fault_mid_stream(
-        self, exchange: Exchange, fault: Fault, error_event: Callable[[], Any]
-    ) -> bool:
-        """Act out `fault`; True when the stream is over."""
-        match fault.kind:
-            case "reset":
-                await exchange.reset()
-                return True
-            case "stall":
-                await exchange.pause(fault.seconds)
-                return False
-            case "malformed":
-                await exchange.sse("{not json")
-                await exchange.end()
-                return True
-            case "truncate":
-                await exchange.end()
-                return True
-            case "sse_error":
-                await error_event()
-                await exchange.end()
-                return True
-        return False
+
+def _reply(step: Step) -> Reply:
+    return step.scripted_reply() if isinstance(step, Fault) else step
+
+
+async def _act(exchange: Exchange, fault: Fault, plan: StreamPlan) -> bool:
+    """Act out `fault` in the middle of a stream; True when the stream is over."""
+    match fault.kind:
+        case "reset":
+            await exchange.reset()
+            return True
+        case "stall":
+            await exchange.pause(fault.seconds)
+            return False
+        case "malformed":
+            await exchange.send(plan.malformed)
+        case "sse_error":
+            await exchange.send(plan.error)
+        case "truncate" | "status":
+            pass
+    # the HTTP message ends cleanly: only the protocol's own end marker is missing
+    await exchange.end()
+    return True

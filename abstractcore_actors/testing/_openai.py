@@ -1,209 +1,231 @@
-"""The fake OpenAI server: chat completions (JSON and SSE), models, embeddings."""
+"""The fake OpenAI server: chat completions (JSON and SSE), models, embeddings.
+
+Bodies and chunks follow OpenAI's API reference: a `chat.completion` object,
+or `chat.completion.chunk` events (`data: {...}`), the role on the first
+chunk, tool calls as `tool_calls` deltas with an `index`, `finish_reason` on
+the last choice chunk, a usage chunk with `choices: []` when the request
+asks for `stream_options.include_usage`, then `data: [DONE]`.
+"""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import struct
 import time
-from collections.abc import Callable
-from functools import partial
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, final
 
-from ._http import Exchange, FakeServer
-from ._script import Fault, RecordedRequest, Reply, prompt_tokens
+import attrs
+
+from ._http import Exchange, FakeServer, StreamPlan
+from ._script import (
+    ArgsPiece,
+    RecordedRequest,
+    Reply,
+    Step,
+    TextPiece,
+    ToolStart,
+    Unit,
+    arguments_text,
+    completion_tokens,
+    prompt_tokens,
+    stream_units,
+)
+
+MODELS = ("gpt-test", "gpt-4o-mini", "text-embedding-3-small")
+
+# OpenAI's `error.type` for the statuses it documents; others are server errors.
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "invalid_request_error",
+    403: "invalid_request_error",
+    404: "invalid_request_error",
+    409: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_exceeded",
+}
+_ERROR_CODES = {401: "invalid_api_key", 429: "rate_limit_exceeded"}
 
 
-def _error_type(status: int) -> str:
-    return {
-        400: "invalid_request_error",
-        401: "invalid_api_key",
-        403: "permission_denied",
-        404: "not_found",
-        429: "rate_limit_exceeded",
-    }.get(status, "server_error")
-
-
+@final
+@attrs.define(eq=False)
 class FakeOpenAIServer(FakeServer):
-    """Speaks POST /v1/chat/completions, GET /v1/models, POST /v1/embeddings."""
+    """Serves `POST /v1/chat/completions`, `GET /v1/models` and `POST /v1/embeddings`.
+
+    Make one with `open_fake_openai_server`."""
+
+    overloaded_status = 500
+    request_id_header = "x-request-id"
 
     @property
     def base_url(self) -> str:
-        """For `AsyncOpenAI(base_url=...)` and OpenAI-compatible clients: ends in /v1."""
-        return f"http://{self.host}:{self.port}/v1"
+        """`http://127.0.0.1:<port>/v1` — for `AsyncOpenAI(base_url=...)` and other
+        OpenAI-compatible clients, which append `/chat/completions`."""
+        return f"{self.origin}/v1"
 
-    async def error(
-        self, exchange: Exchange, status: int, message: str, retry_after: float | None = None
-    ) -> None:
-        headers = [("retry-after", f"{retry_after:g}")] if retry_after is not None else []
-        body = {
-            "error": {"message": message, "type": _error_type(status), "code": None, "param": None}
+    def error_body(self, status: int, message: str) -> Mapping[str, object]:
+        return {
+            "error": {
+                "message": message,
+                "type": _ERROR_TYPES.get(status, "server_error"),
+                "code": _ERROR_CODES.get(status),
+                "param": None,
+            }
         }
-        await exchange.json(status, body, headers)
 
-    async def _dispatch(self, exchange: Exchange, request: RecordedRequest) -> None:
-        if self.api_key is not None:
-            auth = request.headers.get("authorization", "")
-            if auth != f"Bearer {self.api_key}":
-                await self.error(exchange, 401, "Incorrect API key provided.")
-                return
-        path = request.path.split("?")[0]
-        if request.method == "GET" and path == "/v1/models":
-            data = [{"id": "gpt-test", "object": "model", "created": 0, "owned_by": "fake"}]
-            await exchange.json(200, {"object": "list", "data": data})
-        elif request.method == "POST" and path == "/v1/embeddings":
-            await exchange.json(200, _embeddings(request))
-        elif request.method == "POST" and path == "/v1/chat/completions":
-            await self._chat(exchange, request)
-        else:
-            await self.error(exchange, 404, f"no route {request.method} {path}")
+    async def handle(self, exchange: Exchange, request: RecordedRequest) -> None:
+        key = self.api_key
+        if key is not None and request.headers.get("authorization") != f"Bearer {key}":
+            await self.send_error(exchange, 401, "Incorrect API key provided.")
+            return
+        route = (request.method, request.path.partition("?")[0].rstrip("/"))
+        match route:
+            case ("POST", "/v1/chat/completions"):
+                await self._chat(exchange, request)
+            case ("GET", "/v1/models"):
+                data = [
+                    {"id": name, "object": "model", "created": 0, "owned_by": "fake"}
+                    for name in MODELS
+                ]
+                raw = json.dumps({"object": "list", "data": data}).encode()
+                await exchange.respond(200, raw, self.headers())
+            case ("POST", "/v1/embeddings"):
+                raw = json.dumps(_embeddings(request)).encode()
+                await exchange.respond(200, raw, self.headers())
+            case _:
+                message = f"Invalid URL ({request.method} {route[1]})"
+                await self.send_error(exchange, 404, message)
 
     async def _chat(self, exchange: Exchange, request: RecordedRequest) -> None:
-        body = request.json if isinstance(request.json, dict) else {}
+        body = request.json if isinstance(request.json, Mapping) else {}
         step = self.next_step(request)
-        if isinstance(step, Fault) and step.kind == "status":
-            await exchange.pause(step.ttft)
-            await self.error(exchange, step.status_code, step.message, step.retry_after)
-            return
-        reply = step.scripted_reply() if isinstance(step, Fault) else step
+        reply = step.scripted_reply() if not isinstance(step, Reply) else step
         model = reply.model or str(body.get("model") or "gpt-test")
-        usage = reply.usage
-        prompt = usage.prompt_tokens if usage else prompt_tokens(request)
-        completion = usage.completion_tokens if usage else max(len(reply.pieces()), 1)
-        usage_json = {
+        prompt = reply.usage.prompt_tokens if reply.usage else prompt_tokens(request)
+        completion = completion_tokens(reply)
+        usage = {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
         }
         if body.get("stream"):
-            await self._stream(exchange, step, reply, model, usage_json, body)
+            options = body.get("stream_options")
+            with_usage = isinstance(options, Mapping) and bool(options.get("include_usage"))
+            plan = _stream_plan(reply, model, usage if with_usage else None, step)
+            await self.play_stream(exchange, step, plan)
         else:
-            await self._complete(exchange, step, reply, model, usage_json)
+            await self.play_complete(exchange, step, _completion(reply, model, usage))
 
-    async def _complete(
-        self,
-        exchange: Exchange,
-        step: Reply | Fault,
-        reply: Reply,
-        model: str,
-        usage: dict[str, int],
-    ) -> None:
-        await exchange.pause(step.ttft if isinstance(step, Fault) else reply.ttft)
-        if isinstance(step, Fault):
-            match step.kind:
-                case "reset":
-                    await exchange.reset()
-                    return
-                case "malformed":
-                    await exchange.raw(200, b"{not json")
-                    return
-                case "stall":
-                    await exchange.pause(step.seconds)
-        message: dict[str, Any] = {"role": "assistant", "content": reply.full_text or None}
-        if reply.tool_calls:
-            message["tool_calls"] = [
-                {
-                    "id": call.id or f"call_{i}",
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": _arguments(call.arguments)},
-                }
-                for i, call in enumerate(reply.tool_calls)
-            ]
-        completion = {
-            "id": "chatcmpl-fake",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": model,
-            "choices": [{"index": 0, "message": message, "finish_reason": reply.openai_finish()}],
-            "usage": usage,
-        }
-        if isinstance(step, Fault) and step.kind == "truncate":
-            await exchange.truncated_body(json.dumps(completion).encode())
-            return
-        await exchange.json(200, completion)
 
-    async def _stream(
-        self,
-        exchange: Exchange,
-        step: Reply | Fault,
-        reply: Reply,
-        model: str,
-        usage: dict[str, int],
-        body: dict[str, Any],
-    ) -> None:
-        created = int(time.time())
-
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> str:
-            return json.dumps(
-                {
-                    "id": "chatcmpl-fake",
-                    "object": "chat.completion.chunk",
-                    "created": created,
-                    "model": model,
-                    "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
-                }
-            )
-
-        pieces: list[Callable[[], Any]] = []
-        texts = reply.pieces()
-        for n, text in enumerate(texts):
-            delta = {"role": "assistant", "content": text} if n == 0 else {"content": text}
-            pieces.append(partial(exchange.sse, chunk(delta)))
-        for i, call in enumerate(reply.tool_calls):
-            head = {
-                "index": i,
+def _completion(reply: Reply, model: str, usage: dict[str, int]) -> dict[str, object]:
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": reply.full_text or None,
+        "refusal": None,
+    }
+    if reply.tool_calls:
+        message["tool_calls"] = [
+            {
                 "id": call.id or f"call_{i}",
+                "type": "function",
+                "function": {"name": call.name, "arguments": arguments_text(call)},
+            }
+            for i, call in enumerate(reply.tool_calls)
+        ]
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": reply.openai_finish(),
+            }
+        ],
+        "usage": usage,
+    }
+
+
+def _delta(unit: Unit) -> dict[str, object]:
+    match unit:
+        case TextPiece(text=text):
+            return {"content": text}
+        case ToolStart(index=index, call=call):
+            head = {
+                "index": index,
+                "id": call.id or f"call_{index}",
                 "type": "function",
                 "function": {"name": call.name, "arguments": ""},
             }
-            pieces.append(partial(exchange.sse, chunk({"tool_calls": [head]})))
-            args = _arguments(call.arguments)
-            for part in (args[: len(args) // 2], args[len(args) // 2 :]):
-                tail = {"index": i, "function": {"arguments": part}}
-                pieces.append(partial(exchange.sse, chunk({"tool_calls": [tail]})))
-
-        async def finish() -> None:
-            await exchange.sse(chunk({}, reply.openai_finish()))
-            if (body.get("stream_options") or {}).get("include_usage"):
-                tail = {
-                    "id": "chatcmpl-fake",
-                    "object": "chat.completion.chunk",
-                    "created": created,
-                    "model": model,
-                    "choices": [],
-                    "usage": usage,
-                }
-                await exchange.sse(json.dumps(tail))
-            await exchange.sse("[DONE]")
-            await exchange.end()
-
-        async def error_event() -> None:
-            message = step.message if isinstance(step, Fault) else "error"
-            await exchange.sse(json.dumps({"error": {"message": message, "type": "server_error"}}))
-
-        await self.play_stream(exchange, step, pieces, finish=finish, error_event=error_event)
+            return {"tool_calls": [head]}
+        case ArgsPiece(index=index, text=text):
+            return {"tool_calls": [{"index": index, "function": {"arguments": text}}]}
 
 
-def _arguments(arguments: object) -> str:
-    return arguments if isinstance(arguments, str) else json.dumps(arguments)
+def _stream_plan(reply: Reply, model: str, usage: dict[str, int] | None, step: Step) -> StreamPlan:
+    created = int(time.time())
+
+    def frame(choices: list[object], **extra: object) -> bytes:
+        chunk: dict[str, object] = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": choices,
+        }
+        if usage is not None:
+            # with include_usage, OpenAI sends `"usage": null` on every chunk but the last
+            chunk["usage"] = None
+        chunk.update(extra)
+        return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+
+    def choice(delta: dict[str, object], finish: str | None = None) -> list[object]:
+        return [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+
+    deltas = [_delta(unit) for unit in stream_units(reply)]
+    if deltas:  # the role rides on the first chunk, whatever else it carries
+        deltas[0] = {"role": "assistant", "content": None, **deltas[0]}
+    finish = choice({} if deltas else {"role": "assistant", "content": ""}, reply.openai_finish())
+    tail = frame(finish)
+    if usage is not None:
+        tail += frame([], usage=usage)
+    message = step.message if not isinstance(step, Reply) else "error"
+    error = {"error": {"message": message, "type": "server_error", "code": None, "param": None}}
+    return StreamPlan(
+        head=b"",
+        chunks=[frame(choice(delta)) for delta in deltas],
+        tail=tail + b"data: [DONE]\n\n",
+        error=b"data: " + json.dumps(error).encode() + b"\n\n",
+        malformed=b"data: {not json\n\n",
+    )
 
 
-def _embeddings(request: RecordedRequest) -> dict[str, Any]:
-    body = request.json if isinstance(request.json, dict) else {}
-    inputs = body.get("input", "")
-    texts = [inputs] if isinstance(inputs, str) else list(inputs)
+def _embeddings(request: RecordedRequest) -> dict[str, object]:
+    """Deterministic vectors: 8 floats in [-1, 1) from a SHA-256 of each input.
+
+    The openai SDK asks for `encoding_format: "base64"` unless told otherwise
+    (little-endian float32, which it decodes); these values are exact in float32,
+    so both formats give the same floats."""
+    body = request.json if isinstance(request.json, Mapping) else {}
+    raw = body.get("input", "")
+    texts = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, list) else [raw]
     data = []
     for i, text in enumerate(texts):
         digest = hashlib.sha256(str(text).encode()).digest()
-        data.append(
-            {
-                "object": "embedding",
-                "index": i,
-                "embedding": [(b - 128) / 128 for b in digest[:8]],
-            }
-        )
+        vector = [(byte - 128) / 128 for byte in digest[:8]]
+        embedding: object = vector
+        if body.get("encoding_format") == "base64":
+            embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
+        data.append({"object": "embedding", "index": i, "embedding": embedding})
+    words = sum(len(str(text).split()) for text in texts)
     return {
         "object": "list",
         "data": data,
-        "model": body.get("model", "embed-test"),
-        "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)},
+        "model": str(body.get("model") or "text-embedding-3-small"),
+        "usage": {"prompt_tokens": words, "total_tokens": words},
     }
