@@ -5,20 +5,36 @@ the system prompt is a top-level field; roles must alternate, so consecutive
 turns of one role are merged; tool results travel as `tool_result` blocks in
 a user turn; `max_tokens` is required; and a stream is a sequence of typed
 events that we fold into our chunks, the last carrying finish reason + usage.
+
+How the SDK (2.x, on httpx2) fails, as measured against the fake server:
+an HTTP error status is an `APIStatusError`; an `event: error` inside a 200
+stream is an `APIStatusError` with `status_code == 200` (its type is in the
+body); before the response, a reset or a read timeout comes wrapped
+(`APIConnectionError` / `APITimeoutError`), but while a stream is read the
+raw `httpx2.ReadError` / `httpx2.ReadTimeout` escape unwrapped; bad JSON is a
+bare `json.JSONDecodeError`; and a stream that ends cleanly without
+`message_stop` simply stops iterating, so we check for the end marker.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import anthropic
 
-from ..errors import InvalidResponse, ProviderError, ProviderTimeout, ProviderUnavailable
+from ..errors import (
+    ConfigurationError,
+    InvalidResponse,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+)
 from ..types import Chunk, GenerateResponse, Message, Request, ToolCall, ToolCallDelta, Usage
 from ._adapter import ProviderConfig
 from ._status import (
+    TIMEOUT_ERRORS,
     TRANSPORT_ERRORS,
     error_from_status,
     is_cut_short,
@@ -27,11 +43,14 @@ from ._status import (
 )
 
 _SDK_ERRORS: tuple[type[Exception], ...] = (anthropic.AnthropicError, ValueError, *TRANSPORT_ERRORS)
+# Anthropic's stop reasons in OpenAI's vocabulary (the one our Chunk speaks);
+# others (pause_turn, ...) pass through as they are.
 _FINISH = {
     "end_turn": "stop",
     "stop_sequence": "stop",
     "max_tokens": "length",
     "tool_use": "tool_calls",
+    "refusal": "content_filter",
 }
 # An `error` event inside a 200 stream carries only its type: the status it stands for.
 _ERROR_STATUS = {
@@ -45,6 +64,7 @@ _ERROR_STATUS = {
     "overloaded_error": 529,
 }
 _TOOL_CHOICE = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
+_AUTH_HEADERS = ("x-api-key", "authorization")
 
 
 def _blocks(message: Message) -> list[dict[str, Any]]:
@@ -55,7 +75,7 @@ def _blocks(message: Message) -> list[dict[str, Any]]:
             "tool_use_id": message.tool_call_id or "",
             "content": message.content,
         }
-        if message.content.startswith("error: "):
+        if message.content.startswith("error: "):  # how Message.tool marks a failed tool
             block["is_error"] = True
         return [block]
     blocks: list[dict[str, Any]] = []
@@ -78,7 +98,7 @@ def messages_to_wire(messages: tuple[Message, ...]) -> tuple[str | None, list[di
         role = "assistant" if message.role == "assistant" else "user"
         blocks = _blocks(message)
         if not blocks:
-            continue
+            continue  # Anthropic rejects an empty turn
         if turns and turns[-1]["role"] == role:
             turns[-1]["content"].extend(blocks)  # Anthropic wants roles to alternate
         else:
@@ -86,15 +106,102 @@ def messages_to_wire(messages: tuple[Message, ...]) -> tuple[str | None, list[di
     return system, turns
 
 
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _count(value: object) -> int:
+    # `None` is allowed: Anthropic leaves some counters out of some events.
+    if value is None:
+        return 0
+    if not isinstance(value, int):
+        raise TypeError(f"expected a token count, got {type(value).__name__}")
+    return value
+
+
+class _Fold:
+    """The state of one stream: SDK events in, our chunks out.
+
+    The SDK builds events without validating them, so a malformed event
+    (a missing field, a wrong type) shows up here as AttributeError or
+    TypeError, which the caller turns into InvalidResponse."""
+
+    def __init__(self) -> None:
+        self.prompt_tokens = 0
+        self.output_tokens = 0
+        self.stop_reason: str | None = None
+        self.finished = False
+        self._tools: dict[int, int] = {}  # content block index -> our tool-call index
+
+    def _tool(self, block_index: int) -> int:
+        # Tool calls are numbered from 0 among tool blocks only: a text block
+        # before them must not shift the index the Accumulator sees.
+        return self._tools.setdefault(block_index, len(self._tools))
+
+    def chunk(self, event: Any) -> Chunk | None:
+        """Our chunk for one event, or None when it carries nothing for the caller."""
+        match event.type:
+            case "message_start":
+                usage = event.message.usage
+                self.prompt_tokens = _count(usage.input_tokens)
+                self.output_tokens = _count(usage.output_tokens)
+            case "content_block_start":
+                block = event.content_block
+                if block.type == "tool_use":
+                    delta = ToolCallDelta(
+                        index=self._tool(event.index), id=_str(block.id), name=_str(block.name)
+                    )
+                    return Chunk(tool_calls=(delta,))
+                if block.type == "text" and block.text:
+                    return Chunk(text=_str(block.text))
+            case "content_block_delta":
+                delta = event.delta
+                if delta.type == "text_delta":
+                    text = _str(delta.text)
+                    return Chunk(text=text) if text else None
+                if delta.type == "input_json_delta":
+                    piece = ToolCallDelta(
+                        index=self._tool(event.index), arguments=_str(delta.partial_json)
+                    )
+                    return Chunk(tool_calls=(piece,))
+            case "message_delta":
+                self.stop_reason = event.delta.stop_reason or self.stop_reason
+                # Anthropic reports the cumulative output count here.
+                self.output_tokens = _count(event.usage.output_tokens) or self.output_tokens
+            case "message_stop":
+                self.finished = True
+                reason = self.stop_reason or "end_turn"
+                return Chunk(
+                    finish_reason=_FINISH.get(reason, reason),
+                    usage=Usage(
+                        prompt_tokens=self.prompt_tokens, completion_tokens=self.output_tokens
+                    ),
+                )
+        # ping, content_block_stop, thinking deltas, event types added later:
+        # nothing for us (Anthropic asks clients to ignore what they do not know).
+        return None
+
+
 class AnthropicAdapter:
-    """messages.create through AsyncAnthropic."""
+    """messages.create through AsyncAnthropic; see `Adapter` for the contract."""
 
     def __init__(self, config: ProviderConfig) -> None:
+        # Left without a key, the SDK would read ANTHROPIC_API_KEY from the
+        # process environment (state we do not own), and failing that raise a
+        # bare TypeError at the first request; fail here, clearly, instead.
+        headers = {name.lower() for name in config.headers}
+        if not config.api_key and not headers.intersection(_AUTH_HEADERS):
+            raise ConfigurationError(
+                "anthropic needs an API key: pass api_key= (or set ANTHROPIC_API_KEY "
+                "for create_llm), or an x-api-key / authorization header"
+            )
         self.config = config
         self._client = anthropic.AsyncAnthropic(
             api_key=config.api_key,
             base_url=config.base_url,
-            max_retries=0,
+            max_retries=0,  # the provider actor retries, once, for every provider
             timeout=anthropic.Timeout(config.read_timeout, connect=config.connect_timeout),
             default_headers=dict(config.headers) or None,
         )
@@ -104,14 +211,18 @@ class AnthropicAdapter:
         return f"<AnthropicAdapter {self.config.model}>"
 
     async def aclose(self) -> None:
+        """Close the SDK client and its connection pool."""
         await self._client.close()
 
     def _params(self, request: Request) -> dict[str, Any]:
         system, turns = messages_to_wire(request.messages)
+        max_tokens = request.max_tokens
+        if max_tokens is None:  # 0 is meaningful to Anthropic (warm the prompt cache)
+            max_tokens = int(self.config.options.get("max_tokens", 1024))
         params: dict[str, Any] = {
             "model": self.config.model,
             "messages": turns,
-            "max_tokens": request.max_tokens or int(self.config.options.get("max_tokens", 1024)),
+            "max_tokens": max_tokens,
         }
         if system:
             params["system"] = system
@@ -128,6 +239,7 @@ class AnthropicAdapter:
             params["stop_sequences"] = list(request.stop)
         # Recent SDK majors dropped sampling parameters from `create`'s
         # signature; the wire protocol still takes them, so they go in the body.
+        # The SDK merges extra_body over everything else: `extra` wins.
         body: dict[str, Any] = {}
         if request.temperature is not None:
             body["temperature"] = min(request.temperature, 1.0)  # Anthropic's range is 0-1
@@ -156,8 +268,11 @@ class AnthropicAdapter:
                 code=str(error.get("type") or ""),
                 headers=exc.response.headers,
             )
-        if isinstance(exc, anthropic.APITimeoutError):
-            return self._fail(ProviderTimeout, "the request timed out")
+        # Mid-stream, httpx2's ReadTimeout escapes the SDK unwrapped.
+        if isinstance(exc, (anthropic.APITimeoutError, *TIMEOUT_ERRORS)):
+            cause = exc.__cause__ or exc
+            limits = f"read_timeout={self.config.read_timeout:g}s"
+            return self._fail(ProviderTimeout, f"timed out ({type(cause).__name__}, {limits})")
         if is_cut_short(exc):
             return self._fail(
                 InvalidResponse, f"the response was cut short ({exc.__cause__ or exc})"
@@ -169,15 +284,18 @@ class AnthropicAdapter:
             )
         if isinstance(exc, anthropic.APIResponseValidationError | ValueError):
             return self._fail(InvalidResponse, f"malformed answer ({exc})")
-        if isinstance(exc, anthropic.APIError):  # an `error` event inside the stream
-            return self._fail(ProviderUnavailable, f"error event mid-stream: {exc}")
+        if isinstance(exc, anthropic.APIError):
+            return self._fail(ProviderUnavailable, f"error from the SDK: {exc}")
+        # A transport error mid-stream (a reset socket: httpx2.ReadError).
         return self._fail(
             ProviderUnavailable, f"the connection broke ({type(exc).__name__}: {exc or 'reset'})"
         )
 
     async def generate(self, request: Request) -> GenerateResponse:
+        """One complete answer; raises only ProviderError subclasses."""
+        params = self._params(request)
         try:
-            message = await self._client.messages.create(**self._params(request))
+            message = await self._client.messages.create(**params)
         except _SDK_ERRORS as exc:
             raise self._map(exc) from exc
         texts: list[str] = []
@@ -195,10 +313,11 @@ class AnthropicAdapter:
                         raw_arguments=json.dumps(arguments),
                     )
                 )
+        reason = message.stop_reason
         return GenerateResponse(
             content="".join(texts),
             tool_calls=tuple(calls),
-            finish_reason=_FINISH.get(message.stop_reason or "", message.stop_reason),
+            finish_reason=_FINISH.get(reason or "", reason),
             usage=Usage(
                 prompt_tokens=message.usage.input_tokens,
                 completion_tokens=message.usage.output_tokens,
@@ -206,54 +325,39 @@ class AnthropicAdapter:
             model=message.model,
         )
 
-    async def stream(self, request: Request) -> AsyncIterator[Chunk]:
+    async def stream(self, request: Request) -> AsyncGenerator[Chunk, None]:
+        """Chunks as the events arrive; the last has finish_reason and usage.
+
+        Raises InvalidResponse if the stream ends without `message_stop`.
+        Closing the generator early (aclose, cancellation) closes the HTTP
+        response, and so the connection, before it returns.
+        """
+        params = self._params(request)
         try:
-            upstream = await self._client.messages.create(**self._params(request), stream=True)
+            upstream = await self._client.messages.create(**params, stream=True)
         except _SDK_ERRORS as exc:
             raise self._map(exc) from exc
-        prompt_tokens = output_tokens = 0
-        stop_reason: str | None = None
-        tool_index: dict[int, int] = {}  # content block index -> our tool-call index
+        fold = _Fold()
         try:
-            events = upstream.__aiter__()
-            while True:
+            while not fold.finished:
                 try:
-                    event = await events.__anext__()
+                    # `anext` on the stream itself, not `async for`: that would
+                    # wrap it in one more async generator left to the GC.
+                    event = await anext(upstream)
                 except StopAsyncIteration:
-                    break
+                    raise self._fail(
+                        InvalidResponse, "the stream ended before message_stop"
+                    ) from None
                 except _SDK_ERRORS as exc:
                     raise self._map(exc) from exc
-                match event.type:
-                    case "message_start":
-                        prompt_tokens = event.message.usage.input_tokens
-                        output_tokens = event.message.usage.output_tokens
-                    case "content_block_start" if event.content_block.type == "tool_use":
-                        index = tool_index.setdefault(event.index, len(tool_index))
-                        block = event.content_block
-                        yield Chunk(
-                            tool_calls=(ToolCallDelta(index=index, id=block.id, name=block.name),)
-                        )
-                    case "content_block_delta" if event.delta.type == "text_delta":
-                        if event.delta.text:
-                            yield Chunk(text=event.delta.text)
-                    case "content_block_delta" if event.delta.type == "input_json_delta":
-                        index = tool_index.setdefault(event.index, len(tool_index))
-                        yield Chunk(
-                            tool_calls=(
-                                ToolCallDelta(index=index, arguments=event.delta.partial_json),
-                            )
-                        )
-                    case "message_delta":
-                        stop_reason = event.delta.stop_reason or stop_reason
-                        output_tokens = event.usage.output_tokens or output_tokens
-                    case "message_stop":
-                        yield Chunk(
-                            finish_reason=_FINISH.get(stop_reason or "end_turn", stop_reason),
-                            usage=Usage(
-                                prompt_tokens=prompt_tokens, completion_tokens=output_tokens
-                            ),
-                        )
-                        return
-            raise self._fail(InvalidResponse, "the stream ended before message_stop")
+                try:
+                    chunk = fold.chunk(event)
+                except (AttributeError, TypeError) as exc:
+                    kind = getattr(event, "type", "?")
+                    raise self._fail(InvalidResponse, f"malformed {kind} event ({exc})") from exc
+                if chunk is not None:
+                    yield chunk
         finally:
+            # No yield inside this: closing must finish even on GeneratorExit;
+            # httpx2/httpcore2 shield the socket close from cancellation.
             await upstream.close()

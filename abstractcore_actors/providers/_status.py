@@ -86,22 +86,25 @@ def error_from_status(
     return kind(detail, provider=config.provider, model=config.model, status_code=status)
 
 
-def _transport_errors() -> tuple[type[Exception], ...]:
-    """Transport errors the SDKs may let through mid-stream: httpx's, and httpx2's
-    (the SDKs' current majors ride on httpx2, httpx's successor package)."""
+def _http_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:
+    """(transport errors, timeout errors) that the SDKs may let through mid-stream:
+    httpx's, and httpx2's (the SDKs' current majors ride on httpx2, httpx's
+    successor package; older majors use httpx itself)."""
     import httpx
 
-    found: list[type[Exception]] = [httpx.TransportError]
+    transport: list[type[Exception]] = [httpx.TransportError]
+    timeout: list[type[Exception]] = [httpx.TimeoutException]
     try:
         import httpx2
-    except ImportError:  # older SDK majors use httpx itself
+    except ImportError:
         pass
     else:
-        found.append(httpx2.TransportError)
-    return tuple(found)
+        transport.append(httpx2.TransportError)
+        timeout.append(httpx2.TimeoutException)
+    return tuple(transport), tuple(timeout)
 
 
-TRANSPORT_ERRORS = _transport_errors()
+TRANSPORT_ERRORS, TIMEOUT_ERRORS = _http_errors()
 
 
 def is_cut_short(exc: BaseException) -> bool:
