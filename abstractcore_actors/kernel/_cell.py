@@ -9,8 +9,9 @@ answered with `ActorCrashed`, so no asker waits forever.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import outcome
@@ -18,7 +19,7 @@ import trio
 
 from ._behaviour import ActorContext, Behaviour, BehaviourFactory
 from ._errors import ActorCrashed, ConsumerGone, UnhandledMessage
-from ._protocol import Ask, Envelope, Stream, StreamSink, Tell
+from ._protocol import Ask, Call, Envelope, Stream, StreamSink, Tell
 
 if TYPE_CHECKING:
     from ._ref import ActorRef
@@ -147,53 +148,62 @@ class Cell:
             case Tell(message=message):
                 await behaviour.receive(message, ctx)
             case Ask(call=call, message=message):
+                await self._run_call(
+                    behaviour, call, partial(behaviour.receive, message, ctx), "before replying"
+                )
+            case Stream(call=call, message=message, sink=sink):
                 try:
-                    if call.abandoned and call.cancel_on_abandon:
-                        return  # the asker left before we started: skip the work
-                    with trio.CancelScope() as scope:
-                        call.bind_scope(scope)
-                        try:
-                            value = await behaviour.receive(message, ctx)
-                        except _reply_errors(behaviour) as exc:
-                            call.resolve(outcome.Error(exc))
-                        except Exception as exc:
-                            call.resolve(outcome.Error(_crashed(self.name, exc)))
-                            raise
-                        else:
-                            call.resolve(outcome.Value(value))
+                    work = partial(self._stream_into, behaviour, ctx, message, call, sink)
+                    await self._run_call(behaviour, call, work, "while streaming")
                 finally:
-                    call.fail_if_pending("the actor stopped or restarted before replying")
-            case Stream():
-                await self._dispatch_stream(behaviour, ctx, envelope)
+                    # Closing the sink after the call is resolved is the end
+                    # marker: the reader finds the outcome ready when its
+                    # channel ends.
+                    sink.close()
             case _:  # pragma: no cover - ActorRef only builds the three envelopes
                 raise UnhandledMessage(self.name, envelope)
 
-    async def _dispatch_stream(
-        self, behaviour: Behaviour, ctx: ActorContext, envelope: Stream
+    async def _run_call(
+        self,
+        behaviour: Behaviour,
+        call: Call,
+        work: Callable[[], Awaitable[Any]],
+        when: str,
     ) -> None:
-        call, sink = envelope.call, envelope.sink
+        """Run one ask or stream under its call's cancel scope, and always answer.
+
+        Reply errors go back to the asker; anything else is answered with
+        `ActorCrashed` and re-raised, crashing the actor.
+        """
         try:
             if call.abandoned and call.cancel_on_abandon:
-                return
+                return  # the asker left before we started: skip the work
             with trio.CancelScope() as scope:
                 call.bind_scope(scope)
                 try:
-                    await behaviour.stream_into(envelope.message, ctx, StreamSink(sink, self.name))
-                except ConsumerGone:
-                    call.abandon()  # the reader left: the producer stopped, all is well
-                    call.resolve(outcome.Value(None))
+                    value = await work()
                 except _reply_errors(behaviour) as exc:
                     call.resolve(outcome.Error(exc))
                 except Exception as exc:
                     call.resolve(outcome.Error(_crashed(self.name, exc)))
                     raise
                 else:
-                    call.resolve(outcome.Value(None))
+                    call.resolve(outcome.Value(value))
         finally:
-            call.fail_if_pending("the actor stopped or restarted while streaming")
-            # Closing the sink after resolving is the end marker: the reader
-            # finds the outcome ready when its channel ends.
-            sink.close()
+            call.fail_if_pending(f"the actor stopped or restarted {when}")
+
+    async def _stream_into(
+        self,
+        behaviour: Behaviour,
+        ctx: ActorContext,
+        message: object,
+        call: Call,
+        sink: trio.MemorySendChannel[Any],
+    ) -> None:
+        try:
+            await behaviour.stream_into(message, ctx, StreamSink(sink, self.name))
+        except ConsumerGone:
+            call.abandon()  # the reader left: the producer stopped, all is well
 
     # -- end of life -----------------------------------------------------
 
