@@ -113,7 +113,6 @@ class CompatibleAdapter:
             raise self._transport_error(exc) from exc
         try:
             await self._raise_for_status(response)
-            finished = False
             final = wire.FinalChunk()
             lines = response.aiter_lines()
             while True:
@@ -127,15 +126,12 @@ class CompatibleAdapter:
                 if done:
                     break
                 if chunk is not None:
-                    finished = finished or chunk.finish_reason is not None
                     for ready in final.feed(chunk):
                         yield ready
-            if not finished:
+            if not final.finished:
                 # Servers may omit [DONE], but a stream without any
                 # finish_reason was cut short.
-                raise self._fail(
-                    InvalidResponse, "the stream ended before [DONE] or a finish_reason"
-                )
+                raise self._fail(InvalidResponse, wire.CUT_SHORT)
             for ready in final.flush():
                 yield ready
         finally:

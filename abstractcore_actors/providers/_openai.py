@@ -109,7 +109,6 @@ class OpenAIAdapter:
         except _SDK_ERRORS as exc:
             raise self._map(exc) from exc
         try:
-            finished = False
             final = wire.FinalChunk()
             events = upstream.__aiter__()
             while True:
@@ -122,13 +121,10 @@ class OpenAIAdapter:
                 chunk = _chunk_from_sdk(event)
                 if chunk is None:
                     continue
-                finished = finished or chunk.finish_reason is not None
                 for ready in final.feed(chunk):
                     yield ready
-            if not finished:
-                raise self._fail(
-                    InvalidResponse, "the stream ended before [DONE] or a finish_reason"
-                )
+            if not final.finished:
+                raise self._fail(InvalidResponse, wire.CUT_SHORT)
             for ready in final.flush():
                 yield ready
         finally:

@@ -149,18 +149,23 @@ def error_code(body: object) -> str:
     return ""
 
 
+CUT_SHORT = "the stream ended before [DONE] or a finish_reason"
+
+
 class FinalChunk:
     """Hold the finish_reason chunk until the usage-only chunk that OpenAI sends
     after it (with `stream_options.include_usage`), so that our last chunk
     carries both, as the Chunk contract promises."""
 
-    __slots__ = ("_pending",)
+    __slots__ = ("_pending", "finished")
 
     def __init__(self) -> None:
         self._pending: Chunk | None = None
+        self.finished = False  # a finish_reason was seen: the stream was not cut short
 
     def feed(self, chunk: Chunk) -> list[Chunk]:
         """Chunks ready to yield after seeing `chunk`."""
+        self.finished = self.finished or chunk.finish_reason is not None
         out: list[Chunk] = []
         if self._pending is not None:
             if chunk.usage is not None and not chunk.text and not chunk.tool_calls:
@@ -181,6 +186,6 @@ class FinalChunk:
         return out
 
     def flush(self) -> list[Chunk]:
-        """What is left at the end of the stream."""
+        """What is left at the end of the stream (check `finished` first)."""
         pending, self._pending = self._pending, None
         return [pending] if pending is not None else []
