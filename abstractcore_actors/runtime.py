@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, final
 
+from .events import EventBus
 from .kernel import ActorRef, ActorSystem, Strategy, Supervisor, open_actor_system
 from .kernel._behaviour import BehaviourFactory
 from .providers import LLM, ProviderActor, adapter_factory, build_provider
@@ -23,6 +24,8 @@ class Runtime:
     def __init__(self, actors: ActorSystem, env: Mapping[str, str]) -> None:
         self.actors = actors
         self._env = env
+        self.events = EventBus(actors)
+        """Every event of this runtime: `async with rt.events.subscribe(...) as events:`."""
 
     def __repr__(self) -> str:
         return f"<Runtime actors={len(self.actors.registry)}>"
@@ -77,7 +80,7 @@ class Runtime:
                 n += 1
                 name = f"{base}#{n}"
         ref = self.actors.root.spawn_nowait(
-            lambda: ProviderActor(config, policy, make_adapter),
+            lambda: ProviderActor(config, policy, make_adapter, self.events),
             name=name,
             concurrency=None,
             mailbox_size=max(64, policy.max_concurrent * 4),
@@ -109,4 +112,8 @@ async def open_runtime(
     environment.
     """
     async with open_actor_system(cancel_grace=cancel_grace) as actors:
-        yield Runtime(actors, os.environ if env is None else env)
+        runtime = Runtime(actors, os.environ if env is None else env)
+        try:
+            yield runtime
+        finally:
+            runtime.events.close()

@@ -241,3 +241,4 @@ class Request:
     tool_choice: str | None = None
     extra: Mapping[str, Any] = attrs.field(factory=dict)
     request_id: str = ""
+    session_id: str | None = None  # set by a session actor; carried on events

@@ -21,8 +21,20 @@ import attrs
 import trio
 
 from ..errors import CircuitOpen, ProviderError, ProviderTimeout, ValidationError
+from ..events import (
+    Cancelled,
+    Emitter,
+    ErrorOccurred,
+    EventBus,
+    FirstToken,
+    GenerationChunk,
+    GenerationCompleted,
+    GenerationStarted,
+    RetryAttempted,
+    RetryExhausted,
+)
 from ..kernel import ActorContext, Behaviour, StreamSink, UnhandledMessage
-from ..types import GenerateResponse, Request, Timings
+from ..types import Chunk, GenerateResponse, Request, Timings, Usage
 from ._adapter import Adapter, ProviderConfig
 from ._resilience import CircuitBreaker, RetryPolicy
 
@@ -58,6 +70,17 @@ class ProviderPolicy:
     retry_seed: int | None = None
 
 
+@attrs.define(eq=False)
+class _StreamTally:
+    """What one streamed call has produced so far, for its events."""
+
+    start: float
+    ttft: float | None = None
+    ttft_reported: bool = False
+    finish_reason: str | None = None
+    usage: Usage | None = None
+
+
 class ProviderActor(Behaviour):
     """Serves GenerateCall / StreamCall for one adapter."""
 
@@ -68,8 +91,10 @@ class ProviderActor(Behaviour):
         config: ProviderConfig,
         policy: ProviderPolicy,
         make_adapter: Callable[[ProviderConfig], Adapter],
+        bus: EventBus | None = None,
     ) -> None:
         self.config = config
+        self.bus = bus
         self.policy = policy
         self._make_adapter = make_adapter
         self._adapter: Adapter | None = None
@@ -80,6 +105,8 @@ class ProviderActor(Behaviour):
         self._rng = random.Random(policy.retry_seed)
 
     async def started(self, ctx: ActorContext) -> None:
+        if self.bus is None:
+            self.bus = EventBus(ctx.system)  # a bus of its own, that nobody follows
         self._adapter = self._make_adapter(self.config)
 
     async def stopped(self, ctx: ActorContext) -> None:
@@ -94,18 +121,58 @@ class ProviderActor(Behaviour):
     async def receive(self, message: object, ctx: ActorContext) -> Any:
         match message:
             case GenerateCall(request=request, timeout=timeout):
-                return await self._generate(request, self._deadline(timeout))
+                events = self._emitter(request)
+                await events.emit(GenerationStarted, stream=False)
+                try:
+                    response = await self._generate(request, self._deadline(timeout), events)
+                except BaseException as exc:
+                    _report_failure(events, exc)
+                    raise
+                await events.emit(
+                    GenerationCompleted,
+                    finish_reason=response.finish_reason,
+                    prompt_tokens=response.usage.prompt_tokens,
+                    completion_tokens=response.usage.completion_tokens,
+                    ttft=response.timings.ttft,
+                    duration=response.timings.total,
+                )
+                return response
             case _:
                 raise UnhandledMessage(ctx.name, message)
 
     async def stream_into(self, message: object, ctx: ActorContext, sink: StreamSink) -> None:
         match message:
             case StreamCall(request=request, timeout=timeout):
-                await self._stream(request, self._deadline(timeout), sink)
+                events = self._emitter(request)
+                tally = _StreamTally(start=trio.current_time())
+                await events.emit(GenerationStarted, stream=True)
+                try:
+                    await self._stream(request, self._deadline(timeout), sink, events, tally)
+                except BaseException as exc:
+                    _report_failure(events, exc)
+                    raise
+                usage = tally.usage or Usage()
+                await events.emit(
+                    GenerationCompleted,
+                    finish_reason=tally.finish_reason,
+                    prompt_tokens=usage.prompt_tokens,
+                    completion_tokens=usage.completion_tokens,
+                    ttft=tally.ttft,
+                    duration=trio.current_time() - tally.start,
+                )
             case _:
                 raise UnhandledMessage(ctx.name, message, how="stream")
 
     # -- policies --------------------------------------------------------
+
+    def _emitter(self, request: Request) -> Emitter:
+        assert self.bus is not None, "the provider actor has not started"
+        return self.bus.emitter(
+            request.request_id,
+            session_id=request.session_id,
+            provider=self.config.provider,
+            model=self.config.model,
+        )
 
     def _deadline(self, timeout: float | None) -> float:
         timeout = self.policy.timeout if timeout is None else timeout
@@ -129,14 +196,24 @@ class ProviderActor(Behaviour):
                 model=self.config.model,
             )
 
-    async def _backoff(self, attempt: int, error: ProviderError, deadline: float) -> None:
+    async def _backoff(
+        self, attempt: int, error: ProviderError, deadline: float, events: Emitter
+    ) -> None:
         """Sleep before the next attempt, or re-raise `error` when we should not retry."""
         delay = self.policy.retry.delay(attempt, error, self._rng)
+        kind, detail = type(error).__name__, error.detail
         if delay is None or trio.current_time() + delay >= deadline:
+            if error.retryable:
+                await events.emit(RetryExhausted, attempts=attempt, error_type=kind, message=detail)
             raise error
+        await events.emit(
+            RetryAttempted, attempt=attempt, delay=delay, error_type=kind, message=detail
+        )
         await trio.sleep(delay)
 
-    async def _generate(self, request: Request, deadline: float) -> GenerateResponse:
+    async def _generate(
+        self, request: Request, deadline: float, events: Emitter
+    ) -> GenerateResponse:
         start = trio.current_time()
         attempt = 0
         with trio.move_on_at(deadline) as scope:
@@ -148,7 +225,7 @@ class ProviderActor(Behaviour):
                         response = await self.adapter.generate(request)
                 except ProviderError as exc:
                     self.breaker.failed(exc)
-                    await self._backoff(attempt, exc, deadline)
+                    await self._backoff(attempt, exc, deadline, events)
                     continue
                 except BaseException:
                     self.breaker.finished_neutral()
@@ -166,18 +243,25 @@ class ProviderActor(Behaviour):
         self.breaker.finished_neutral()
         raise self._timed_out(deadline)
 
-    async def _stream(self, request: Request, deadline: float, sink: StreamSink) -> None:
+    async def _stream(
+        self,
+        request: Request,
+        deadline: float,
+        sink: StreamSink,
+        events: Emitter,
+        tally: _StreamTally,
+    ) -> None:
         attempt = 0
         while True:
             attempt += 1
             self._admit()
             try:
-                await self._stream_once(request, deadline, sink)
+                await self._stream_once(request, deadline, sink, events, tally)
             except ProviderError as exc:
                 self.breaker.failed(exc)
                 if exc.first_token_sent:
                     raise  # tokens already reached the caller: never retry
-                await self._backoff(attempt, exc, deadline)
+                await self._backoff(attempt, exc, deadline, events)
                 continue
             except BaseException:
                 self.breaker.finished_neutral()
@@ -185,7 +269,14 @@ class ProviderActor(Behaviour):
             self.breaker.succeeded()
             return
 
-    async def _stream_once(self, request: Request, deadline: float, sink: StreamSink) -> bool:
+    async def _stream_once(
+        self,
+        request: Request,
+        deadline: float,
+        sink: StreamSink,
+        events: Emitter,
+        tally: _StreamTally,
+    ) -> bool:
         """One attempt; returns whether any chunk was sent.
 
         One cancel scope per attempt (not one per chunk: that costs more than
@@ -211,6 +302,20 @@ class ProviderActor(Behaviour):
                         except StopAsyncIteration:
                             break
                         sent = True
+                        if tally.ttft is None or chunk.is_final or chunk.usage is not None:
+                            _tally(tally, chunk)
+                            if tally.ttft is not None and not tally.ttft_reported:
+                                tally.ttft_reported = True
+                                await events.emit(FirstToken, ttft=tally.ttft)
+                        if events.listening:
+                            # waiting on a lossless subscriber is no stall
+                            scope.deadline = deadline
+                            idle_until = -math.inf
+                            await events.emit(
+                                GenerationChunk,
+                                text=chunk.text,
+                                tool_calls=tuple(d.name for d in chunk.tool_calls if d.name),
+                            )
                         try:
                             sink.send_nowait(chunk)
                         except trio.WouldBlock:
@@ -241,3 +346,22 @@ class ProviderActor(Behaviour):
             error.first_token_sent = sent
             raise error
         return sent
+
+
+def _tally(tally: _StreamTally, chunk: Chunk) -> None:
+    if tally.ttft is None and (chunk.text or chunk.tool_calls):
+        tally.ttft = trio.current_time() - tally.start
+    if chunk.finish_reason is not None:
+        tally.finish_reason = chunk.finish_reason
+    if chunk.usage is not None:
+        tally.usage = chunk.usage
+
+
+def _report_failure(events: Emitter, exc: BaseException) -> None:
+    """The call ended without an answer: say why (never waits: this may be a cancel path)."""
+    if isinstance(exc, trio.Cancelled):
+        events.emit_nowait(Cancelled, source="generation", reason="cancelled by the caller")
+    elif isinstance(exc, Exception):  # provider errors; messages are already redacted
+        events.emit_nowait(
+            ErrorOccurred, source="generation", error_type=type(exc).__name__, message=str(exc)
+        )

@@ -34,6 +34,7 @@ def build_request(
     seed: int | None = None,
     tool_choice: str | None = None,
     extra: Mapping[str, Any] | None = None,
+    session_id: str | None = None,
 ) -> Request:
     """Validate a call's arguments and build its Request (raises ValidationError)."""
     turns: list[Message] = []
@@ -68,6 +69,7 @@ def build_request(
         tool_choice=tool_choice,
         extra=dict(extra or {}),
         request_id=f"req_{uuid.uuid4().hex[:16]}",
+        session_id=session_id,
     )
 
 
