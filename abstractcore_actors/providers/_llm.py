@@ -162,26 +162,62 @@ class LLM:
         """The provider actor behind this handle."""
         return self._ref
 
-    def _request(
+    def request(
         self,
-        prompt: Prompt,
+        prompt: Prompt = None,
         *,
-        temperature: float | None,
-        max_tokens: int | None,
-        top_p: float | None,
-        seed: int | None,
-        **arguments: Any,
+        messages: Sequence[Message | Mapping[str, Any]] | None = None,
+        system_prompt: str | None = None,
+        tools: Sequence[object] | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        stop: str | Sequence[str] | None = None,
+        seed: int | None = None,
+        tool_choice: str | None = None,
+        session_id: str | None = None,
+        **extra: Any,
     ) -> Request:
-        """A call's Request, with this LLM's defaults where the call gave none."""
+        """The validated `Request` a call with these arguments would send, with
+        this LLM's defaults (from `create_llm`) where the call gives none.
+        Send it with `generate_request` / `stream_request`."""
         defaults = self.config.options
         return build_request(
             prompt,
+            messages=messages,
+            system_prompt=system_prompt,
+            tools=tools,
             temperature=defaults.get("temperature") if temperature is None else temperature,
             max_tokens=defaults.get("max_tokens") if max_tokens is None else max_tokens,
             top_p=defaults.get("top_p") if top_p is None else top_p,
+            stop=stop,
             seed=defaults.get("seed") if seed is None else seed,
-            **arguments,
+            tool_choice=tool_choice,
+            extra=extra,
+            session_id=session_id,
         )
+
+    async def generate_request(
+        self, request: Request, *, timeout: float | None = None
+    ) -> GenerateResponse:
+        """Send a prepared `Request` (see `request`); otherwise like `generate`."""
+        _check_timeout(timeout)
+        response: GenerateResponse = await self._ref.ask(
+            GenerateCall(request=request, timeout=timeout)
+        )
+        return response
+
+    @asynccontextmanager
+    async def stream_request(
+        self, request: Request, *, timeout: float | None = None
+    ) -> AsyncIterator[ResponseStream]:
+        """Stream a prepared `Request` (see `request`); otherwise like `stream`."""
+        _check_timeout(timeout)
+        # A few chunks of slack between actor and caller: fewer task switches
+        # per chunk, and still backpressure (the actor waits when it is full).
+        call = StreamCall(request=request, timeout=timeout)
+        async with self._ref.stream(call, buffer=_STREAM_BUFFER) as items:
+            yield ResponseStream(items, self.config, request)
 
     async def generate(
         self,
@@ -207,8 +243,7 @@ class LLM:
         scope around the call) the upstream request is cancelled and its
         connection closed before this returns.
         """
-        _check_timeout(timeout)
-        request = self._request(
+        request = self.request(
             prompt,
             messages=messages,
             system_prompt=system_prompt,
@@ -219,12 +254,9 @@ class LLM:
             stop=stop,
             seed=seed,
             tool_choice=tool_choice,
-            extra=extra,
+            **extra,
         )
-        response: GenerateResponse = await self._ref.ask(
-            GenerateCall(request=request, timeout=timeout)
-        )
-        return response
+        return await self.generate_request(request, timeout=timeout)
 
     @asynccontextmanager
     async def stream(
@@ -250,8 +282,7 @@ class LLM:
         exits. Errors before the first token may be retried by the provider
         actor; after it, they are raised from the `async for`.
         """
-        _check_timeout(timeout)
-        request = self._request(
+        request = self.request(
             prompt,
             messages=messages,
             system_prompt=system_prompt,
@@ -262,10 +293,7 @@ class LLM:
             stop=stop,
             seed=seed,
             tool_choice=tool_choice,
-            extra=extra,
+            **extra,
         )
-        # A few chunks of slack between actor and caller: fewer task switches
-        # per chunk, and still backpressure (the actor waits when it is full).
-        call = StreamCall(request=request, timeout=timeout)
-        async with self._ref.stream(call, buffer=_STREAM_BUFFER) as items:
-            yield ResponseStream(items, self.config, request)
+        async with self.stream_request(request, timeout=timeout) as stream:
+            yield stream
