@@ -7,14 +7,18 @@ one object, so it sits above them all (like `__init__`).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Mapping
+import uuid
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, final
 
-from .events import EventBus
+from .errors import ValidationError
+from .events import EventBus, SessionCreated
 from .kernel import ActorRef, ActorSystem, Strategy, Supervisor, open_actor_system
 from .kernel._behaviour import BehaviourFactory
 from .providers import LLM, ProviderActor, adapter_factory, build_provider
+from .sessions import Session, SessionActor, SessionCore, SessionState, TurnContext
+from .tools import ToolRegistry, coerce_tools
 
 
 @final
@@ -86,6 +90,61 @@ class Runtime:
             mailbox_size=max(64, policy.max_concurrent * 4),
         )
         return LLM(ref, config)
+
+    def session(
+        self,
+        llm: LLM,
+        system_prompt: str | None = None,
+        tools: Iterable[object] = (),
+        *,
+        max_iterations: int = 10,
+        tool_timeout: float | None = 30.0,
+        session_id: str | None = None,
+        **options: Any,
+    ) -> Session:
+        """Start a supervised session actor (and its tool registry actor) on `llm`.
+
+        `tools`: @tool functions (or plain functions, or ToolDefinitions) the
+        model may call; `max_iterations` bounds the tool rounds of one turn;
+        `tool_timeout` is each tool call's default limit; `options`
+        (temperature, max_tokens, …) apply to every model call. Returns at
+        once. A crash restarts the session actor with its history intact.
+        """
+        if not isinstance(llm, LLM):
+            raise ValidationError(f"session() needs an LLM from rt.create_llm(...), not {llm!r}")
+        if isinstance(max_iterations, bool) or not isinstance(max_iterations, int):
+            raise ValidationError(f"max_iterations must be an int >= 0 (got {max_iterations!r})")
+        if max_iterations < 0:
+            raise ValidationError(f"max_iterations must be >= 0 (got {max_iterations})")
+        if tool_timeout is not None and not tool_timeout > 0:
+            raise ValidationError(
+                f"tool_timeout must be > 0 seconds or None (got {tool_timeout!r})"
+            )
+        definitions = coerce_tools(tools)  # validate before starting anything
+        llm.request("check", **options)  # options are checked like a call's
+        sid = session_id or f"sess_{uuid.uuid4().hex[:16]}"
+        state = SessionState(session_id=sid, system_prompt=system_prompt)
+        root = self.actors.root
+        registry = root.spawn_nowait(
+            lambda: ToolRegistry(definitions.values()), name=f"session:{sid}:tools"
+        )
+        events = self.events.emitter(
+            f"session:{sid}", session_id=sid, provider=llm.provider, model=llm.model
+        )
+        core = SessionCore(
+            TurnContext(
+                state=state,
+                llm=llm,
+                tools=registry,
+                max_iterations=max_iterations,
+                tool_timeout=tool_timeout,
+                options=dict(options),
+            ),
+            events,
+        )
+        ref = root.spawn_nowait(lambda: SessionActor(core), name=f"session:{sid}", concurrency=None)
+        events.emit_nowait(SessionCreated, system_prompt=system_prompt, tools=tuple(definitions))
+        return Session(ref, registry, core, llm)
 
     def lookup(self, name: str) -> ActorRef:
         """The live actor called `name`; raises `ActorNotFound`."""

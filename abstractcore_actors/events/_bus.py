@@ -97,6 +97,10 @@ class Emitter:
         self.model = model
         self._seq = 0
 
+    def for_request(self, request_id: str) -> Emitter:
+        """An emitter for another request of the same session, provider and model."""
+        return Emitter(self._bus, request_id, self.session_id, self.provider, self.model)
+
     @property
     def listening(self) -> bool:
         """Whether anyone would receive an event now (skip building costly fields if not)."""
