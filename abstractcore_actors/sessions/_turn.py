@@ -86,6 +86,7 @@ async def run_turn(ctx: TurnContext, call: RunTurn, run: TurnRun, sink: StreamSi
     context injected during it is queued again) and is raised to the caller.
     """
     state = ctx.state
+    _apply_pending(state, run)  # context queued between turns comes first
     state.entries.extend(Entry(message=m) for m in call.messages)
     try:
         with run.scope:
