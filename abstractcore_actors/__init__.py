@@ -1,8 +1,9 @@
 """abstractcore-actors: an actor-model concurrency runtime for LLM calls, on trio.
 
 The public API is exactly what this module exports (tests/test_public_api.py
-checks it): the runtime, the LLM handle, message types, errors, and the
-actor kernel for building your own actors.
+checks it): the runtime, the LLM and session handles, tools, the event bus,
+message types, errors, and the actor kernel for building your own actors.
+Event classes live in `abstractcore_actors.events`.
 """
 
 from .errors import AbstractCoreActorsError as AbstractCoreActorsError
@@ -29,6 +30,8 @@ from .errors import SupervisorGaveUp as SupervisorGaveUp
 from .errors import SyncCalledFromAsync as SyncCalledFromAsync
 from .errors import UnhandledMessage as UnhandledMessage
 from .errors import ValidationError as ValidationError
+from .events import Event as Event
+from .events import EventBus as EventBus
 from .kernel import ActorContext as ActorContext
 from .kernel import ActorRef as ActorRef
 from .kernel import Behaviour as Behaviour
@@ -47,6 +50,11 @@ from .providers import ResponseStream as ResponseStream
 from .providers import RetryPolicy as RetryPolicy
 from .runtime import Runtime as Runtime
 from .runtime import open_runtime as open_runtime
+from .sessions import Session as Session
+from .sessions import TurnStream as TurnStream
+from .tools import ToolContext as ToolContext
+from .tools import ToolDefinition as ToolDefinition
+from .tools import tool as tool
 from .types import Chunk as Chunk
 from .types import GenerateResponse as GenerateResponse
 from .types import Message as Message

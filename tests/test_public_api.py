@@ -20,6 +20,14 @@ PUBLIC = {
     "hedge",
     "batch",
     "PatternResult",
+    # sessions, tools, events
+    "Session",
+    "TurnStream",
+    "tool",
+    "ToolContext",
+    "ToolDefinition",
+    "Event",
+    "EventBus",
     # message types
     "Chunk",
     "GenerateResponse",

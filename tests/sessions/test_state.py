@@ -89,7 +89,7 @@ async def test_load_rejects_other_files_with_clear_errors(
     with pytest.raises(ValidationError, match="not a saved session"):
         await s.load(bad)
     bad.write_text(json.dumps({"format": "abstractcore-actors/session", "version": 99}))
-    with pytest.raises(ValidationError, match="version 99.*upgrade"):
+    with pytest.raises(ValidationError, match=r"version 99.*upgrade"):
         await s.load(bad)
     bad.write_text(
         json.dumps({"format": "abstractcore-actors/session", "version": 1, "entries": []})
