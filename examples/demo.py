@@ -1,6 +1,6 @@
 """`make demo`: the showcase, live, on the embedded local model (no API key needed).
 
-1. a streamed answer, token by token;
+1. a streamed session (a conversation actor keeping the history), token by token;
 2. a race: three contenders, the first answer wins, the losers are cancelled;
 3. an ensemble: several settings vote on an answer;
 4. a person pressing Stop: a long answer cut off mid-stream, cleanly.
@@ -14,7 +14,7 @@ import os
 
 import trio
 
-from abstractcore_actors import LLM, Message, Runtime, ensemble, open_runtime, race, race_stream
+from abstractcore_actors import LLM, Runtime, ensemble, open_runtime, race, race_stream
 
 BOLD, DIM, END = "\033[1m", "\033[2m", "\033[0m"
 
@@ -32,20 +32,20 @@ def hosted(rt: Runtime) -> list[LLM]:
     return llms
 
 
-async def streamed_chat(llm: LLM) -> None:
-    title(f"1. a streamed conversation with {llm.provider}/{llm.model}")
+async def streamed_chat(rt: Runtime, llm: LLM) -> None:
+    title(f"1. a streamed session with {llm.provider}/{llm.model}")
     # SmolLM2 follows its own built-in system prompt best, so we add none.
-    history: list[Message] = []
+    # The session actor keeps the history; each turn streams as it is made.
+    chat = rt.session(llm, max_tokens=48, temperature=0.0)
     for question in ("What is the capital of France?", "And what is it famous for?"):
-        history.append(Message.user(question))
         print(f"{DIM}you:{END} {question}\n{DIM}bot:{END} ", end="", flush=True)
-        async with llm.stream(messages=history, max_tokens=48) as stream:
-            async for chunk in stream:
+        async with chat.stream(question) as turn:
+            async for chunk in turn:
                 print(chunk.text, end="", flush=True)
-        reply = stream.response()
-        history.append(Message.assistant(reply.content))
+        reply = turn.response()
         ttft = reply.timings.ttft or 0.0
         print(f"\n{DIM}   ({reply.usage.completion_tokens} tokens, first after {ttft:.2f}s){END}")
+    print(f"{DIM}   the session holds {len(chat.history)} messages{END}")
 
 
 async def a_race(contenders: list[LLM]) -> None:
@@ -97,7 +97,7 @@ async def main() -> None:
             rt.create_llm("local", name="local-hot", temperature=1.2, seed=3),
             *extra,
         ]
-        await streamed_chat(extra[0] if extra else local)
+        await streamed_chat(rt, extra[0] if extra else local)
         await a_race(contenders)
         await an_ensemble(contenders)
         await stop_button(local)
