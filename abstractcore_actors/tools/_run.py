@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import inspect
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -194,13 +193,6 @@ class _CallRun:
                 error=f"tool {name} timed out after {limit:g} s and was stopped; "
                 "try a smaller request, or do without this tool",
                 error_type="ToolTimeout",
-            )
-        if inspect.isawaitable(value):
-            if inspect.iscoroutine(value):
-                value.close()  # never awaited: close it so Python does not warn
-            return _Outcome(
-                error=f"tool {name} returned an awaitable; declare it `async def`",
-                error_type="TypeError",
             )
         try:
             return _Outcome(content=result_text(value))
