@@ -68,7 +68,7 @@ async def run_tool_calls(
         if rest is None and cancels is not None:
             raise _first_leaf(cancels) from None
         raise
-    return [run.result for run in runs if run.result is not None]
+    return [run.finished_result() for run in runs]
 
 
 def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -129,6 +129,11 @@ class _CallRun:
                     reason=f"tool {call.name} (call {call.id}) was cancelled before it finished",
                 )
             raise
+
+    def finished_result(self) -> ToolResult:
+        if self.result is None:  # every run sets it unless cancelled, which raised
+            raise RuntimeError(f"tool call {self.call.id} ended without a result")
+        return self.result
 
     async def _emit(self, kind: type[Event], **fields: Any) -> None:
         if self.emitter is not None:

@@ -123,7 +123,7 @@ def describe_function(fn: Callable[..., Any], tool_name: str) -> FunctionShape:
                 f"`{name}: Any` to accept any JSON value) so the model knows what to send"
             )
         annotation, annotated_text = strip_annotated(hints[name])
-        if annotation is ToolContext:
+        if _is_context(annotation):
             if context_parameter is not None:
                 raise ValidationError(f"{where}: a tool takes at most one ToolContext parameter")
             context_parameter = name
@@ -154,6 +154,13 @@ def describe_function(fn: Callable[..., Any], tool_name: str) -> FunctionShape:
         schema=schema,
         context_parameter=context_parameter,
     )
+
+
+def _is_context(annotation: Any) -> bool:
+    """`ToolContext`, or `ToolContext | None` (a default lets tests call the tool bare)."""
+    if is_union(annotation):
+        return set(typing.get_args(annotation)) == {ToolContext, type(None)}
+    return annotation is ToolContext
 
 
 def _type_hints(fn: Callable[..., Any], tool_name: str) -> dict[str, Any]:

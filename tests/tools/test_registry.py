@@ -121,3 +121,11 @@ def test_bad_tools_fail_where_the_message_is_made() -> None:
 async def test_unknown_message(registry: ActorRef) -> None:
     with pytest.raises(UnhandledMessage):
         await registry.ask("what tools?")
+
+
+async def test_spawn_from_a_checked_toolset(system: ActorSystem) -> None:
+    initial = ToolSet(tools=[add, echo])  # a bad tool would raise here, in our hands
+    ref = await system.root.spawn(lambda: ToolRegistry(initial))
+    snapshot = await get(ref)
+    assert snapshot is initial
+    assert snapshot.specs == (add.spec, echo.spec)

@@ -403,3 +403,29 @@ def test_coerce_tools() -> None:
         coerce_tools(a.spec.parameters)
     with pytest.raises(ValidationError, match="cannot use 3"):
         coerce_tools([3])
+
+
+def test_summary_line_ending_in_a_colon_is_not_a_section() -> None:
+    @tool
+    def look(city: str) -> str:
+        """Get the weather for:
+        one city at a time.
+
+        Returns:
+            The weather.
+        """
+        return city
+
+    assert look.description == "Get the weather for: one city at a time."
+
+
+def test_optional_tool_context_lets_the_tool_be_called_bare() -> None:
+    @tool
+    def report(n: int, ctx: ToolContext | None = None) -> int:
+        if ctx is not None:
+            ctx.progress("working")
+        return n
+
+    assert report.shape.context_parameter == "ctx"
+    assert list(report.spec.parameters["properties"]) == ["n"]
+    assert report(4) == 4
