@@ -26,12 +26,12 @@ import attrs
 from ._schema import (
     ARRAY_ORIGINS,
     MAPPING_ORIGINS,
-    Parameter,
     init_fields,
     is_attrs_class,
     is_union,
     strip_annotated,
 )
+from ._signature import Parameter
 
 # Enough problems for the model to fix a call in one go, not a wall of text.
 _MAX_PROBLEMS = 8
