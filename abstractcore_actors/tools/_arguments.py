@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from ..kernel import ValidationError
 from ._schema import (
     ARRAY_ORIGINS,
     MAPPING_ORIGINS,
@@ -38,7 +39,7 @@ _MAX_PROBLEMS = 8
 _NONE = type(None)
 
 
-class ArgumentsRejected(Exception):
+class ArgumentsRejected(ValidationError):
     """The model's arguments do not fit the tool; the message is written for the model."""
 
 

@@ -175,3 +175,10 @@ def test_union_reports_all_options() -> None:
     with pytest.raises(ArgumentsRejected, match="v: must not be null"):
         f.convert_arguments({"v": None})
     assert f.convert_arguments({"v": "x"}) == {"v": "x"}
+
+
+def test_rejection_is_a_validation_error() -> None:
+    from abstractcore_actors.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="invalid arguments for tool plan"):
+        convert(budget=1)
