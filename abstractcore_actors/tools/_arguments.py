@@ -23,22 +23,23 @@ from typing import Any
 
 import attrs
 
+from ..kernel import ValidationError
 from ._schema import (
     ARRAY_ORIGINS,
     MAPPING_ORIGINS,
-    Parameter,
     init_fields,
     is_attrs_class,
     is_union,
     strip_annotated,
 )
+from ._signature import Parameter
 
 # Enough problems for the model to fix a call in one go, not a wall of text.
 _MAX_PROBLEMS = 8
 _NONE = type(None)
 
 
-class ArgumentsRejected(Exception):
+class ArgumentsRejected(ValidationError):
     """The model's arguments do not fit the tool; the message is written for the model."""
 
 

@@ -23,8 +23,12 @@ import attrs
 _GOOGLE_PARAMS = re.compile(
     r"^(Args|Arguments|Parameters|Params|Keyword Args|Keyword Arguments|Attributes):\s*$"
 )
-# Any Google-style header ("Returns:", "Raises:", "Example:") ends the summary.
-_GOOGLE_HEADER = re.compile(r"^[A-Z][A-Za-z ]*:\s*$")
+# Any Google-style section header ends the summary. Only known names: a
+# summary line such as "Get the weather for:" is not a header.
+_GOOGLE_HEADER = re.compile(
+    r"^(Args|Arguments|Parameters|Params|Keyword Args|Keyword Arguments|Attributes|Returns?"
+    r"|Yields?|Raises|Examples?|Notes?|Warnings?|See Also|Todo|References):\s*$"
+)
 _GOOGLE_ENTRY = re.compile(r"^\*{0,2}(\w+)\s*(?:\([^)]*\))?\s*:\s*(.*)$")
 _NUMPY_UNDERLINE = re.compile(r"^-{3,}\s*$")
 _NUMPY_PARAM_SECTIONS = {"Parameters", "Other Parameters", "Attributes"}

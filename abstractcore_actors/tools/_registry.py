@@ -30,8 +30,6 @@ Tools = Mapping[str, ToolDefinition[..., Any]]
 
 
 def _frozen_tools(tools: Iterable[object] | Tools) -> Tools:
-    if isinstance(tools, types.MappingProxyType):
-        return tools
     if isinstance(tools, Mapping):
         # Already {name: ToolDefinition} (from another ToolSet): check, then freeze.
         tools = list(tools.values())
@@ -97,12 +95,18 @@ class GetTools:
 
 
 class ToolRegistry(Behaviour):
-    """Holds one session's current ToolSet. Spawn with `lambda: ToolRegistry(tools)`."""
+    """Holds one session's current ToolSet. Spawn with `lambda: ToolRegistry(toolset)`.
+
+    A restart (it should never crash: bad messages are reply errors) starts
+    again from the tools it was made with.
+    """
 
     reply_errors = (ValidationError,)
 
-    def __init__(self, tools: Iterable[object] = ()) -> None:
-        self.current = ToolSet(tools=tools)
+    def __init__(self, tools: ToolSet | Iterable[object] = ()) -> None:
+        # Pass a ToolSet built beforehand to get a bad tool's ValidationError
+        # in your own hands rather than as a failed spawn.
+        self.current = tools if isinstance(tools, ToolSet) else ToolSet(tools=tools)
 
     async def receive(self, message: object, ctx: ActorContext) -> ToolSet:
         match message:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import functools
-import inspect
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -69,7 +68,7 @@ async def run_tool_calls(
         if rest is None and cancels is not None:
             raise _first_leaf(cancels) from None
         raise
-    return [run.result for run in runs if run.result is not None]
+    return [run.finished_result() for run in runs]
 
 
 def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -130,6 +129,11 @@ class _CallRun:
                     reason=f"tool {call.name} (call {call.id}) was cancelled before it finished",
                 )
             raise
+
+    def finished_result(self) -> ToolResult:
+        if self.result is None:  # every run sets it unless cancelled, which raised
+            raise RuntimeError(f"tool call {self.call.id} ended without a result")
+        return self.result
 
     async def _emit(self, kind: type[Event], **fields: Any) -> None:
         if self.emitter is not None:
@@ -194,13 +198,6 @@ class _CallRun:
                 error=f"tool {name} timed out after {limit:g} s and was stopped; "
                 "try a smaller request, or do without this tool",
                 error_type="ToolTimeout",
-            )
-        if inspect.isawaitable(value):
-            if inspect.iscoroutine(value):
-                value.close()  # never awaited: close it so Python does not warn
-            return _Outcome(
-                error=f"tool {name} returned an awaitable; declare it `async def`",
-                error_type="TypeError",
             )
         try:
             return _Outcome(content=result_text(value))

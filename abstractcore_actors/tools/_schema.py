@@ -1,4 +1,4 @@
-"""A function's signature and docstring -> the JSON schema OpenAI and Anthropic take.
+"""Type annotations -> the JSON schema OpenAI and Anthropic take for tool arguments.
 
 Supported argument types (anything else is refused when the tool is
 defined, naming the parameter, so a bad signature never reaches a model):
@@ -19,17 +19,12 @@ from __future__ import annotations
 
 import collections.abc
 import enum
-import functools
-import inspect
 import types
 import typing
-from collections.abc import Callable
 from typing import Any
 
 import attrs
 
-from ..kernel import ValidationError
-from ._context import ToolContext
 from ._docstring import parse_docstring
 
 JsonSchema = dict[str, Any]
@@ -47,7 +42,7 @@ ARRAY_ORIGINS: dict[object, type] = {
 MAPPING_ORIGINS = (dict, collections.abc.Mapping, collections.abc.MutableMapping)
 _PRIMITIVES: dict[object, str] = {str: "string", int: "integer", float: "number", bool: "boolean"}
 _JSON_SCALARS = (str, int, float, bool, type(None))
-_SUPPORTED = (
+SUPPORTED = (
     "str, int, float, bool, None, Any, Literal[...], an Enum, list[T], tuple[T, ...], "
     "set[T], dict[str, T], X | None, or an attrs class"
 )
@@ -55,26 +50,6 @@ _SUPPORTED = (
 
 class UnsupportedType(Exception):
     """An annotation this module cannot describe (turned into a ValidationError)."""
-
-
-@attrs.frozen(kw_only=True)
-class Parameter:
-    """One argument the model fills in."""
-
-    name: str
-    annotation: Any
-    required: bool
-    description: str = ""
-
-
-@attrs.frozen(kw_only=True)
-class FunctionShape:
-    """What a tool function takes: its parameters, schema and description."""
-
-    summary: str
-    parameters: tuple[Parameter, ...]
-    schema: JsonSchema
-    context_parameter: str | None = None
 
 
 def is_union(annotation: object) -> bool:
@@ -103,99 +78,13 @@ def init_fields(cls: type) -> list[tuple[attrs.Attribute[Any], str, Any]]:
     ]
 
 
-def describe_function(fn: Callable[..., Any], tool_name: str) -> FunctionShape:
-    """Read `fn`'s signature, type hints and docstring; raise ValidationError if unusable."""
-    try:
-        signature = inspect.signature(fn)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"tool {tool_name}: cannot read its signature ({exc})") from None
-    hints = _type_hints(fn, tool_name)
-    doc = parse_docstring(inspect.getdoc(fn))
-    parameters: list[Parameter] = []
-    properties: JsonSchema = {}
-    context_parameter: str | None = None
-    for name, param in signature.parameters.items():
-        where = f"tool {tool_name}, parameter {name!r}"
-        _check_kind(param, where)
-        if name not in hints:
-            raise ValidationError(
-                f"{where} has no type annotation: annotate it (e.g. `{name}: str`, or "
-                f"`{name}: Any` to accept any JSON value) so the model knows what to send"
-            )
-        annotation, annotated_text = strip_annotated(hints[name])
-        if annotation is ToolContext:
-            if context_parameter is not None:
-                raise ValidationError(f"{where}: a tool takes at most one ToolContext parameter")
-            context_parameter = name
-            continue
-        required = param.default is inspect.Parameter.empty
-        try:
-            schema = annotation_schema(annotation, ())
-        except UnsupportedType as exc:
-            raise ValidationError(f"{where}: {exc}; use {_SUPPORTED}") from None
-        description = annotated_text or doc.parameters.get(name, "")
-        if description:
-            schema["description"] = description
-        if not required and _is_json_scalar(param.default):
-            schema["default"] = _json_value(param.default)
-        properties[name] = schema
-        parameters.append(
-            Parameter(name=name, annotation=annotation, required=required, description=description)
-        )
-    schema = {
-        "type": "object",
-        "properties": properties,
-        "required": [p.name for p in parameters if p.required],
-        "additionalProperties": False,
-    }
-    return FunctionShape(
-        summary=doc.summary,
-        parameters=tuple(parameters),
-        schema=schema,
-        context_parameter=context_parameter,
-    )
-
-
-def _type_hints(fn: Callable[..., Any], tool_name: str) -> dict[str, Any]:
-    # A callable object's hints live on its __call__; a partial's on its func.
-    target: Any = fn
-    if isinstance(fn, functools.partial):
-        target = fn.func
-    elif not (inspect.isfunction(fn) or inspect.ismethod(fn)) and callable(fn):
-        target = type(fn).__call__
-    try:
-        return typing.get_type_hints(target, include_extras=True)
-    except Exception as exc:
-        raise ValidationError(
-            f"tool {tool_name}: cannot resolve its type hints ({type(exc).__name__}: {exc}); "
-            "define the types it uses at module level, where the function can see them"
-        ) from None
-
-
-def _check_kind(param: inspect.Parameter, where: str) -> None:
-    if param.kind is inspect.Parameter.VAR_POSITIONAL:
-        raise ValidationError(
-            f"{where}: *{param.name} cannot be described to a model; declare each argument "
-            "by name, or take a list (`items: list[str]`)"
-        )
-    if param.kind is inspect.Parameter.VAR_KEYWORD:
-        raise ValidationError(
-            f"{where}: **{param.name} cannot be described to a model; declare each argument "
-            "by name, or take a dict (`options: dict[str, str]`) or an attrs class"
-        )
-    if param.kind is inspect.Parameter.POSITIONAL_ONLY:
-        raise ValidationError(
-            f"{where} is positional-only; tools are called by keyword, so remove the `/`"
-        )
-
-
-def _is_json_scalar(value: object) -> bool:
+def is_json_scalar(value: object) -> bool:
     if isinstance(value, enum.Enum):
         value = value.value
     return isinstance(value, _JSON_SCALARS)
 
 
-def _json_value(value: object) -> object:
+def json_value(value: object) -> object:
     return value.value if isinstance(value, enum.Enum) else value
 
 
@@ -317,8 +206,8 @@ def _attrs_schema(cls: type, seen: tuple[type, ...]) -> JsonSchema:
             schema["description"] = description
         if field.default is attrs.NOTHING:
             required.append(key)
-        elif not isinstance(field.default, attrs.Factory) and _is_json_scalar(field.default):  # type: ignore[arg-type]
-            schema["default"] = _json_value(field.default)
+        elif not isinstance(field.default, attrs.Factory) and is_json_scalar(field.default):  # type: ignore[arg-type]
+            schema["default"] = json_value(field.default)
         properties[key] = schema
     schema = {
         "type": "object",

@@ -19,7 +19,7 @@ import attrs
 from ..kernel import ValidationError
 from ..types import ToolSpec
 from ._arguments import convert_arguments
-from ._schema import FunctionShape, describe_function
+from ._signature import FunctionShape, describe_function
 
 P = ParamSpec("P")
 R = TypeVar("R")
