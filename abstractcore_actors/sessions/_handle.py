@@ -233,8 +233,7 @@ class Session:
         await self._change_tools(RemoveTools(names=names))
 
     async def _change_tools(self, change: object) -> None:
-        await self._tools.ask(change)
-        toolset = await self.tools()
+        toolset: ToolSet = await self._tools.ask(change)  # the registry answers the new set
         self._core.events.emit_nowait(ToolsChanged, tools=toolset.names)
 
     # -- state ----------------------------------------------------------------
