@@ -91,14 +91,14 @@ async def run_turn(ctx: TurnContext, call: RunTurn, run: TurnRun, sink: StreamSi
     try:
         with run.scope:
             await _loop(ctx, call, run, sink)
-    except trio.Cancelled:
-        _keep_partial(state, run, "cancelled")
-        run.events.emit_nowait(
-            Cancelled, source="session", reason="the caller left", partial_text=run.content
-        )
-        raise
-    except Exception:
-        _roll_back_failed(state, run)
+    except BaseException as exc:
+        if _is_cancel(exc):  # the caller left (or the actor is stopping)
+            _keep_partial(state, run, "cancelled")
+            run.events.emit_nowait(
+                Cancelled, source="session", reason="the caller left", partial_text=run.content
+            )
+        else:
+            _roll_back_failed(state, run)
         raise
     if run.scope.cancelled_caught:
         _keep_partial(state, run, "cancelled")
@@ -196,6 +196,12 @@ async def _tools_step(
         return None  # the turn is rolled back: its tool calls go with it
     run.unanswered = ()
     return results
+
+
+def _is_cancel(exc: BaseException) -> bool:
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.subgroup(trio.Cancelled) is not None
+    return isinstance(exc, trio.Cancelled)
 
 
 def _apply_pending(state: SessionState, run: TurnRun) -> None:

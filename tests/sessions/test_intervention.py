@@ -253,3 +253,23 @@ async def test_set_tools_and_system_prompt_apply_at_the_next_model_call(
     await s.add_tool(first_tool)
     await s.remove_tool("second_tool")
     assert (await s.tools()).names == ("first_tool",)
+
+
+async def test_leaving_the_stream_block_early_cancels_the_turn(
+    rt: Runtime,
+    llm: LLM,
+    model: Model,
+    server: FakeOpenAIServer,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    model.token_latency = 1.0
+    s = rt.session(llm)
+    async with s.stream(STORY) as turn:
+        async for _ in turn:
+            if "two" in turn.text:
+                break
+    assert _roles(s) == [("user", "complete"), ("assistant", "cancelled")]
+    assert s.history[1].content.startswith(turn.text)
+    assert not s.running
+    with trio.fail_after(5):
+        await server.wait_for_connections(0)
