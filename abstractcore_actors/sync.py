@@ -20,15 +20,18 @@ import asyncio
 import contextlib
 import threading
 import weakref
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager
+from os import PathLike
 from typing import Any, TypeVar, final
 
 import trio
 
-from .errors import SyncCalledFromAsync
+from .errors import SyncCalledFromAsync, ValidationError
 from .providers import LLM
 from .runtime import Runtime, open_runtime
-from .types import Chunk, GenerateResponse
+from .sessions import Entry, Session
+from .types import Chunk, GenerateResponse, Message
 
 T = TypeVar("T")
 
@@ -134,8 +137,23 @@ class SyncRuntime:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def session(
+        self, llm: SyncLLM, system_prompt: str | None = None, tools: Any = (), **options: Any
+    ) -> SyncSession:
+        """Like `Runtime.session`, returning a blocking handle (same arguments)."""
+        _refuse_inside_event_loop("SyncRuntime.session(...)", "`rt.session(...)`")
+        if llm._runtime is not self:
+            raise ValidationError("session() needs an LLM made by this SyncRuntime's create_llm")
+        runtime = self._runtime
+        assert runtime is not None
+        session = trio.from_thread.run_sync(
+            lambda: runtime.session(llm._llm, system_prompt, tools, **options),
+            trio_token=self._token,
+        )
+        return SyncSession(session, self)
+
     async def _open_stream(
-        self, llm: LLM, args: tuple[Any, ...], kwargs: dict[str, Any]
+        self, open_stream: Callable[[], AbstractAsyncContextManager[AsyncIterator[Any]]]
     ) -> tuple[trio.MemoryReceiveChannel[Chunk], trio.CancelScope, list[BaseException]]:
         """Start a task that pumps one stream into a channel the caller's thread reads."""
         send, recv = trio.open_memory_channel[Chunk](0)
@@ -146,7 +164,7 @@ class SyncRuntime:
                 task_status.started(scope)
                 async with send:
                     try:
-                        async with llm.stream(*args, **kwargs) as stream:
+                        async with open_stream() as stream:
                             async for chunk in stream:
                                 await send.send(chunk)
                     except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -205,23 +223,7 @@ class SyncLLM:
         return self._iterate(args, kwargs)
 
     def _iterate(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[Chunk]:
-        runtime = self._runtime
-        recv, scope, errors = runtime.run(runtime._open_stream, self._llm, args, kwargs)
-        finished = False
-        try:
-            while True:
-                try:
-                    chunk = runtime.run(recv.receive)
-                except trio.EndOfChannel:
-                    break
-                yield chunk
-            finished = True
-        finally:
-            if not finished:
-                trio.from_thread.run_sync(scope.cancel, trio_token=runtime._token)
-            runtime.run(recv.aclose)
-        if errors:
-            raise errors[0]
+        return _iterate(self._runtime, lambda: self._llm.stream(*args, **kwargs))
 
     def close(self) -> None:
         """Close the private runtime this handle owns (from `sync.create_llm`)."""
@@ -233,6 +235,100 @@ class SyncLLM:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _iterate(
+    runtime: SyncRuntime, open_stream: Callable[[], AbstractAsyncContextManager[AsyncIterator[Any]]]
+) -> Iterator[Chunk]:
+    recv, scope, errors = runtime.run(runtime._open_stream, open_stream)
+    finished = False
+    try:
+        while True:
+            try:
+                chunk = runtime.run(recv.receive)
+            except trio.EndOfChannel:
+                break
+            yield chunk
+        finished = True
+    finally:
+        if not finished:
+            trio.from_thread.run_sync(scope.cancel, trio_token=runtime._token)
+        runtime.run(recv.aclose)
+    if errors:
+        raise errors[0]
+
+
+@final
+class SyncSession:
+    """Blocking twin of `Session` (made by `SyncRuntime.session`). Intervention
+    calls (inject, cancel, revise, set_tools) work from another thread while
+    one iterates a turn's `stream`."""
+
+    def __init__(self, session: Session, runtime: SyncRuntime) -> None:
+        self._session = session
+        self._runtime = runtime
+
+    def __repr__(self) -> str:
+        return f"<SyncSession {self._session.id}>"
+
+    @property
+    def id(self) -> str:
+        return self._session.id
+
+    @property
+    def history(self) -> tuple[Message, ...]:
+        return self._session.history
+
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return self._session.entries
+
+    def _call(self, name: str, fn: Callable[[], Awaitable[T]]) -> T:
+        _refuse_inside_event_loop(f"SyncSession.{name}(...)", f"`await session.{name}(...)`")
+        return self._runtime.run(fn)
+
+    def generate(self, prompt: Any, **options: Any) -> GenerateResponse:
+        return self._call("generate", lambda: self._session.generate(prompt, **options))
+
+    def stream(self, prompt: Any, **options: Any) -> Iterator[Chunk]:
+        """A turn's chunks; stopping early cancels the turn (partial kept)."""
+        _refuse_inside_event_loop(
+            "SyncSession.stream(...)", "`async with session.stream(...) as turn`"
+        )
+        return _iterate(self._runtime, lambda: self._session.stream(prompt, **options))
+
+    def inject(self, context: Any) -> None:
+        self._call("inject", lambda: self._session.inject(context))
+
+    def revise(self, prompt: Any) -> bool:
+        return self._call("revise", lambda: self._session.revise(prompt))
+
+    def cancel(self) -> bool:
+        return self._call("cancel", self._session.cancel)
+
+    def set_tools(self, tools: Any) -> None:
+        self._call("set_tools", lambda: self._session.set_tools(tools))
+
+    def add_tool(self, *tools: object, replace: bool = False) -> None:
+        self._call("add_tool", lambda: self._session.add_tool(*tools, replace=replace))
+
+    def remove_tool(self, *names: str) -> None:
+        self._call("remove_tool", lambda: self._session.remove_tool(*names))
+
+    def set_system_prompt(self, prompt: str | None) -> None:
+        self._call("set_system_prompt", lambda: self._session.set_system_prompt(prompt))
+
+    def clear(self) -> None:
+        self._call("clear", self._session.clear)
+
+    def save(self, path: str | PathLike[str]) -> None:
+        self._call("save", lambda: self._session.save(path))
+
+    def load(self, path: str | PathLike[str]) -> None:
+        self._call("load", lambda: self._session.load(path))
+
+    def close(self) -> None:
+        self._call("close", self._session.close)
 
 
 def create_llm(provider: str, model: str | None = None, **options: Any) -> SyncLLM:

@@ -114,7 +114,8 @@ class ErrorOccurred(Event):
 
 @attrs.frozen(kw_only=True, slots=True)
 class Cancelled(Event):
-    """A call or turn was cancelled before it finished (its partial text is kept)."""
+    """A call or turn was cancelled before it finished. For a session turn
+    (`source="session"`), `partial_text` is what it had said, kept in history."""
 
     type: ClassVar[str] = "cancelled"
     source: str = "generation"
@@ -163,7 +164,7 @@ class ToolCompleted(Event):
 
 @attrs.frozen(kw_only=True, slots=True)
 class SessionCreated(Event):
-    """A session actor started (or was loaded from a file)."""
+    """A session was created (`Runtime.session`)."""
 
     type: ClassVar[str] = "session.created"
     system_prompt: str | None = None

@@ -139,7 +139,11 @@ class Session:
 
     @property
     def turns(self) -> int:
-        return sum(1 for e in self._core.state.entries if e.message.role == "user")
+        return sum(
+            1
+            for e in self._core.state.entries
+            if e.message.role == "user" and e.status != "injected"
+        )
 
     @property
     def running(self) -> bool:
@@ -229,7 +233,9 @@ class Session:
         await self._change_tools(AddTools(tools=list(tools), replace=replace))
 
     async def remove_tool(self, *names: str) -> None:
-        """Stop offering the tools called `names` from the next model call on."""
+        """Stop offering the tools called `names` from the next model call on.
+
+        All or nothing: an unknown name raises ValidationError and removes none."""
         await self._change_tools(RemoveTools(names=names))
 
     async def _change_tools(self, change: object) -> None:

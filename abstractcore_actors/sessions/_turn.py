@@ -26,7 +26,7 @@ from typing import Any, Literal
 import attrs
 import trio
 
-from ..events import Cancelled, ContextInjected, Emitter
+from ..events import Cancelled, ContextInjected, Emitter, ErrorOccurred
 from ..kernel import ActorRef, StreamSink
 from ..providers import LLM, ResponseStream
 from ..tools import GetTools, ToolSet, run_tool_calls
@@ -99,6 +99,12 @@ async def run_turn(ctx: TurnContext, call: RunTurn, run: TurnRun, sink: StreamSi
             )
         else:
             _roll_back_failed(state, run)
+            run.events.emit_nowait(
+                ErrorOccurred,
+                source="session",
+                error_type=type(exc).__name__,
+                message=f"the turn failed and was rolled back: {exc}",
+            )
         raise
     if run.scope.cancelled_caught:
         _keep_partial(state, run, "cancelled")
@@ -120,6 +126,9 @@ async def _loop(ctx: TurnContext, call: RunTurn, run: TurnRun, sink: StreamSink)
         toolset: ToolSet = await ctx.tools.ask(GetTools())
         if run.revision is not None:
             continue  # revised while we fetched the tools
+        _apply_pending(state, run)  # context that came while we fetched them
+        if tool_rounds >= ctx.max_iterations:
+            toolset = ToolSet()  # tool rounds used up: the model must answer in text
         answer = await _model_step(ctx, call, run, toolset, sink)
         if answer is None:
             continue  # interrupted: for new context or a revision

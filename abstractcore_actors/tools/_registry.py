@@ -4,7 +4,7 @@ Messages (ask; each returns the new `ToolSet`, or raises `ValidationError`):
 
     SetTools(tools=[...])            replace every tool
     AddTools(tools=[...])            add tools (replace=True to redefine a name)
-    RemoveTools(names=["a", "b"])    remove tools; an unknown name changes nothing
+    RemoveTools(names=["a", "b"])    remove tools; all must exist, or none is removed
     GetTools()                       the current ToolSet
 
 Every change makes a new, immutable `ToolSet`. A turn takes a snapshot with
@@ -119,7 +119,7 @@ class ToolRegistry(Behaviour):
                 if clashes and not replace:
                     raise ValidationError(
                         f"tools already available: {', '.join(clashes)}; pass "
-                        "AddTools(..., replace=True) to redefine them, or use SetTools"
+                        "replace=True to redefine them, or set_tools([...])"
                     )
                 merged: dict[str, ToolDefinition[..., Any]] = dict(self.current.tools)
                 merged.update(tools)
