@@ -91,7 +91,7 @@ def test_pydantic_models_use_model_validate() -> None:
 
 @pytest.mark.parametrize("bad", [complex, 42, "Person", {"type": "string"}])
 def test_what_has_no_json_schema_is_refused_with_advice(bad: Any) -> None:
-    with pytest.raises(ValidationError, match="attrs class or dataclass|must describe an object"):
+    with pytest.raises(ValidationError, match=r"attrs class or dataclass|must describe an object"):
         response_model(bad)
 
 

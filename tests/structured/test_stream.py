@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -170,7 +171,7 @@ def test_streamed_partials_never_contradict_the_final_object(
 ) -> None:
     text = _to_json(person)
     bounds = [0, *sorted(c for c in cuts if c < len(text)), len(text)]
-    chunks = [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False) if b > a]
+    chunks = [text[a:b] for a, b in itertools.pairwise(bounds) if b > a]
     final = json.loads(text)
 
     async def main() -> None:
