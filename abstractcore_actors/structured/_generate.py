@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import AllAttemptsFailed, ValidationError
-from ..patterns import race
-from ..patterns._attempts import Status
+from ..patterns import Status, race
 from ..providers import LLM
 from ..types import GenerateResponse, Message, Request, Usage
 from ._jsonschema import Problem

@@ -70,9 +70,7 @@ async def test_an_openai_compatible_server_is_prompted_and_fences_are_stripped(
     make_llm: Callable[..., LLM], openai_server: FakeOpenAIServer, text: str
 ) -> None:
     openai_server.push(Reply(text=text))
-    result = await generate_structured(
-        make_llm("openai-compatible"), "Who?", response_model=Person
-    )
+    result = await generate_structured(make_llm("openai-compatible"), "Who?", response_model=Person)
     assert result.value == ADA
     assert result.mode == "prompted"
     body = _body(openai_server)
