@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import AllAttemptsFailed, ValidationError
 from ..patterns import Status, race
 from ..providers import LLM
-from ..types import GenerateResponse, Message, Request, Usage
+from ..types import GenerateResponse, Message, Request
 from ._jsonschema import Problem
 from ._modes import Mode, ModeChoice, answer_text, attempt_request, check_base, feedback, pick_mode
 from ._partial import NotJSON, parse_complete
@@ -151,9 +151,7 @@ async def _race(
             index=a.index,
             raw=_raw(judged, a.response),
             problems=tuple(_problems(judged, a.response)),
-            usage=a.usage
-            if a.status is not Status.CANCELLED
-            else Usage(completion_tokens=a.partial_completion_tokens),
+            usage=a.usage,
             cancelled=a.status is Status.CANCELLED,
         )
         for a in pattern_attempts
