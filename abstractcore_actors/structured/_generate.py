@@ -16,17 +16,25 @@ from ._result import StructuredAttempt, StructuredOutputError, StructuredResult
 from ._schema import Invalid, ResponseModel
 from ._schema import response_model as describe
 
+CUT_OFF: Problem = ("the answer", "was cut off at max_tokens before it ended; raise max_tokens")
 
-def judge(model: ResponseModel[Any], text: str) -> tuple[Any, list[Problem]]:
+
+def judge(
+    model: ResponseModel[Any], text: str, finish_reason: str | None = None
+) -> tuple[Any, list[Problem]]:
     """(the instance, []) when `text` fits the model, else (None, what is wrong)."""
     try:
         parsed = parse_complete(text)
     except NotJSON as exc:
-        return None, [("the answer", str(exc))]
-    try:
-        return model.parse(parsed), []
-    except Invalid as exc:
-        return None, exc.problems
+        problems = [("the answer", str(exc))]
+    else:
+        try:
+            return model.parse(parsed), []
+        except Invalid as exc:
+            problems = exc.problems
+    if finish_reason == "length":
+        problems = [*problems, CUT_OFF]
+    return None, problems
 
 
 def check_attempts(max_attempts: int) -> None:
@@ -92,7 +100,7 @@ async def generate_structured(
         request = attempt_request(base, model, chosen, history)
         response = await one.generate_request(request, timeout=timeout)
         raw = answer_text(response, model, chosen)
-        value, problems = judge(model, raw)
+        value, problems = judge(model, raw, response.finish_reason)
         records.append(
             StructuredAttempt(index=index, raw=raw, problems=tuple(problems), usage=response.usage)
         )

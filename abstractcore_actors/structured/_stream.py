@@ -18,7 +18,7 @@ from typing import Any, final
 import trio
 
 from ..providers import LLM
-from ..types import Message, Request, Usage
+from ..types import GenerateResponse, Message, Request, Usage
 from ._generate import check_attempts, judge
 from ._jsonschema import Problem
 from ._modes import Mode, ModeChoice, attempt_request, check_base, chunk_text, feedback, pick_mode
@@ -141,10 +141,11 @@ class _Producer:
         history: tuple[Message, ...] = ()
         for index in range(self.max_attempts):
             request = attempt_request(self.base, self.model, self.mode, history)
-            text, problems, usage, cut = await self._one(index, request, send)
+            text, problems, response, cut = await self._one(index, request, send)
             value = None
-            if cut is None:
-                value, problems = judge(self.model, text)
+            usage = response.usage if response is not None else Usage(completion_tokens=cut or 0)
+            if response is not None:
+                value, problems = judge(self.model, text, response.finish_reason)
             self.records.append(
                 StructuredAttempt(
                     index=index,
@@ -167,8 +168,9 @@ class _Producer:
         index: int,
         request: Request,
         send: trio.MemorySendChannel[tuple[int, dict[str, Any]]],
-    ) -> tuple[str, list[Problem], Usage, int | None]:
-        """Stream one attempt: (text, problems, usage, chunks read when cut)."""
+    ) -> tuple[str, list[Problem], GenerateResponse | None, int | None]:
+        """Stream one attempt: (text, problems so far, the whole response — None
+        when cut — and the chunks read when cut)."""
         text = ""
         chunks = 0
         last: object = None
@@ -189,8 +191,8 @@ class _Producer:
                 if problems:
                     # Leaving the block closes the upstream connection now.
                     # Usage is unknown (it comes on the last chunk): count chunks.
-                    return text, problems, Usage(completion_tokens=chunks), chunks
+                    return text, problems, None, chunks
                 last = partial
                 await send.send((index, partial))
-            usage = upstream.response().usage
-        return text, [], usage, None
+            response = upstream.response()
+        return text, [], response, None

@@ -156,3 +156,13 @@ async def test_bad_arguments_fail_before_any_call(
     with pytest.raises(ValidationError, match="tools"):
         await generate_structured(llm, "Hi", response_model=Person, tools=[{"name": "x"}])
     assert openai_server.requests == []
+
+
+async def test_an_answer_cut_off_at_max_tokens_says_so(
+    make_llm: Callable[..., LLM], openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.push(Reply(text=PERSON_JSON[:30], finish_reason="length"))
+    with pytest.raises(StructuredOutputError, match="raise max_tokens"):
+        await generate_structured(
+            make_llm("openai"), "Who?", response_model=Person, max_attempts=1, max_tokens=5
+        )
