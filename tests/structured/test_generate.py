@@ -166,3 +166,27 @@ async def test_an_answer_cut_off_at_max_tokens_says_so(
         await generate_structured(
             make_llm("openai"), "Who?", response_model=Person, max_attempts=1, max_tokens=5
         )
+
+
+async def test_a_pydantic_model_end_to_end(
+    make_llm: Callable[..., LLM], openai_server: FakeOpenAIServer
+) -> None:
+    pydantic = pytest.importorskip("pydantic")
+
+    class Pet(pydantic.BaseModel):
+        name: str
+        kind: str
+
+    class Owner(pydantic.BaseModel):
+        name: str
+        pets: list[Pet]
+
+    openai_server.push(
+        Reply(text='{"name": "Ada", "pets": [{"name": "Tom"}]}'),
+        Reply(text='{"name": "Ada", "pets": [{"name": "Tom", "kind": "cat"}]}'),
+    )
+    result = await generate_structured(make_llm("openai"), "Who?", response_model=Owner)
+    assert result.value == Owner(name="Ada", pets=[Pet(name="Tom", kind="cat")])
+    assert result.attempts[0].problems == (("pets[0].kind", "missing (it is required)"),)
+    schema = _body(openai_server, 0)["response_format"]["json_schema"]["schema"]
+    assert "$defs" in schema

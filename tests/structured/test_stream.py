@@ -188,3 +188,28 @@ def test_streamed_partials_never_contradict_the_final_object(
             assert _compatible(partial, final), partial
 
     trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+async def test_anthropic_tool_arguments_are_checked_as_they_stream(
+    make_llm: Callable[..., LLM],
+    anthropic_server: FakeAnthropicServer,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    arguments = {
+        "name": "Ada",
+        "age": "old",
+        "mood": "happy",
+        "pets": [{"name": f"pet number {i}", "kind": "cat"} for i in range(30)],
+    }
+    reply = Reply(tool_calls=[FakeToolCall(name="Person", arguments=arguments)], token_latency=0.1)
+    anthropic_server.push(reply)
+    async with stream_structured(
+        make_llm("anthropic"), "Who?", response_model=Person, max_attempts=1
+    ) as s:
+        with pytest.raises(StructuredOutputError) as info:
+            await s.result()
+        with trio.fail_after(1):
+            await anthropic_server.wait_for_connections(0)
+    [attempt] = info.value.attempts
+    assert attempt.problems[0][0] == "age"
+    assert attempt.aborted_after_chunks is not None and attempt.aborted_after_chunks < 20
