@@ -1,0 +1,198 @@
+"""`stream_structured`: partial objects as the JSON grows, checked as they grow.
+
+A producer task (in a nursery that the `async with` owns) reads the
+upstream stream and hands partials to the caller over an unbuffered
+channel: the caller's pace is the producer's pace. The moment a finished
+field is already wrong (a wrong type, a value outside its enum, a field the
+schema does not have) the producer leaves the upstream stream's block —
+which closes the upstream connection — and asks again, with the problems,
+instead of paying for the rest of a doomed answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, final
+
+import trio
+
+from ..providers import LLM
+from ..types import GenerateResponse, Message, Request, Usage
+from ._generate import check_attempts, judge
+from ._jsonschema import Problem
+from ._modes import Mode, ModeChoice, attempt_request, check_base, chunk_text, feedback, pick_mode
+from ._partial import parse_partial
+from ._result import StructuredAttempt, StructuredOutputError, StructuredResult
+from ._schema import ResponseModel
+from ._schema import response_model as describe
+
+
+@final
+class StructuredStream:
+    """`async for partial in stream:` yields dicts, each a snapshot of the JSON
+    so far: finished values as they will stay, a string in progress as a
+    prefix of its final text. When an attempt is stopped and retried, the
+    next partials start over; `attempt` is the number (from 0) of the
+    attempt the last partial came from. After the loop, `result()` is the
+    validated `StructuredResult` (or raises `StructuredOutputError`)."""
+
+    def __init__(self, receive: trio.MemoryReceiveChannel[tuple[int, dict[str, Any]]]) -> None:
+        self._receive = receive
+        self.attempt = 0
+        self._result: StructuredResult[Any] | None = None
+        self._error: BaseException | None = None
+
+    def __aiter__(self) -> StructuredStream:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        try:
+            self.attempt, partial = await self._receive.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            if self._error is not None:
+                raise self._error from None
+            raise StopAsyncIteration from None
+        return partial
+
+    async def result(self) -> StructuredResult[Any]:
+        """Wait for the end (skipping partials not read) and return the validated
+        answer; raises StructuredOutputError or the provider's error."""
+        async for _ in self:
+            pass
+        assert self._result is not None
+        return self._result
+
+    @property
+    def value(self) -> Any:
+        """The validated instance, once the stream has ended."""
+        if self._result is None:
+            raise RuntimeError("the stream has not ended yet: read it to the end first")
+        return self._result.value
+
+
+@asynccontextmanager
+async def stream_structured(
+    llm: LLM,
+    prompt: Any = None,
+    *,
+    response_model: Any,
+    max_attempts: int = 3,
+    mode: ModeChoice = "auto",
+    timeout: float | None = None,
+    **options: Any,
+) -> AsyncIterator[StructuredStream]:
+    """Stream a structured answer: `async with stream_structured(llm, p,
+    response_model=M) as s: async for partial in s: ...`, then `await s.result()`.
+
+    Arguments as `generate_structured`. An attempt is stopped at its first
+    finished invalid field (its connection closed) and retried with the
+    problems as feedback, up to `max_attempts` attempts in all; the result's
+    attempts tell after how many chunks each stopped attempt was cut
+    (`aborted_after_chunks`). Raises ValidationError at the call for a bad
+    response model; the loop raises StructuredOutputError or a ProviderError.
+    Leaving the block (early, by an error or a cancel) stops the producer and
+    closes the upstream connection before the block exits.
+    """
+    check_attempts(max_attempts)
+    model = describe(response_model)
+    chosen = pick_mode(llm, mode)
+    base = llm.request(prompt, **options)
+    check_base(base)
+    send, receive = trio.open_memory_channel[tuple[int, dict[str, Any]]](0)
+    stream = StructuredStream(receive)
+    producer = _Producer(llm, model, chosen, base, max_attempts, timeout, stream)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(producer.run, send)
+        try:
+            yield stream
+        finally:
+            nursery.cancel_scope.cancel()
+            receive.close()
+
+
+class _Producer:
+    def __init__(
+        self,
+        llm: LLM,
+        model: ResponseModel[Any],
+        mode: Mode,
+        base: Request,
+        max_attempts: int,
+        timeout: float | None,
+        stream: StructuredStream,
+    ) -> None:
+        self.llm, self.model, self.mode, self.base = llm, model, mode, base
+        self.max_attempts, self.timeout, self.stream = max_attempts, timeout, stream
+        self.records: list[StructuredAttempt] = []
+
+    async def run(self, send: trio.MemorySendChannel[tuple[int, dict[str, Any]]]) -> None:
+        # Errors go to the caller through the stream, not through the nursery,
+        # so the caller sees the error itself rather than an ExceptionGroup.
+        async with send:
+            try:
+                await self._attempts(send)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass  # the caller left
+            except Exception as exc:
+                self.stream._error = exc
+
+    async def _attempts(self, send: trio.MemorySendChannel[tuple[int, dict[str, Any]]]) -> None:
+        history: tuple[Message, ...] = ()
+        for index in range(self.max_attempts):
+            request = attempt_request(self.base, self.model, self.mode, history)
+            text, problems, response, cut = await self._one(index, request, send)
+            value = None
+            usage = response.usage if response is not None else Usage(completion_tokens=cut or 0)
+            if response is not None:
+                value, problems = judge(self.model, text, response.finish_reason)
+            self.records.append(
+                StructuredAttempt(
+                    index=index,
+                    raw=text,
+                    problems=tuple(problems),
+                    usage=usage,
+                    aborted_after_chunks=cut,
+                )
+            )
+            if not problems:
+                self.stream._result = StructuredResult(
+                    value=value, raw=text, attempts=tuple(self.records), mode=self.mode
+                )
+                return
+            history = (*history, *feedback(text, problems, cut_short=cut is not None))
+        self.stream._error = StructuredOutputError(tuple(self.records), self.model.name)
+
+    async def _one(
+        self,
+        index: int,
+        request: Request,
+        send: trio.MemorySendChannel[tuple[int, dict[str, Any]]],
+    ) -> tuple[str, list[Problem], GenerateResponse | None, int | None]:
+        """Stream one attempt: (text, problems so far, the whole response — None
+        when cut — and the chunks read when cut)."""
+        text = ""
+        chunks = 0
+        last: object = None
+        async with self.llm.stream_request(request, timeout=self.timeout) as upstream:
+            async for chunk in upstream:
+                chunks += 1
+                piece = chunk_text(chunk, self.mode)
+                if not piece:
+                    continue
+                text += piece
+                partial = parse_partial(text)
+                if partial is None or partial == last:
+                    continue
+                if not isinstance(partial, dict):
+                    problems: list[Problem] = [("the answer", "must be a JSON object")]
+                else:
+                    problems = self.model.problems(partial, complete=False)
+                if problems:
+                    # Leaving the block closes the upstream connection now.
+                    # Usage is unknown (it comes on the last chunk): count chunks.
+                    return text, problems, None, chunks
+                last = partial
+                await send.send((index, partial))
+            response = upstream.response()
+        return text, [], response, None
