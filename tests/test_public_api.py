@@ -28,6 +28,11 @@ PUBLIC = {
     "ToolDefinition",
     "Event",
     "EventBus",
+    # structured output
+    "generate_structured",
+    "stream_structured",
+    "StructuredResult",
+    "StructuredOutputError",
     # message types
     "Chunk",
     "GenerateResponse",
