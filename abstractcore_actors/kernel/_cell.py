@@ -143,6 +143,24 @@ class Cell:
         elif self.nursery is not None:
             self.nursery.cancel_scope.cancel()
 
+    def end_hibernating_incarnation(self) -> bool:
+        """At shutdown: end a hibernating incarnation with no `stopped` hook to
+        run, without waking it (no task for nothing). False if it must wake.
+
+        It is then like an actor whose cancelled task has ended: anything
+        still sent to it waits in the mailbox for `close`, which answers it.
+        """
+        behaviour = self.behaviour
+        if not self.hibernating or behaviour is None:
+            return False
+        if type(behaviour).stopped is not Behaviour.stopped:
+            return False
+        self.hibernating = False
+        self.context = None
+        self.behaviour = self.ctx = None
+        self.incarnation_done.set()
+        return True
+
     def idle(self) -> bool:
         """The loop waits on an empty mailbox with no handler or background work:
         cancelling the activation now interrupts nothing but that wait."""

@@ -304,12 +304,13 @@ class Supervisor:
 
     def shut_down(self) -> None:
         """The block is ending: no child may hibernate any more, and each
-        hibernating one is woken, so that its `stopped` hook runs as it is
-        cancelled. Call it before cancelling the nursery (which stays open
-        for the woken tasks until they end)."""
+        hibernating one with a `stopped` hook is woken, so that the hook runs
+        as it is cancelled; then cancel the nursery (which stays open for the
+        woken tasks until they end)."""
         self.closing = True
         for cell in self._children:
-            cell.wake()
+            if not cell.end_hibernating_incarnation():
+                cell.wake()
         self._nursery.cancel_scope.cancel()
 
     def close_all(self, reason: str) -> None:

@@ -268,6 +268,27 @@ async def test_closing_the_runtime_runs_stopped_of_hibernating_actors(
     assert all(log == ["started 0", "stopped 0"] for log in logs[1:])
 
 
+async def test_closing_ends_hibernating_actors_without_a_stopped_hook_taskless(
+    clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Plain(Behaviour):  # no `stopped`: nothing to wake for at shutdown
+        async def receive(self, message: object, ctx: ActorContext) -> Any:
+            return message
+
+    woken: list[object] = []
+    async with open_runtime() as rt:
+        refs = [await rt.spawn(Plain, hibernate_after=0.5) for _ in range(3)]
+        await trio.sleep(2)
+        assert all(ref.hibernating for ref in refs)
+        monkeypatch.setattr(rt.actors.root, "resume", woken.append)
+    assert woken == []  # ended where they lay, not woken
+    assert our_tasks() == []
+    assert rt.names() == []
+    assert all(not ref.alive and not ref.hibernating for ref in refs)
+    with pytest.raises(MailboxClosed):
+        await refs[0].ask(1)
+
+
 async def test_a_message_sent_while_the_actor_settles_is_handled(
     rt: Runtime, clock: trio.testing.MockClock
 ) -> None:
