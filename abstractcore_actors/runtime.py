@@ -16,6 +16,7 @@ from .errors import ValidationError
 from .events import EventBus, SessionCreated
 from .kernel import ActorRef, ActorSystem, Strategy, Supervisor, open_actor_system
 from .kernel._behaviour import BehaviourFactory
+from .kernel._hibernation import DEFAULT_HIBERNATE_AFTER
 from .providers import LLM, ProviderActor, adapter_factory, build_provider
 from .sessions import Session, SessionActor, SessionCore, SessionState, TurnContext
 from .tools import ToolRegistry, coerce_tools
@@ -41,10 +42,19 @@ class Runtime:
         name: str | None = None,
         mailbox_size: int = 64,
         concurrency: int | None = 1,
+        hibernate_after: float | None = DEFAULT_HIBERNATE_AFTER,
     ) -> ActorRef:
-        """Spawn an actor under the runtime's root supervisor (one_for_one)."""
+        """Spawn an actor under the runtime's root supervisor (one_for_one).
+
+        See `Supervisor.spawn`: an actor idle for `hibernate_after` seconds
+        gives up its task until the next message (None: never).
+        """
         return await self.actors.spawn(
-            factory, name=name, mailbox_size=mailbox_size, concurrency=concurrency
+            factory,
+            name=name,
+            mailbox_size=mailbox_size,
+            concurrency=concurrency,
+            hibernate_after=hibernate_after,
         )
 
     def supervise(

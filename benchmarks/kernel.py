@@ -2,7 +2,8 @@
 
 Targets (issue: actor kernel): ask/reply at least 0.5x the bare
 `trio.open_memory_channel` pair's round-trip rate; 10,000 idle actors under
-50 MB. Both sides run in the same process, one after the other, same loop.
+50 MB once they hibernated (the "awake" figure, just after spawning, is
+shown too). Both sides run in the same process, one after the other, same loop.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import trio
 
 from abstractcore_actors import ActorContext, Behaviour, open_runtime
+from abstractcore_actors.kernel._hibernation import DEFAULT_HIBERNATE_AFTER as HIBERNATE_AFTER
 
 ROUND_TRIPS = 20_000
 IDLE_ACTORS = 10_000
@@ -52,14 +54,20 @@ async def ask_rate(n: int) -> float:
         return n / (time.perf_counter() - start)
 
 
-async def idle_actors(n: int) -> tuple[float, float]:
+async def idle_actors(n: int, *, hibernate: bool) -> tuple[float, float]:
+    """Memory taken by `n` idle actors (and the spawn time): awake, or once hibernated."""
+    options: dict[str, Any] = {} if hibernate else {"hibernate_after": None}
     async with open_runtime() as rt:
         tracemalloc.start()
         base = tracemalloc.get_traced_memory()[0]
         start = time.perf_counter()
-        for _ in range(n):
-            await rt.spawn(Echo, mailbox_size=16)
+        refs = [await rt.spawn(Echo, mailbox_size=16, **options) for _ in range(n)]
         spawn_s = time.perf_counter() - start
+        if hibernate:
+            # Idle for the default `hibernate_after` (1 s), each actor hibernates
+            # within twice that.
+            await trio.sleep(2 * HIBERNATE_AFTER + 0.5)
+            assert all(ref.hibernating for ref in refs)
         used = tracemalloc.get_traced_memory()[0] - base
         tracemalloc.stop()
         return used, spawn_s
@@ -75,11 +83,13 @@ async def main() -> None:
     print(f"  bare channel pair   {bare:12,.0f} round trips/s")
     print(f"  actor ask/reply     {asks:12,.0f} round trips/s")
     print(f"  ratio               {ratio:12.2f}   (target >= 0.50)  {_ok(ratio >= 0.5)}")
-    used, spawn_s = await idle_actors(IDLE_ACTORS)
+    awake, spawn_s = await idle_actors(IDLE_ACTORS, hibernate=False)
+    used, _ = await idle_actors(IDLE_ACTORS, hibernate=True)
     print(f"kernel: {IDLE_ACTORS:,} idle actors")
-    print(f"  memory              {used / 1e6:12.1f} MB  (target < 50 MB)  {_ok(used < 50e6)}")
-    print(f"  per actor           {used / IDLE_ACTORS / 1e3:12.2f} kB")
-    print(f"  spawn time          {spawn_s * 1e6 / IDLE_ACTORS:12.1f} us per actor")
+    for label, size in (("awake (no hibernation)", awake), ("hibernated", used)):
+        print(f"  {label:22} {size / 1e6:9.1f} MB  ({size / IDLE_ACTORS / 1e3:.2f} kB each)")
+    print(f"  target                 < 50 MB hibernated  {_ok(used < 50e6)}")
+    print(f"  spawn time             {spawn_s * 1e6 / IDLE_ACTORS:9.1f} us per actor")
 
 
 def _ok(good: bool) -> str:

@@ -23,31 +23,51 @@ class ActorContext:
 
     `start_soon` runs background work in the actor's own nursery, so the work
     is cancelled when the actor stops or restarts (it never outlives it).
+    The same context serves the whole incarnation, across hibernation.
     """
 
     ref: ActorRef
     system: ActorSystem
     restarts: int
-    _nursery: trio.Nursery
+    # The running activation's nursery; None while the actor hibernates or
+    # once the incarnation has ended.
+    _nursery: trio.Nursery | None
 
     @property
     def name(self) -> str:
         return self.ref.name
 
     def start_soon(self, fn: Callable[..., Awaitable[object]], *args: object) -> None:
-        """Run `fn(*args)` in the actor's nursery; a raise crashes the actor."""
+        """Run `fn(*args)` in the actor's nursery; a raise crashes the actor.
+
+        Call it from `started` or a handler: an actor with background work
+        running does not hibernate, and the work is cancelled with it.
+        """
+        if self._nursery is None:
+            raise RuntimeError(
+                f"actor {self.name!r} is not running (hibernating or stopped): call "
+                "ctx.start_soon from `started` or from a handler"
+            )
         self._nursery.start_soon(fn, *args)
+
+    def _attach(self, nursery: trio.Nursery | None) -> None:
+        """Kernel side: the nursery of the activation now running, or None."""
+        self._nursery = nursery
 
 
 class Behaviour:
     """Subclass this to define an actor. A fresh instance is made on every (re)start.
+
+    The instance lives as long as the incarnation, including while the actor
+    hibernates (see docs/kernel.md): hibernating and waking are not restarts.
 
     - `receive(message, ctx)` handles `tell` and `ask`; its return value is
       the reply to an `ask`.
     - `stream(message, ctx)` (an async generator) handles `ActorRef.stream`;
       each yielded item is one reply, sent with backpressure. (Or override
       `stream_into(message, ctx, sink)` and push the replies yourself.)
-    - `started` / `stopped` run when an incarnation begins and ends.
+    - `started` / `stopped` run when an incarnation begins and ends (once
+      each, not on hibernating or waking).
 
     Exceptions listed in `reply_errors` are protocol errors: they are raised
     at the asker and the actor keeps running. Any other exception crashes the

@@ -4,25 +4,39 @@ The mailbox outlives restarts, so an `ActorRef` stays valid while the
 supervisor restarts the behaviour behind it; only when the actor stops for
 good is the mailbox closed, its name freed and every message still queued
 answered with `ActorCrashed`, so no asker waits forever.
+
+An incarnation (one behaviour object, from `started` to `stopped`) runs as
+one or more *activations*: a trio task with a nursery, reading the mailbox.
+An idle activation may end without ending the incarnation: the actor
+*hibernates* (no task, no nursery; the behaviour, its context and the mailbox
+stay) and the next message starts a new activation. The invariants:
+
+- at most one activation per cell runs its loop at any time: only a
+  hibernating cell is woken, and `hibernating` is set only by the task whose
+  loop has already ended;
+- a cell hibernates only when, at that very moment (synchronously), its
+  mailbox is empty, nobody waits to send, it is not closed, and nothing
+  ordered it to end; every enqueue wakes a hibernating cell first. So no
+  message is ever left in a mailbox with no loop to read it.
 """
 
 from __future__ import annotations
 
+import contextvars
 import math
-from collections.abc import Awaitable, Callable
-from functools import partial
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
-import outcome
 import trio
 
 from ._behaviour import ActorContext, Behaviour, BehaviourFactory
-from ._errors import ActorCrashed, ConsumerGone, UnhandledMessage
-from ._protocol import Ask, Call, Envelope, Stream, StreamSink, Tell
+from ._dispatch import dispatch
+from ._protocol import Ask, Envelope, Stream
 
 if TYPE_CHECKING:
     from ._ref import ActorRef
+    from ._supervisor import Supervisor
     from ._system import ActorSystem
 
 # How long a finishing incarnation may spend in `Behaviour.stopped`.
@@ -36,16 +50,34 @@ class Cell:
     name: str
     factory: BehaviourFactory
     system: ActorSystem
+    supervisor: Supervisor
     concurrency: int | None
     mailbox_size: int
+    hibernate_after: float | None
     send: trio.MemorySendChannel[Envelope]
     recv: trio.MemoryReceiveChannel[Envelope]
     ref: ActorRef = attrs.field(init=False)
     restarts: int = 0
     generation: int = 0
+    # The current incarnation's behaviour and context: they outlive hibernation.
+    behaviour: Behaviour | None = None
+    ctx: ActorContext | None = None
+    # The running activation's nursery; None while hibernating or between incarnations.
+    nursery: trio.Nursery | None = None
     running: bool = False
     closed: bool = False
-    scope: trio.CancelScope | None = None
+    hibernating: bool = False
+    # The supervisor ordered the current incarnation to end (a sibling's restart).
+    stopping: bool = False
+    # The sweeper cancelled the running activation so that the actor hibernates.
+    hibernate_ordered: bool = False
+    # Messages handled so far, and the count the sweeper saw when it last looked:
+    # the message path pays one increment for idleness detection, no timer.
+    handled: int = 0
+    seen: int = 0
+    swept: bool = False  # the sweeper has this cell on its schedule
+    # A hibernating actor's task context, restored on wake (not the waker's).
+    context: contextvars.Context | None = None
     # Set when the current incarnation has ended (the supervisor restarts after it).
     incarnation_done: LazyEvent = attrs.field(factory=lambda: LazyEvent())
     # Set once the actor has stopped for good and its name is free.
@@ -58,8 +90,10 @@ class Cell:
         name: str,
         factory: BehaviourFactory,
         system: ActorSystem,
+        supervisor: Supervisor,
         mailbox_size: int,
         concurrency: int | None,
+        hibernate_after: float | None,
     ) -> Cell:
         from ._ref import ActorRef  # the ref and the cell point at each other
 
@@ -68,45 +102,188 @@ class Cell:
             name=name,
             factory=factory,
             system=system,
+            supervisor=supervisor,
             concurrency=concurrency,
             mailbox_size=mailbox_size,
+            hibernate_after=hibernate_after,
             send=send,
             recv=recv,
         )
         cell.ref = ActorRef(cell.name, cell)
         return cell
 
-    # -- one incarnation -------------------------------------------------
+    # -- lifecycle, as the supervisor and senders drive it -----------------
 
-    async def run_incarnation(self, nursery: trio.Nursery, on_started: Callable[[], None]) -> None:
-        """Make a fresh behaviour and feed it the mailbox until it is closed.
+    def begin_incarnation(self) -> None:
+        """Before the task of a fresh incarnation is started (so a stop order
+        given before that task runs is not forgotten)."""
+        self.generation += 1
+        self.incarnation_done = LazyEvent()
+        self.stopping = False
+        self.behaviour = None
+        self.ctx = None
 
-        `nursery` is the incarnation's own: background work and concurrent
-        handlers live there and die with it. Returns normally only when the
-        mailbox was closed and drained (a graceful stop); raises when the
-        behaviour crashed.
+    def wake(self) -> None:
+        """Start a new activation of a hibernating actor. Synchronous: every
+        sender calls it before enqueueing, so the loop is on its way first."""
+        if not self.hibernating:
+            return
+        self.hibernating = False
+        context, self.context = self.context, None
+        assert context is not None
+        # The new task copies the *current* context: run the start inside the
+        # actor's own saved one, so the waker's context variables do not leak in.
+        context.run(self.supervisor.resume, self)
+
+    def stop_incarnation(self) -> None:
+        """Order the current incarnation to end (its `stopped` hook runs)."""
+        self.stopping = True
+        if self.hibernating:
+            self.wake()  # the new activation sees `stopping` and ends at once
+        elif self.nursery is not None:
+            self.nursery.cancel_scope.cancel()
+
+    def end_hibernating_incarnation(self) -> bool:
+        """At shutdown: end a hibernating incarnation with no `stopped` hook to
+        run, without waking it (no task for nothing). False if it must wake.
+
+        It is then like an actor whose cancelled task has ended: anything
+        still sent to it waits in the mailbox for `close`, which answers it.
         """
-        behaviour = self.factory()
-        ctx = ActorContext(self.ref, self.system, self.restarts, nursery)
+        behaviour = self.behaviour
+        if not self.hibernating or behaviour is None:
+            return False
+        if type(behaviour).stopped is not Behaviour.stopped:
+            return False
+        self.hibernating = False
+        self.context = None
+        self.behaviour = self.ctx = None
+        self.incarnation_done.set()
+        return True
+
+    def idle(self) -> bool:
+        """The loop waits on an empty mailbox with no handler or background work:
+        cancelling the activation now interrupts nothing but that wait."""
+        nursery = self.nursery
+        return (
+            nursery is not None
+            and self.running
+            and not self.stopping
+            and not nursery.child_tasks
+            # Parked in `receive`. A receiver already handed a message is no
+            # longer counted here, so a cancel can never cost it that message.
+            and self.recv.statistics().tasks_waiting_receive > 0
+        )
+
+    def order_hibernation(self) -> None:
+        """Sweeper side: end the idle activation; `settle` decides after it ended."""
+        assert self.nursery is not None
+        self.hibernate_ordered = True
+        self.nursery.cancel_scope.cancel()
+
+    def settle(self) -> bool:
+        """After an activation ended to hibernate: hibernate unless something
+        happened meanwhile (then the caller runs another activation at once).
+
+        Synchronous, so no message can slip in between this check and the
+        flag that makes every later sender wake the actor.
+        """
+        stats = self.recv.statistics()
+        if (
+            self.stopping
+            or self.supervisor.closing
+            or self.closed
+            or stats.current_buffer_used
+            or stats.tasks_waiting_send
+            or not stats.open_send_channels  # stop() closed it: drain and end
+        ):
+            return False
+        assert self.ctx is not None
+        self.hibernating = True
+        self.ctx._attach(None)  # let the dead nursery (and its task) go
+        self.context = contextvars.copy_context()
+        return True
+
+    # -- one activation ----------------------------------------------------
+
+    async def activate(self, on_started: Callable[[], None]) -> bool:
+        """Run one activation: feed the behaviour the mailbox until it is closed.
+
+        Makes the behaviour (and runs `started`) only if this incarnation has
+        none yet; a woken actor goes on with the one it had. The nursery is
+        the activation's own: background work and concurrent handlers live
+        there and die with it. Returns True if it ended to hibernate, False on
+        a graceful stop (mailbox closed and drained, or the supervisor's
+        order); raises when the behaviour crashed or was cancelled.
+        """
+        self.hibernate_ordered = False
+        hibernating = False
+        # The activation's nursery doubles as its cancel scope: one nursery
+        # per awake actor, nothing more.
+        async with trio.open_nursery() as nursery:
+            self.nursery = nursery
+            if self.stopping:
+                nursery.cancel_scope.cancel()
+            try:
+                behaviour, ctx = self.behaviour, self.ctx
+                if behaviour is None or ctx is None:
+                    behaviour = self.behaviour = self.factory()
+                    ctx = self.ctx = ActorContext(self.ref, self.system, self.restarts, nursery)
+                    await behaviour.started(ctx)
+                else:
+                    ctx._attach(nursery)
+                self.running = True
+                on_started()
+                self.supervisor.sweeper.watch(self)
+                if self.concurrency == 1:
+                    # `receive` in a plain loop, not `async for`: one frame
+                    # less per awake actor.
+                    while True:
+                        try:
+                            envelope = await self.recv.receive()
+                        except trio.EndOfChannel:
+                            break
+                        await dispatch(self.name, behaviour, ctx, envelope)
+                        # Counted once handled: idleness starts after the work.
+                        self.handled += 1
+                else:
+                    await self._run_concurrently(behaviour, ctx, nursery)
+            except trio.Cancelled:
+                # Only the sweeper's cancel, with nothing else ending the
+                # incarnation, is a hibernation; anything else ends it.
+                hibernating = (
+                    self.hibernate_ordered and not self.stopping and not self.supervisor.closing
+                )
+                raise
+            finally:
+                self.running = False
+                if not hibernating:
+                    await self._run_stopped_hook()
+        self.nursery = None
+        return hibernating
+
+    async def end_incarnation(self) -> None:
+        """The incarnation is over: make sure `stopped` ran, and mark it done.
+
+        `stopped` normally ran at the end of the last activation; it runs
+        here only when a hibernating activation was overtaken by a cancel.
+        """
+        self.nursery = None
         try:
-            await behaviour.started(ctx)
-            self.running = True
-            on_started()
-            if self.concurrency == 1:
-                # `receive` in a plain loop, not `async for`: one frame less
-                # per idle actor.
-                while True:
-                    try:
-                        envelope = await self.recv.receive()
-                    except trio.EndOfChannel:
-                        break
-                    await self._dispatch(behaviour, ctx, envelope)
-            else:
-                await self._run_concurrently(behaviour, ctx, nursery)
+            if self.ctx is not None:
+                self.ctx._attach(None)
+            await self._run_stopped_hook()
         finally:
-            self.running = False
-            with trio.CancelScope(shield=True), trio.move_on_after(_STOPPED_HOOK_GRACE):
-                await behaviour.stopped(ctx)
+            self.incarnation_done.set()
+
+    async def _run_stopped_hook(self) -> None:
+        """Run `stopped` (shielded, briefly), once per incarnation."""
+        behaviour, ctx = self.behaviour, self.ctx
+        if behaviour is None or ctx is None:
+            return
+        self.behaviour = self.ctx = None
+        with trio.CancelScope(shield=True), trio.move_on_after(_STOPPED_HOOK_GRACE):
+            await behaviour.stopped(ctx)
 
     async def _run_concurrently(
         self, behaviour: Behaviour, ctx: ActorContext, nursery: trio.Nursery
@@ -139,71 +316,10 @@ class Cell:
         slot: object,
     ) -> None:
         try:
-            await self._dispatch(behaviour, ctx, envelope)
+            await dispatch(self.name, behaviour, ctx, envelope)
         finally:
             limit.release_on_behalf_of(slot)
-
-    async def _dispatch(self, behaviour: Behaviour, ctx: ActorContext, envelope: Envelope) -> None:
-        match envelope:
-            case Tell(message=message):
-                await behaviour.receive(message, ctx)
-            case Ask(call=call, message=message):
-                await self._run_call(
-                    behaviour, call, partial(behaviour.receive, message, ctx), "before replying"
-                )
-            case Stream(call=call, message=message, sink=sink):
-                try:
-                    work = partial(self._stream_into, behaviour, ctx, message, call, sink)
-                    await self._run_call(behaviour, call, work, "while streaming")
-                finally:
-                    # Closing the sink after the call is resolved is the end
-                    # marker: the reader finds the outcome ready when its
-                    # channel ends.
-                    sink.close()
-            case _:  # pragma: no cover - ActorRef only builds the three envelopes
-                raise UnhandledMessage(self.name, envelope)
-
-    async def _run_call(
-        self,
-        behaviour: Behaviour,
-        call: Call,
-        work: Callable[[], Awaitable[Any]],
-        when: str,
-    ) -> None:
-        """Run one ask or stream under its call's cancel scope, and always answer.
-
-        Reply errors go back to the asker; anything else is answered with
-        `ActorCrashed` and re-raised, crashing the actor.
-        """
-        try:
-            if call.abandoned and call.cancel_on_abandon:
-                return  # the asker left before we started: skip the work
-            with trio.CancelScope() as scope:
-                call.bind_scope(scope)
-                try:
-                    value = await work()
-                except _reply_errors(behaviour) as exc:
-                    call.resolve(outcome.Error(exc))
-                except Exception as exc:
-                    call.resolve(outcome.Error(_crashed(self.name, exc)))
-                    raise
-                else:
-                    call.resolve(outcome.Value(value))
-        finally:
-            call.fail_if_pending(f"the actor stopped or restarted {when}")
-
-    async def _stream_into(
-        self,
-        behaviour: Behaviour,
-        ctx: ActorContext,
-        message: object,
-        call: Call,
-        sink: trio.MemorySendChannel[Any],
-    ) -> None:
-        try:
-            await behaviour.stream_into(message, ctx, StreamSink(sink, self.name))
-        except ConsumerGone:
-            call.abandon()  # the reader left: the producer stopped, all is well
+            self.handled += 1
 
     # -- end of life -----------------------------------------------------
 
@@ -212,6 +328,9 @@ class Cell:
         if self.closed:
             return
         self.closed = True
+        self.hibernating = False
+        self.context = None
+        self.behaviour = self.ctx = None
         self.send.close()
         while True:
             try:
@@ -253,14 +372,3 @@ class LazyEvent:
         if self._event is None:
             self._event = trio.Event()
         await self._event.wait()
-
-
-def _reply_errors(behaviour: Behaviour) -> tuple[type[BaseException], ...]:
-    """Errors that are answers to the asker rather than crashes of the actor."""
-    return (UnhandledMessage, *behaviour.reply_errors)
-
-
-def _crashed(name: str, exc: BaseException) -> ActorCrashed:
-    crash = ActorCrashed(name, exc)
-    crash.__cause__ = exc
-    return crash

@@ -50,13 +50,21 @@ class ActorRef:
         return not self._cell.closed
 
     @property
+    def hibernating(self) -> bool:
+        """True while the actor is idle with no task of its own; the next message wakes it."""
+        return self._cell.hibernating
+
+    @property
     def restarts(self) -> int:
         """How many times the supervisor has restarted this actor."""
         return self._cell.restarts
 
     async def _post(self, envelope: Envelope) -> None:
+        cell = self._cell
+        if cell.hibernating:
+            cell.wake()  # before enqueueing: with no room, the send waits for the loop
         try:
-            await self._cell.send.send(envelope)
+            await cell.send.send(envelope)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise MailboxClosed(self.name) from None
 
@@ -70,9 +78,16 @@ class ActorRef:
         await self._post(Tell(message=message))
 
     def tell_nowait(self, message: object) -> None:
-        """Like `tell`, but raises `trio.WouldBlock` instead of waiting when full."""
+        """Like `tell`, but raises `trio.WouldBlock` instead of waiting when full.
+
+        (With `mailbox_size=0` it succeeds only when the actor waits for a
+        message right now: not while it is busy, nor while it hibernates.)
+        """
+        cell = self._cell
+        if cell.hibernating:
+            cell.wake()
         try:
-            self._cell.send.send_nowait(Tell(message=message))
+            cell.send.send_nowait(Tell(message=message))
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise MailboxClosed(self.name) from None
 
@@ -151,6 +166,7 @@ class ActorRef:
         cell = self._cell
         if not cell.closed:
             cell.send.close()
+            cell.wake()  # a hibernating actor wakes to find its mailbox closed, and ends
         await cell.ended.wait()
 
 

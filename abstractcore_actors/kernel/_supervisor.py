@@ -9,6 +9,10 @@ restarts anything) applies the strategy:
 - one_for_all:  stop every other child, then restart all, in start order;
 - rest_for_one: stop the children started after it, then restart those and it.
 
+Idle children hibernate (see `_hibernation`): their task returns, and the
+next message sent to them starts a new one here (`resume`) with the same
+behaviour. Hibernating and waking are not restarts and are not reported.
+
 More than `max_restarts` crashes within `within` seconds and the supervisor
 gives up: it raises `SupervisorGaveUp` into its parent (the `async with`
 that opened it), cancelling all of its children. Crash reasons are kept in
@@ -30,6 +34,7 @@ import trio
 from ._behaviour import BehaviourFactory
 from ._cell import Cell, LazyEvent
 from ._errors import ActorCrashed, SupervisorGaveUp, ValidationError
+from ._hibernation import DEFAULT_HIBERNATE_AFTER, Sweeper
 
 if TYPE_CHECKING:
     from ._ref import ActorRef
@@ -89,6 +94,10 @@ class Supervisor:
         self._children: list[Cell] = []
         self._recent: deque[float] = deque()
         self._control_send, self._control_recv = trio.open_memory_channel[ChildExited](math.inf)
+        self.sweeper = Sweeper()
+        # Set when the supervisor's block is ending: from then on no child
+        # hibernates, so every one of them is there to run its `stopped` hook.
+        self.closing = False
 
     def __repr__(self) -> str:
         return f"<Supervisor {self.name!r} {self.strategy.value} children={len(self._children)}>"
@@ -105,16 +114,19 @@ class Supervisor:
         name: str | None = None,
         mailbox_size: int = 64,
         concurrency: int | None = 1,
+        hibernate_after: float | None = DEFAULT_HIBERNATE_AFTER,
     ) -> ActorRef:
         """Start a child actor and return its ref once its `started` hook ran.
 
         `factory` makes a fresh `Behaviour` for every (re)start (a class
         works). `mailbox_size` bounds the mailbox (senders wait when full);
         `concurrency` is how many messages it handles at once (1: strictly in
-        order; None: no limit). Raises `NameTaken`, `ValidationError`, or
-        `ActorCrashed` if the first `started` hook raised.
+        order; None: no limit). `hibernate_after` is how many seconds an idle
+        actor (empty mailbox, no handler or background work running) keeps
+        its task before hibernating; None: never. Raises `NameTaken`,
+        `ValidationError`, or `ActorCrashed` if the first `started` hook raised.
         """
-        cell = self._claim(factory, name, mailbox_size, concurrency)
+        cell = self._claim(factory, name, mailbox_size, concurrency, hibernate_after)
         try:
             await self._start_incarnation(cell)
         except BaseException as exc:
@@ -132,7 +144,17 @@ class Supervisor:
         name: str | None,
         mailbox_size: int,
         concurrency: int | None,
+        hibernate_after: float | None,
     ) -> Cell:
+        if hibernate_after is not None and (
+            isinstance(hibernate_after, bool)
+            or not isinstance(hibernate_after, int | float)
+            or not hibernate_after >= 0  # also rejects NaN
+        ):
+            raise ValidationError(
+                "hibernate_after must be a number of seconds >= 0, or None never to "
+                f"hibernate (got {hibernate_after!r})"
+            )
         if mailbox_size < 0:
             raise ValidationError(f"mailbox_size must be >= 0 (got {mailbox_size})")
         if concurrency is not None and concurrency < 1:
@@ -149,8 +171,10 @@ class Supervisor:
                 name=actor_name,
                 factory=factory,
                 system=self._system,
+                supervisor=self,
                 mailbox_size=mailbox_size,
                 concurrency=concurrency,
+                hibernate_after=hibernate_after,
             ),
         )
 
@@ -161,6 +185,7 @@ class Supervisor:
         name: str | None = None,
         mailbox_size: int = 64,
         concurrency: int | None = 1,
+        hibernate_after: float | None = DEFAULT_HIBERNATE_AFTER,
     ) -> ActorRef:
         """Like `spawn`, without waiting for the `started` hook: callable from sync code.
 
@@ -168,8 +193,9 @@ class Supervisor:
         runs). A `started` hook that raises counts as a crash, and the
         supervisor restarts the actor by its strategy.
         """
-        cell = self._claim(factory, name, mailbox_size, concurrency)
+        cell = self._claim(factory, name, mailbox_size, concurrency, hibernate_after)
         self._children.append(cell)
+        cell.begin_incarnation()
         self._nursery.start_soon(self._run_child, cell, _Handshake(nowait=True))
         return cell.ref
 
@@ -181,31 +207,42 @@ class Supervisor:
         behind, which ten thousand idle actors notice.)
         """
         handshake = _Handshake()
+        cell.begin_incarnation()
         self._nursery.start_soon(self._run_child, cell, handshake)
         await handshake.done.wait()
         if handshake.error is not None:
             raise handshake.error
 
-    async def _run_child(self, cell: Cell, handshake: _Handshake) -> None:
-        cell.generation += 1
+    def resume(self, cell: Cell) -> None:
+        """Start a new activation of a hibernating child (called by `Cell.wake`)."""
+        self._nursery.start_soon(self._run_child, cell, None)
+
+    async def _run_child(self, cell: Cell, handshake: _Handshake | None) -> None:
+        """Run a child's activations until it hibernates or its incarnation ends.
+
+        `handshake` is None when waking a hibernating child. When the
+        incarnation ends, the `stopped` hook runs and, unless the supervisor
+        itself ordered the end, a `ChildExited` report goes to the control loop.
+        """
         generation = cell.generation
-        cell.incarnation_done = LazyEvent()
+        on_started = _noop if handshake is None else handshake.mark_started
         reason: BaseException | None = None
         try:
-            # The incarnation's nursery doubles as its cancel scope: one
-            # nursery per actor, nothing more (10,000 idle actors stay small).
-            async with trio.open_nursery() as nursery:
-                cell.scope = nursery.cancel_scope
-                await cell.run_incarnation(nursery, handshake.mark_started)
+            try:
+                while await cell.activate(on_started):
+                    if cell.settle():
+                        return  # hibernating: the incarnation goes on, with no task
+                    # A message or an order came while it settled: go on awake.
+            finally:
+                if not cell.hibernating:
+                    await cell.end_incarnation()
         except Exception as exc:
-            if not handshake.started and not handshake.nowait:
+            if handshake is not None and not handshake.started and not handshake.nowait:
                 handshake.error = exc  # raised at the spawner
                 handshake.done.set()
                 return
             reason = _unwrap(exc)
-        finally:
-            cell.incarnation_done.set()
-        if reason is None and nursery.cancel_scope.cancel_called:
+        if reason is None and cell.stopping:
             return  # stopped on the supervisor's own order: it knows
         self._control_send.send_nowait(ChildExited(cell=cell, generation=generation, reason=reason))
 
@@ -244,8 +281,8 @@ class Supervisor:
             case Strategy.REST_FOR_ONE:
                 group = self._children[index:]
         for cell in reversed(group):  # stop in reverse start order
-            if cell is not crashed and cell.scope is not None:
-                cell.scope.cancel()
+            if cell is not crashed:
+                cell.stop_incarnation()  # wakes it if it hibernates: `stopped` runs
                 await cell.incarnation_done.wait()
         for cell in group:  # restart in start order
             while True:
@@ -264,6 +301,17 @@ class Supervisor:
         if cell in self._children:
             self._children.remove(cell)
         cell.close(reason)
+
+    def shut_down(self) -> None:
+        """The block is ending: no child may hibernate any more, and each
+        hibernating one with a `stopped` hook is woken, so that the hook runs
+        as it is cancelled; then cancel the nursery (which stays open for the
+        woken tasks until they end)."""
+        self.closing = True
+        for cell in self._children:
+            if not cell.end_hibernating_incarnation():
+                cell.wake()
+        self._nursery.cancel_scope.cancel()
 
     def close_all(self, reason: str) -> None:
         """After the nursery ended: answer all queued requests, free all names."""
@@ -285,6 +333,10 @@ class _Handshake:
     def mark_started(self) -> None:
         self.started = True
         self.done.set()
+
+
+def _noop() -> None:
+    pass
 
 
 def _unwrap(exc: BaseException) -> BaseException:
@@ -330,10 +382,11 @@ async def supervise(
                 within=within,
             )
             nursery.start_soon(supervisor.run)
+            nursery.start_soon(supervisor.sweeper.run)
             try:
                 yield supervisor
             finally:
-                nursery.cancel_scope.cancel()
+                supervisor.shut_down()
     except BaseExceptionGroup as group:
         gave_up, rest = group.split(SupervisorGaveUp)
         if gave_up is not None and rest is None:

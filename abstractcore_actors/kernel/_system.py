@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, final
 
 from ._behaviour import BehaviourFactory
 from ._errors import ActorNotFound, NameTaken, ValidationError
+from ._hibernation import DEFAULT_HIBERNATE_AFTER
 from ._protocol import CallIds
 from ._supervisor import Strategy, Supervisor, supervise
 
@@ -81,10 +82,15 @@ class ActorSystem:
         name: str | None = None,
         mailbox_size: int = 64,
         concurrency: int | None = 1,
+        hibernate_after: float | None = DEFAULT_HIBERNATE_AFTER,
     ) -> ActorRef:
         """Spawn under the root supervisor (one_for_one); see `Supervisor.spawn`."""
         return await self.root.spawn(
-            factory, name=name, mailbox_size=mailbox_size, concurrency=concurrency
+            factory,
+            name=name,
+            mailbox_size=mailbox_size,
+            concurrency=concurrency,
+            hibernate_after=hibernate_after,
         )
 
     def supervise(

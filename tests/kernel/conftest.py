@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 import trio
 
-from abstractcore_actors import ActorContext, Behaviour, Runtime, open_runtime
-from tests.leaks import our_tasks
+from abstractcore_actors import ActorContext, ActorRef, Behaviour, Runtime, open_runtime
+from tests.leaks import live_tasks, our_tasks
 
 
 class Echo(Behaviour):
@@ -36,3 +36,17 @@ async def rt() -> AsyncIterator[Runtime]:
 @pytest.fixture
 def clock(autojump_clock: trio.testing.MockClock) -> trio.testing.MockClock:
     return autojump_clock
+
+
+def actor_tasks(ref: ActorRef) -> list[trio.lowlevel.Task]:
+    """Live tasks running `ref`'s loop (the supervisor's `_run_child` for its cell)."""
+    found = []
+    for task in live_tasks():
+        frame = getattr(task.coro, "cr_frame", None)
+        if (
+            frame is not None
+            and frame.f_code.co_name == "_run_child"
+            and frame.f_locals.get("cell") is ref._cell
+        ):
+            found.append(task)
+    return found
