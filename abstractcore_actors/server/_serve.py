@@ -36,7 +36,7 @@ async def serve(
     hc.accesslog = None
     hc.errorlog = None
     hc.graceful_timeout = 5.0
-    stop = shutdown or trio.Event()
+    stop = shutdown if shutdown is not None else trio.Event()
     # our ASGI types are plain mappings, looser than Hypercorn's TypedDicts
     app: Any = make_app(rt, config)
     run = functools.partial(hypercorn_serve, app, hc, shutdown_trigger=stop.wait)
