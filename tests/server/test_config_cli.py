@@ -96,3 +96,17 @@ async def test_the_serve_command_answers_and_stops_on_sigterm(tmp_path: Path) ->
                 assert [m["id"] for m in models.json()["data"]] == ["fast", "quick"]
             process.send_signal(signal.SIGTERM)
             assert await process.wait() == 0
+
+
+async def test_without_a_config_the_local_model_is_served_without_auth() -> None:
+    from abstractcore_actors import open_runtime
+    from abstractcore_actors.server import serve
+
+    with trio.fail_after(10):
+        async with open_runtime(env={}) as rt, trio.open_nursery() as nursery:
+            port = await nursery.start(functools.partial(serve, rt, None, port=0))
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+                models = (await http.get("/v1/models")).json()
+            assert models["object"] == "list"
+            assert [(m["id"], m["owned_by"]) for m in models["data"]] == [("local", "local")]
+            nursery.cancel_scope.cancel()
