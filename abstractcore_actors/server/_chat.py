@@ -1,0 +1,114 @@
+"""POST /v1/chat/completions: a whole answer as JSON, or chunks as SSE."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+import trio
+
+from ._config import GatewayConfig
+from ._errors import HTTPError, http_error
+from ._http import Receive, Scope, Send, read_body, send_error, send_json, until_disconnect
+from ._request import ChatRequest, parse_chat, parse_json
+from ._routing import Router, Target
+from ._wire import ChunkWriter, completion, error_frame
+
+log = logging.getLogger("abstractcore_actors.server")
+
+SSE_HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+def leaf(exc: BaseException) -> BaseException:
+    """The one real error inside (nested) single-member exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def to_http(exc: BaseException) -> HTTPError:
+    error = http_error(leaf(exc))
+    if error.status >= 500 and error.code == "internal_error":
+        log.error("internal error while answering a chat request", exc_info=exc)
+    return error
+
+
+async def chat_completions(
+    scope: Scope, receive: Receive, send: Send, router: Router, config: GatewayConfig
+) -> None:
+    """Answer one chat request. Raises HTTPError (or ClientGone) before anything is sent."""
+    raw = await read_body(scope, receive, config.body_limit)
+    request = parse_chat(parse_json(raw), max_tokens_cap=config.max_tokens)
+    target = router.resolve(request.model)
+    answer = _stream if request.stream else _complete
+
+    async def handler() -> None:
+        await answer(send, target, request, config.request_timeout)
+
+    await until_disconnect(receive, handler)
+
+
+def _ids() -> tuple[str, int]:
+    return f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+
+
+async def _complete(
+    send: Send, target: Target, request: ChatRequest, timeout: float | None
+) -> None:
+    try:
+        response = await target.generate(request.args, timeout)
+    except Exception as exc:
+        await send_error(send, to_http(exc))
+        return
+    id, created = _ids()
+    await send_json(send, 200, completion(response, id=id, model=request.model, created=created))
+
+
+async def _stream(send: Send, target: Target, request: ChatRequest, timeout: float | None) -> None:
+    id, created = _ids()
+    writer = ChunkWriter(
+        id=id, model=request.model, created=created, include_usage=request.include_usage
+    )
+    started = False
+    failure: BaseException | None = None
+
+    async def body(data: bytes, more: bool = True) -> None:
+        await send({"type": "http.response.body", "body": data, "more_body": more})
+
+    async def start() -> None:
+        nonlocal started
+        if not started:
+            started = True
+            await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+            await body(writer.first())
+
+    try:
+        async with target.stream(request.args, timeout) as chunks:
+            # Errors inside the block are kept, not raised: a pattern's stream
+            # runs a nursery, which would wrap them in an exception group.
+            try:
+                async for chunk in chunks:
+                    await start()
+                    frame = writer.add(chunk)
+                    if frame:
+                        await body(frame)
+            except Exception as exc:
+                failure = exc
+    except trio.Cancelled:
+        raise
+    except BaseException as exc:  # an error opening the stream, maybe in a group
+        if not isinstance(leaf(exc), Exception):
+            raise
+        failure = exc
+    if failure is None:
+        await start()
+        await body(writer.end(), more=False)
+    elif not started:
+        await send_error(send, to_http(failure))
+    else:
+        await body(error_frame(to_http(failure).body()), more=False)

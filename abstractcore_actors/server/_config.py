@@ -1,0 +1,136 @@
+"""`GatewayConfig`: which models the gateway serves, who may call it, and its limits."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ..errors import ConfigurationError
+
+DEFAULT_BODY_LIMIT = 1024 * 1024
+
+
+def hash_key(key: str) -> str:
+    """The SHA-256 hex digest under which an API key is stored."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@attrs.frozen(kw_only=True)
+class ModelRoute:
+    """A public model name's target: `rt.create_llm(provider, model, **options)`."""
+
+    provider: str
+    model: str | None = None
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def __repr__(self) -> str:  # options may hold an api_key: never show values
+        return f"ModelRoute(provider={self.provider!r}, model={self.model!r})"
+
+
+def _hashes(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(v.lower() for v in values)
+
+
+@attrs.frozen(kw_only=True)
+class GatewayConfig:
+    """The gateway's settings; frozen, so a running app's config never changes under it.
+
+    `models`: public name -> ModelRoute. `aliases`: other name -> public name.
+    `api_key_hashes`: SHA-256 hex digests of the accepted bearer keys (see
+    `hash_key`); empty means no authentication. `passthrough`: also route
+    `provider/model` names that are not in `models`. `max_tokens`: every
+    request's max_tokens is capped to it (and set to it when absent).
+    `request_timeout`: seconds for one upstream call (None: the provider's).
+    """
+
+    models: Mapping[str, ModelRoute] = attrs.field(
+        factory=lambda: {"local": ModelRoute(provider="local")}
+    )
+    aliases: Mapping[str, str] = attrs.field(factory=dict)
+    api_key_hashes: frozenset[str] = attrs.field(factory=frozenset, converter=_hashes)
+    passthrough: bool = True
+    body_limit: int = attrs.field(default=DEFAULT_BODY_LIMIT, validator=attrs.validators.gt(0))
+    max_tokens: int | None = None
+    request_timeout: float | None = None
+
+    def __attrs_post_init__(self) -> None:
+        for alias, target in self.aliases.items():
+            if target not in self.models:
+                raise ConfigurationError(
+                    f"alias {alias!r} points to {target!r}, which is not a configured model "
+                    f"(configured: {', '.join(sorted(self.models)) or 'none'})"
+                )
+        if self.max_tokens is not None and self.max_tokens < 1:
+            raise ConfigurationError(f"max_tokens must be >= 1 (got {self.max_tokens})")
+        if self.request_timeout is not None and not self.request_timeout > 0:
+            raise ConfigurationError(f"request_timeout must be > 0 (got {self.request_timeout})")
+
+    def __repr__(self) -> str:
+        return (
+            f"GatewayConfig(models={sorted(self.models)}, aliases={dict(self.aliases)}, "
+            f"api_keys={len(self.api_key_hashes)}, passthrough={self.passthrough})"
+        )
+
+    @property
+    def auth_required(self) -> bool:
+        return bool(self.api_key_hashes)
+
+    def key_allowed(self, key: str) -> bool:
+        """True when `key` is one of the configured keys (constant-time per comparison)."""
+        digest = hash_key(key)
+        found = False
+        for stored in self.api_key_hashes:
+            found |= hmac.compare_digest(digest, stored)
+        return found
+
+    def public_names(self) -> list[str]:
+        """Every name /v1/models lists: configured models, then aliases."""
+        return sorted(self.models) + sorted(set(self.aliases) - set(self.models))
+
+
+def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
+    """A GatewayConfig from parsed TOML (see docs/server.md); raises ConfigurationError."""
+    try:
+        server = dict(data.get("server", {}))
+        models = {
+            name: ModelRoute(
+                provider=str(spec["provider"]),
+                model=spec.get("model"),
+                options=dict(spec.get("options", {})),
+            )
+            for name, spec in dict(data.get("models", {})).items()
+        }
+        hashes = list(server.pop("api_key_hashes", []))
+        hashes += [hash_key(str(k)) for k in server.pop("api_keys", [])]
+        kwargs: dict[str, Any] = {
+            "aliases": {str(k): str(v) for k, v in dict(data.get("aliases", {})).items()},
+            "api_key_hashes": hashes,
+        }
+        if models:
+            kwargs["models"] = models
+        for key in ("passthrough", "body_limit", "max_tokens", "request_timeout"):
+            if key in server:
+                kwargs[key] = server.pop(key)
+        if server:
+            raise ConfigurationError(f"unknown [server] settings: {', '.join(sorted(server))}")
+        return GatewayConfig(**kwargs)
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, ConfigurationError):
+            raise
+        raise ConfigurationError(f"invalid gateway config: {exc!r}") from exc
+
+
+def load_config(path: str | Path) -> GatewayConfig:
+    """Read a TOML gateway config; raises ConfigurationError when it is invalid."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"cannot read gateway config {str(path)!r}: {exc}") from exc
+    return config_from_mapping(data)

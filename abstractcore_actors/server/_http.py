@@ -1,0 +1,108 @@
+"""Small helpers over the ASGI http protocol: read a bounded body, send JSON,
+and run a handler that a client's disconnect cancels."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import trio
+
+from ._errors import HTTPError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class ClientGone(Exception):
+    """The client disconnected before its request was read."""
+
+
+def header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return bytes(value)
+    return None
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole request body; HTTPError 413 past `limit` bytes (by Content-Length
+    or by counting, for chunked bodies), ClientGone when the client left."""
+    too_big = HTTPError(
+        413,
+        f"the request body is larger than the limit of {limit} bytes",
+        code="request_too_large",
+    )
+    declared = header(scope, b"content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise HTTPError(400, "invalid Content-Length header") from None
+        if size > limit:
+            raise too_big
+    parts: list[bytes] = []
+    received = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        received += len(chunk)
+        if received > limit:
+            raise too_big
+        parts.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+async def send_json(
+    send: Send,
+    status: int,
+    body: object,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> None:
+    data = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                *JSON_HEADERS,
+                (b"content-length", str(len(data)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data, "more_body": False})
+
+
+async def send_error(send: Send, error: HTTPError) -> None:
+    await send_json(send, error.status, error.body(), error.headers)
+
+
+async def until_disconnect(receive: Receive, handler: Callable[[], Awaitable[None]]) -> None:
+    """Run `handler` (after the body was read); the client's disconnect cancels it.
+
+    `handler` must deal with its own errors: this only adds the watcher, and
+    returns quietly when the client went away (there is nobody to answer).
+    """
+    async with trio.open_nursery() as nursery:
+
+        async def watch() -> None:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    nursery.cancel_scope.cancel()
+                    return
+
+        nursery.start_soon(watch)
+        try:
+            await handler()
+        finally:
+            nursery.cancel_scope.cancel()

@@ -1,0 +1,219 @@
+"""The body of POST /v1/chat/completions, checked field by field, as call arguments.
+
+Every wrong type or value is a 400 naming the field (`param`), so no bad
+input reaches the runtime as something it would fail on later. Unknown
+fields are ignored, as OpenAI's clients send many optional ones.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ..types import Message, ToolCall, ToolSpec
+from ._errors import HTTPError, bad_request
+
+_ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+_TOOL_CHOICES = ("auto", "none", "required")
+
+
+@attrs.frozen(kw_only=True)
+class ChatRequest:
+    """A valid chat request: the public model name, how to answer, and the call's arguments."""
+
+    model: str
+    stream: bool
+    include_usage: bool
+    args: Mapping[str, Any]  # keyword arguments of `LLM.request` (and the patterns)
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def parse_json(raw: bytes) -> Any:
+    """The JSON value of `raw`; HTTPError 400 when it is not strict JSON."""
+    try:
+        return json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise bad_request(f"the request body is not valid JSON: {exc}") from None
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)  # type: ignore[arg-type]
+
+
+def _expect(ok: bool, param: str, wanted: str, value: object) -> None:
+    if not ok:
+        raise bad_request(f"{param} must be {wanted} (got {_kind(value)})", param=param)
+
+
+def _list(value: object, param: str, wanted: str = "a list") -> list[Any]:
+    _expect(isinstance(value, list), param, wanted, value)
+    return value  # type: ignore[return-value]
+
+
+def _object(value: object, param: str) -> dict[str, Any]:
+    _expect(isinstance(value, dict), param, "an object", value)
+    return value  # type: ignore[return-value]
+
+
+def _text(content: object, param: str) -> str:
+    if content is None or isinstance(content, str):
+        return content or ""
+    parts = _list(content, param, "a string, null or a list of content parts")
+    texts = []
+    for i, item in enumerate(parts):
+        where = f"{param}[{i}]"
+        part = _object(item, where)
+        if part.get("type") != "text":
+            raise bad_request(
+                f"{where}: only text content parts are supported (got type {part.get('type')!r})",
+                param=where,
+            )
+        _expect(isinstance(part.get("text"), str), f"{where}.text", "a string", part.get("text"))
+        texts.append(part["text"])
+    return "".join(texts)
+
+
+def _tool_calls(value: object, param: str) -> tuple[ToolCall, ...]:
+    calls = []
+    for i, item in enumerate(_list(value, param)):
+        where = f"{param}[{i}]"
+        call = _object(item, where)
+        _expect(isinstance(call.get("id"), str), f"{where}.id", "a string", call.get("id"))
+        fn = _object(call.get("function"), f"{where}.function")
+        name: Any = fn.get("name")
+        arguments: Any = fn.get("arguments", "")
+        _expect(isinstance(name, str), f"{where}.function.name", "a string", name)
+        _expect(isinstance(arguments, str), f"{where}.function.arguments", "a string", arguments)
+        calls.append(ToolCall.from_raw(id=call["id"], name=name, raw_arguments=arguments))
+    return tuple(calls)
+
+
+def _message(value: object, i: int) -> Message:
+    where = f"messages[{i}]"
+    value = _object(value, where)
+    role = value.get("role")
+    if role == "tool":
+        call_id = value.get("tool_call_id")
+        _expect(isinstance(call_id, str), f"{where}.tool_call_id", "a string", call_id)
+        name = value.get("name")
+        _expect(name is None or isinstance(name, str), f"{where}.name", "a string", name)
+        content = _text(value.get("content"), f"{where}.content")
+        return Message(role="tool", content=content, tool_call_id=call_id, name=name)
+    if role not in _ROLES:
+        raise bad_request(
+            f"{where}.role must be one of system, developer, user, assistant, tool (got {role!r})",
+            param=f"{where}.role",
+        )
+    content = _text(value.get("content"), f"{where}.content")
+    if role == "assistant" and value.get("tool_calls") is not None:
+        calls = _tool_calls(value["tool_calls"], f"{where}.tool_calls")
+        return Message.assistant(content, calls)
+    return Message(role=_ROLES[role], content=content)  # type: ignore[arg-type]
+
+
+def _tools(value: object) -> list[ToolSpec]:
+    specs = []
+    for i, item in enumerate(_list(value, "tools")):
+        where = f"tools[{i}]"
+        tool = _object(item, where)
+        if tool.get("type", "function") != "function":
+            raise bad_request(f"{where}.type must be 'function'", param=f"{where}.type")
+        fn = _object(tool.get("function"), f"{where}.function")
+        name: Any = fn.get("name")
+        description: Any = fn.get("description", "")
+        parameters: Any = fn.get("parameters", {"type": "object", "properties": {}})
+        _expect(isinstance(name, str) and bool(name), f"{where}.function.name", "a name", name)
+        at = f"{where}.function"
+        _expect(isinstance(description, str), f"{at}.description", "a string", description)
+        _expect(isinstance(parameters, dict), f"{at}.parameters", "an object", parameters)
+        specs.append(ToolSpec(name=name, description=description, parameters=parameters))
+    return specs
+
+
+def _tool_choice(value: object) -> str:
+    if isinstance(value, str) and value in _TOOL_CHOICES:
+        return value
+    if isinstance(value, dict) and isinstance(value.get("function"), dict):
+        name = value["function"].get("name")
+        if isinstance(name, str) and name:
+            return name
+    raise bad_request(
+        'tool_choice must be "auto", "none", "required" or '
+        '{"type": "function", "function": {"name": ...}}',
+        param="tool_choice",
+    )
+
+
+def _sampling(body: Mapping[str, Any], args: dict[str, Any]) -> None:
+    for key, low, high in (("temperature", 0.0, 2.0), ("top_p", 0.0, 1.0)):
+        value = body.get(key)
+        if value is None:
+            continue
+        _expect(_is_number(value), key, "a number", value)
+        if not low <= value <= high or (key == "top_p" and value == 0):
+            raise bad_request(f"{key} must be between {low:g} and {high:g}", param=key)
+        args[key] = value
+    for key in ("max_completion_tokens", "max_tokens"):
+        value = body.get(key)
+        if value is None:
+            continue
+        _expect(_is_int(value) and value >= 1, key, "an integer >= 1", value)
+        args.setdefault("max_tokens", value)
+    seed = body.get("seed")
+    if seed is not None:
+        _expect(_is_int(seed), "seed", "an integer", seed)
+        args["seed"] = seed
+    stop = body.get("stop")
+    if isinstance(stop, str):
+        args["stop"] = [stop]
+    elif stop is not None:
+        ok = isinstance(stop, list) and len(stop) <= 4 and all(isinstance(s, str) for s in stop)
+        _expect(ok, "stop", "a string or a list of up to 4 strings", stop)
+        args["stop"] = stop
+    n = body.get("n")
+    if n is not None and n != 1:
+        raise bad_request("only n=1 is supported", param="n")
+
+
+def parse_chat(body: object, *, max_tokens_cap: int | None = None) -> ChatRequest:
+    """Check a decoded body; raises HTTPError 400 naming the first bad field."""
+    if not isinstance(body, dict):
+        raise bad_request(f"the request body must be a JSON object (got {_kind(body)})")
+    model = body.get("model")
+    _expect(isinstance(model, str) and bool(model), "model", "a model name", model)
+    messages = body.get("messages")
+    _expect(isinstance(messages, list) and bool(messages), "messages", "a non-empty list", messages)
+    args: dict[str, Any] = {"messages": [_message(m, i) for i, m in enumerate(messages)]}  # type: ignore[arg-type]
+    if body.get("tools") is not None:
+        args["tools"] = _tools(body["tools"])
+    if body.get("tool_choice") is not None:
+        args["tool_choice"] = _tool_choice(body["tool_choice"])
+    _sampling(body, args)
+    if max_tokens_cap is not None:
+        args["max_tokens"] = min(args.get("max_tokens", max_tokens_cap), max_tokens_cap)
+    stream = body.get("stream", False)
+    _expect(stream is None or isinstance(stream, bool), "stream", "a boolean", stream)
+    options = body.get("stream_options")
+    _expect(options is None or isinstance(options, dict), "stream_options", "an object", options)
+    include = (options or {}).get("include_usage", False)
+    _expect(isinstance(include, bool), "stream_options.include_usage", "a boolean", include)
+    assert isinstance(model, str)
+    return ChatRequest(model=model, stream=bool(stream), include_usage=include, args=args)
+
+
+__all__ = ["ChatRequest", "HTTPError", "parse_chat", "parse_json"]

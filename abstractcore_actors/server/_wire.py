@@ -1,0 +1,119 @@
+"""Our answers in OpenAI's wire format: `chat.completion` and `chat.completion.chunk`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import attrs
+
+from ..types import Chunk, GenerateResponse, ToolCallDelta, Usage
+
+
+def usage_to_wire(usage: Usage) -> dict[str, int]:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+def completion(response: GenerateResponse, *, id: str, model: str, created: int) -> dict[str, Any]:
+    """A whole answer as a `chat.completion` object."""
+    message: dict[str, Any] = {"role": "assistant", "content": response.content}
+    if response.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {
+                    "name": call.name,
+                    "arguments": call.raw_arguments or json.dumps(dict(call.arguments)),
+                },
+            }
+            for call in response.tool_calls
+        ]
+        message["content"] = response.content or None
+    finish = response.finish_reason or ("tool_calls" if response.tool_calls else "stop")
+    return {
+        "id": id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+        "usage": usage_to_wire(response.usage),
+        "system_fingerprint": None,
+    }
+
+
+def _tool_delta(delta: ToolCallDelta) -> dict[str, Any]:
+    wire: dict[str, Any] = {"index": delta.index}
+    function: dict[str, Any] = {"arguments": delta.arguments}
+    if delta.id is not None:
+        wire["id"] = delta.id
+        wire["type"] = "function"
+    if delta.name is not None:
+        function["name"] = delta.name
+    wire["function"] = function
+    return wire
+
+
+@attrs.define(kw_only=True)
+class ChunkWriter:
+    """Turns our Chunks into the `data:` frames of one SSE answer, in OpenAI's order:
+    a first chunk with the role, content / tool-call deltas, a finish chunk, then
+    (with include_usage) a usage chunk with no choices, then `[DONE]`."""
+
+    id: str
+    model: str
+    created: int
+    include_usage: bool
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    saw_tool_calls: bool = False
+
+    def _frame(self, choices: list[dict[str, Any]], **extra: Any) -> bytes:
+        obj: dict[str, Any] = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "system_fingerprint": None,
+            "choices": choices,
+        }
+        if self.include_usage:
+            obj["usage"] = None
+        obj.update(extra)
+        return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
+
+    def _choice(self, delta: dict[str, Any], finish: str | None = None) -> list[dict[str, Any]]:
+        return [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+
+    def first(self) -> bytes:
+        return self._frame(self._choice({"role": "assistant", "content": ""}))
+
+    def add(self, chunk: Chunk) -> bytes:
+        """The frame for `chunk` (b"" when it carries nothing to send now)."""
+        if chunk.finish_reason is not None:
+            self.finish_reason = chunk.finish_reason
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        delta: dict[str, Any] = {}
+        if chunk.text:
+            delta["content"] = chunk.text
+        if chunk.tool_calls:
+            self.saw_tool_calls = True
+            delta["tool_calls"] = [_tool_delta(d) for d in chunk.tool_calls]
+        return self._frame(self._choice(delta)) if delta else b""
+
+    def end(self) -> bytes:
+        finish = self.finish_reason or ("tool_calls" if self.saw_tool_calls else "stop")
+        out = self._frame(self._choice({}, finish))
+        if self.include_usage:
+            out += self._frame([], usage=usage_to_wire(self.usage or Usage()))
+        return out + b"data: [DONE]\n\n"
+
+
+def error_frame(body: dict[str, Any]) -> bytes:
+    """An error after the stream began: OpenAI sends it as a data frame."""
+    return b"data: " + json.dumps(body).encode() + b"\n\n"

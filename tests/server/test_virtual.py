@@ -1,0 +1,79 @@
+"""Virtual models: ensemble (vote) and hedge, and how their names are checked."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+import trio
+
+from abstractcore_actors.testing import FakeOpenAIServer, Fault, Reply
+
+from .conftest import DEADLINE, Routes, assert_openai_error, chat
+
+
+async def test_ensemble_votes(client: openai.AsyncOpenAI, routes: Routes) -> None:
+    routes.steps = {
+        "slow": Reply(text="Paris"),
+        "fast": Reply(text="paris."),
+        "gpt-test": Reply(text="Lyon"),
+    }
+    with trio.fail_after(DEADLINE):
+        reply = await client.chat.completions.create(
+            model="ensemble:slow,fast,gpt-test", messages=[{"role": "user", "content": "?"}]
+        )
+        assert reply.choices[0].message.content in ("Paris", "paris.")
+        stream = await client.chat.completions.create(
+            model="ensemble:slow,fast,gpt-test",
+            messages=[{"role": "user", "content": "?"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        chunks = [c async for c in stream]
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) in (
+        "Paris",
+        "paris.",
+    )
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+
+
+async def test_hedge_starts_the_second_after_the_delay(
+    client: openai.AsyncOpenAI, routes: Routes, upstream: FakeOpenAIServer
+) -> None:
+    routes.steps = {"slow": Reply(text="slow", ttft=5), "fast": Reply(text="quick")}
+    with trio.fail_after(DEADLINE):
+        start = trio.current_time()
+        reply = await client.chat.completions.create(
+            model="hedge:0.2:slow,fast", messages=[{"role": "user", "content": "?"}]
+        )
+    assert reply.choices[0].message.content == "quick"
+    assert 0.2 <= trio.current_time() - start < 2
+    assert upstream.active_requests == 0
+
+
+@pytest.mark.parametrize(
+    "model", ["hedge:soon:slow,fast", "hedge:-1:slow", "race:", "ensemble:" + "fast," * 9]
+)
+async def test_a_malformed_virtual_name_is_400(http: httpx.AsyncClient, model: str) -> None:
+    with trio.fail_after(DEADLINE):
+        response = await http.post("/v1/chat/completions", json=chat(model))
+    assert assert_openai_error(response, 400)["param"] == "model"
+
+
+async def test_a_virtual_model_over_an_unknown_one_is_404(http: httpx.AsyncClient) -> None:
+    with trio.fail_after(DEADLINE):
+        response = await http.post("/v1/chat/completions", json=chat("race:fast,nope"))
+    assert "nope" in str(assert_openai_error(response, 404)["message"])
+
+
+async def test_a_race_where_all_fail_alike_answers_like_them(
+    http: httpx.AsyncClient, routes: Routes
+) -> None:
+    routes.steps = {"slow": Fault.status(429, "x"), "fast": Fault.status(429, "y")}
+    with trio.fail_after(DEADLINE):
+        same = await http.post("/v1/chat/completions", json=chat("race:slow,fast"))
+        routes.steps["fast"] = Fault.status(500, "z")
+        mixed = await http.post("/v1/chat/completions", json=chat("race:slow,fast"))
+    assert_openai_error(same, 429)
+    assert assert_openai_error(mixed, 502)["code"] == "all_attempts_failed"
