@@ -170,12 +170,39 @@ class Message:
             return cls(
                 role=value["role"],
                 content=content,
+                tool_calls=_coerce_tool_calls(value.get("tool_calls")),
                 tool_call_id=value.get("tool_call_id"),
                 name=value.get("name"),
             )
         raise ValidationError(
             f'cannot use {value!r} as a message: pass a Message or a dict with "role" and "content"'
         )
+
+
+def _coerce_tool_calls(calls: object) -> tuple[ToolCall, ...]:
+    """OpenAI-style assistant `tool_calls` (or ToolCall values) -> ToolCalls."""
+    if not calls:
+        return ()
+    if not isinstance(calls, Sequence) or isinstance(calls, str):
+        raise ValidationError(f"tool_calls must be a list, got {type(calls).__name__}")
+    out = []
+    for call in calls:
+        if isinstance(call, ToolCall):
+            out.append(call)
+            continue
+        fn = call.get("function") if isinstance(call, Mapping) else None
+        if not isinstance(fn, Mapping) or not isinstance(fn.get("name"), str):
+            raise ValidationError(
+                'each tool call must look like {"id": ..., "type": "function", '
+                f'"function": {{"name": ..., "arguments": "..."}}}}; got {call!r}'
+            )
+        arguments = fn.get("arguments") or ""
+        if not isinstance(arguments, str):
+            arguments = json.dumps(arguments)
+        out.append(
+            ToolCall.from_raw(id=str(call.get("id", "")), name=fn["name"], raw_arguments=arguments)
+        )
+    return tuple(out)
 
 
 def _flatten_content(parts: object) -> str:
