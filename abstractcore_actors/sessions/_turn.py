@@ -93,10 +93,7 @@ async def run_turn(ctx: TurnContext, call: RunTurn, run: TurnRun, sink: StreamSi
             await _loop(ctx, call, run, sink)
     except BaseException as exc:
         if _is_cancel(exc):  # the caller left (or the actor is stopping)
-            _keep_partial(state, run, "cancelled")
-            run.events.emit_nowait(
-                Cancelled, source="session", reason="the caller left", partial_text=run.content
-            )
+            _end_cancelled(state, run, "the caller left")
         else:
             _roll_back_failed(state, run)
             run.events.emit_nowait(
@@ -107,11 +104,8 @@ async def run_turn(ctx: TurnContext, call: RunTurn, run: TurnRun, sink: StreamSi
             )
         raise
     if run.scope.cancelled_caught:
-        _keep_partial(state, run, "cancelled")
+        _end_cancelled(state, run, "Session.cancel()")
         run.finish_reason = "cancelled"
-        run.events.emit_nowait(
-            Cancelled, source="session", reason="Session.cancel()", partial_text=run.content
-        )
     await sink.send(TurnEnded(response=_response(ctx, run)))
 
 
@@ -237,8 +231,10 @@ def _roll_back_failed(state: SessionState, run: TurnRun) -> None:
     state.pending[:0] = injected  # never lost: they join the next turn
 
 
-def _keep_partial(state: SessionState, run: TurnRun, status: Literal["cancelled"]) -> None:
-    """A turn ends early: keep what was said, and answer unanswered tool calls."""
+def _end_cancelled(state: SessionState, run: TurnRun, reason: str) -> None:
+    """A turn ends early: keep what was said, answer unanswered tool calls
+    (both marked "cancelled"), and report it."""
+    status: Literal["cancelled"] = "cancelled"
     if run.live is not None:
         partial = run.live.text
         run.live = None
@@ -251,6 +247,7 @@ def _keep_partial(state: SessionState, run: TurnRun, status: Literal["cancelled"
         )
         state.entries.append(Entry(message=Message.tool(result), status=status))
     run.unanswered = ()
+    run.events.emit_nowait(Cancelled, source="session", reason=reason, partial_text=run.content)
 
 
 def _response(ctx: TurnContext, run: TurnRun) -> GenerateResponse:
