@@ -156,6 +156,9 @@ async def ensemble(
     needed = min_responses or 1
     if len(answered) < needed:
         raise QuorumNotReached("ensemble", failures(attempts))
+    # Contender order, not arrival order: a judge numbers the candidates and a
+    # custom combiner gets a list, and both must not depend on network timing.
+    answered.sort(key=lambda a: a.index)
 
     if callable(combine):
         combined = combine([a.response for a in answered if a.response is not None])
@@ -168,7 +171,7 @@ async def ensemble(
         response = combined if isinstance(combined, GenerateResponse) else None
     else:
         if combine == "concat":
-            used = answered = sorted(answered, key=lambda a: a.index)
+            used = answered
             content = "\n\n".join(
                 f"[{a.label}]\n{a.response.content if a.response else ''}" for a in used
             )

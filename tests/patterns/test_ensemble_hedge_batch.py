@@ -80,8 +80,9 @@ async def test_too_few_answers_is_quorum_not_reached(
 async def test_judge_picks_by_number(
     llm: Callable[[str], LLM], routes: Routes, autojump_clock: trio.testing.MockClock
 ) -> None:
+    # "b" answers first: the judge must still number candidates in contender order.
     routes.steps = {
-        "a": Reply(text="a haiku"),
+        "a": Reply(text="a haiku", ttft=1.0),
         "b": Reply(text="a better haiku"),
         "judge": Reply(text="2"),
     }
