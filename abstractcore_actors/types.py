@@ -265,7 +265,7 @@ class Request:
     top_p: float | None = None
     stop: tuple[str, ...] = ()
     seed: int | None = None
-    tool_choice: str | None = None
+    tool_choice: str | None = None  # "auto" | "none" | "required" | a tool name to force
     extra: Mapping[str, Any] = attrs.field(factory=dict)
     request_id: str = ""
     session_id: str | None = None  # set by a session actor; carried on events

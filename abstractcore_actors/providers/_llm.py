@@ -32,7 +32,7 @@ def build_request(
     top_p: float | None = None,
     stop: str | Sequence[str] | None = None,
     seed: int | None = None,
-    tool_choice: str | None = None,
+    tool_choice: str | Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
     session_id: str | None = None,
 ) -> Request:
@@ -58,19 +58,58 @@ def build_request(
     if top_p is not None and not 0 < top_p <= 1:
         raise ValidationError(f"top_p must be in (0, 1] (got {top_p})")
     stops = (stop,) if isinstance(stop, str) else tuple(stop or ())
+    specs = tuple(ToolSpec.coerce(t) for t in tools or ())
     return Request(
         messages=tuple(turns),
-        tools=tuple(ToolSpec.coerce(t) for t in tools or ()),
+        tools=specs,
         temperature=temperature,
         max_tokens=max_tokens,
         top_p=top_p,
         stop=stops,
         seed=seed,
-        tool_choice=tool_choice,
+        tool_choice=check_tool_choice(tool_choice, specs),
         extra=dict(extra or {}),
         request_id=f"req_{uuid.uuid4().hex[:16]}",
         session_id=session_id,
     )
+
+
+TOOL_CHOICE_MODES = ("auto", "none", "required")
+
+
+def check_tool_choice(
+    choice: str | Mapping[str, Any] | None, tools: Sequence[ToolSpec]
+) -> str | None:
+    """`tool_choice` as the Request carries it: a mode, or the name of a tool to force.
+
+    Accepts OpenAI's `{"type": "function", "function": {"name": ...}}` too, so
+    code written against the OpenAI SDK keeps working; each adapter maps the
+    name to its provider's own form.
+    """
+    if choice is None:
+        return None
+    if isinstance(choice, Mapping):
+        function = choice.get("function")
+        name = function.get("name") if isinstance(function, Mapping) else None
+        if not isinstance(name, str) or not name:
+            raise ValidationError(
+                'tool_choice as a dict must look like {"type": "function", "function": '
+                '{"name": "<tool name>"}}'
+            )
+        choice = name
+    if not isinstance(choice, str) or not choice:
+        raise ValidationError(
+            f"tool_choice must be 'auto', 'none', 'required' or a tool's name (got {choice!r})"
+        )
+    if choice in TOOL_CHOICE_MODES:
+        return choice
+    names = [t.name for t in tools]
+    if choice not in names:
+        raise ValidationError(
+            f"tool_choice names the tool {choice!r}, which is not among tools= "
+            f"({', '.join(names) or 'no tools given'}): pass that tool, or use 'auto'"
+        )
+    return choice
 
 
 def _check_timeout(timeout: float | None) -> None:
@@ -174,7 +213,7 @@ class LLM:
         top_p: float | None = None,
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
-        tool_choice: str | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
         session_id: str | None = None,
         **extra: Any,
     ) -> Request:
@@ -231,7 +270,7 @@ class LLM:
         top_p: float | None = None,
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
-        tool_choice: str | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
         timeout: float | None = None,
         **extra: Any,
     ) -> GenerateResponse:
@@ -271,7 +310,7 @@ class LLM:
         top_p: float | None = None,
         stop: str | Sequence[str] | None = None,
         seed: int | None = None,
-        tool_choice: str | None = None,
+        tool_choice: str | Mapping[str, Any] | None = None,
         timeout: float | None = None,
         **extra: Any,
     ) -> AsyncIterator[ResponseStream]:

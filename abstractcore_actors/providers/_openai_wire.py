@@ -58,8 +58,13 @@ def request_body(request: Request, model: str, *, stream: bool) -> dict[str, Any
             }
             for t in request.tools
         ]
-        if request.tool_choice:
+        if request.tool_choice in ("auto", "none", "required"):
             body["tool_choice"] = request.tool_choice
+        elif request.tool_choice:  # a tool's name: OpenAI's wire form forces it
+            body["tool_choice"] = {
+                "type": "function",
+                "function": {"name": request.tool_choice},
+            }
     for key in ("temperature", "max_tokens", "top_p", "seed"):
         value = getattr(request, key)
         if value is not None:

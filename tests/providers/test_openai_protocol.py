@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -18,6 +19,7 @@ from abstractcore_actors import (
     RateLimited,
     ToolSpec,
     Usage,
+    ValidationError,
 )
 from abstractcore_actors.testing import FakeOpenAIServer, FakeToolCall, FakeUsage, Fault, Reply
 
@@ -102,6 +104,46 @@ async def test_tool_calls(
     assert all(c.id for c in reply.tool_calls)
     tools = openai_server.requests[-1].json["tools"]  # type: ignore[index]
     assert tools[0]["function"]["name"] == "get_weather"
+
+
+@pytest.mark.parametrize(
+    ("choice", "wire"),
+    [
+        ("auto", "auto"),
+        ("required", "required"),
+        ("get_weather", {"type": "function", "function": {"name": "get_weather"}}),
+        (
+            {"type": "function", "function": {"name": "get_weather"}},
+            {"type": "function", "function": {"name": "get_weather"}},
+        ),
+    ],
+)
+async def test_tool_choice_goes_out_in_openai_wire_form(
+    make_openai_llm: Callable[..., LLM],
+    openai_server: FakeOpenAIServer,
+    choice: object,
+    wire: object,
+) -> None:
+    openai_server.push(Reply(tool_calls=[FakeToolCall(name="get_weather", arguments={})]))
+    with trio.fail_after(10):
+        await make_openai_llm().generate("Weather?", tools=[WEATHER], tool_choice=choice)
+    assert openai_server.requests[-1].json["tool_choice"] == wire  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("choice", "says"),
+    [
+        ("get_time", "not among tools="),
+        ({"type": "function"}, '{"type": "function"'),
+        (42, "must be 'auto'"),
+    ],
+)
+async def test_bad_tool_choice_is_a_validation_error(
+    make_openai_llm: Callable[..., LLM], openai_server: FakeOpenAIServer, choice: object, says: str
+) -> None:
+    with pytest.raises(ValidationError, match=re.escape(says)):
+        await make_openai_llm().generate("Weather?", tools=[WEATHER], tool_choice=choice)
+    assert openai_server.requests == []
 
 
 @pytest.mark.parametrize(
