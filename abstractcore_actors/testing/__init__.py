@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 import trio
 
+from ..providers._status import preset_sdk_platform as _preset_sdk_platform
 from ._anthropic import FakeAnthropicServer as FakeAnthropicServer
 from ._http import FakeServer as FakeServer
 from ._openai import FakeOpenAIServer as FakeOpenAIServer
@@ -41,7 +42,21 @@ __all__ = [
     "last_user_text",
     "open_fake_anthropic_server",
     "open_fake_openai_server",
+    "prepare_sdk_client",
 ]
+
+
+def prepare_sdk_client(client: object) -> None:
+    """Ready an `openai`/`anthropic` SDK client for a test under trio's MockClock.
+
+    Both SDKs compute their platform headers in a worker thread on the first
+    request; with an autojumping clock, that thread makes trio skip ahead
+    past every deadline. This fills the SDK's cache now, as the provider
+    actors do for their own clients. Other objects are left alone.
+    """
+    module = type(client).__module__.split(".", 1)[0]
+    if module in ("openai", "anthropic"):
+        _preset_sdk_platform(client, f"{module}._base_client")
 
 
 @asynccontextmanager

@@ -17,7 +17,6 @@ import pytest
 import trio
 
 from abstractcore_actors import Runtime, open_runtime
-from abstractcore_actors.providers._status import preset_sdk_platform
 from abstractcore_actors.server import GatewayConfig, ModelRoute, hash_key, serve
 from abstractcore_actors.testing import (
     FakeOpenAIServer,
@@ -26,6 +25,7 @@ from abstractcore_actors.testing import (
     Step,
     last_user_text,
     open_fake_openai_server,
+    prepare_sdk_client,
 )
 from tests.leaks import our_tasks
 
@@ -103,7 +103,7 @@ async def client(port: int) -> AsyncIterator[openai.AsyncOpenAI]:
     sdk = openai.AsyncOpenAI(
         base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=0, timeout=DEADLINE
     )
-    preset_sdk_platform(sdk, "openai._base_client")
+    prepare_sdk_client(sdk)
     yield sdk
     await sdk.close()
 

@@ -26,6 +26,7 @@ def test_public_names_are_exactly_the_intended_ones() -> None:
         "last_user_text",
         "open_fake_anthropic_server",
         "open_fake_openai_server",
+        "prepare_sdk_client",
     }
     public = {name for name in vars(testing) if not name.startswith("_")}
     imported_helpers = {"annotations", "AsyncIterator", "asynccontextmanager", "trio"}
