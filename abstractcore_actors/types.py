@@ -20,10 +20,17 @@ _ROLES = ("system", "user", "assistant", "tool")
 
 @attrs.frozen(kw_only=True, slots=True)
 class Usage:
-    """Token counts of one call (or, summed with `+`, of many)."""
+    """Token counts of one call (or, summed with `+`, of many).
+
+    `estimated` is true when some count did not come from the provider: an
+    OpenAI-compatible server that sends no usage in its streams (llama.cpp's
+    server, for one), or an attempt cancelled before its end. A sum is
+    estimated when any part is.
+    """
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    estimated: bool = False
 
     @property
     def total_tokens(self) -> int:
@@ -33,6 +40,7 @@ class Usage:
         return Usage(
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
+            estimated=self.estimated or other.estimated,
         )
 
 

@@ -55,7 +55,7 @@ class Attempt:
             return self.nested.usage
         if self.response is not None:
             return self.response.usage
-        return Usage(completion_tokens=self.partial_completion_tokens)
+        return Usage(completion_tokens=self.partial_completion_tokens, estimated=True)
 
     @property
     def usage_is_estimate(self) -> bool:

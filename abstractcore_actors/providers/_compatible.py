@@ -113,7 +113,7 @@ class CompatibleAdapter:
             raise self._transport_error(exc) from exc
         try:
             await self._raise_for_status(response)
-            final = wire.FinalChunk()
+            final = wire.FinalChunk(wire.estimate_prompt_tokens(request))
             lines = response.aiter_lines()
             while True:
                 try:

@@ -109,7 +109,7 @@ class OpenAIAdapter:
         except _SDK_ERRORS as exc:
             raise self._map(exc) from exc
         try:
-            final = wire.FinalChunk()
+            final = wire.FinalChunk(wire.estimate_prompt_tokens(request))
             events = upstream.__aiter__()
             while True:
                 try:

@@ -11,6 +11,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import attrs
+
 from ..types import Chunk, GenerateResponse, Message, Request, ToolCall, ToolCallDelta, Usage
 
 
@@ -157,20 +159,40 @@ def error_code(body: object) -> str:
 CUT_SHORT = "the stream ended before [DONE] or a finish_reason"
 
 
+def estimate_prompt_tokens(request: Request) -> int:
+    """A rough prompt size (4 characters a token, 4 tokens a message) for
+    servers that report no usage; only ever used as `Usage(estimated=True)`."""
+    chars = sum(len(m.content) for m in request.messages)
+    return (chars + 3) // 4 + 4 * len(request.messages)
+
+
 class FinalChunk:
     """Hold the finish_reason chunk until the usage-only chunk that OpenAI sends
     after it (with `stream_options.include_usage`), so that our last chunk
-    carries both, as the Chunk contract promises."""
+    carries both, as the Chunk contract promises.
 
-    __slots__ = ("_pending", "finished")
+    Some OpenAI-compatible servers (llama.cpp's, older vLLM and Ollama) ignore
+    `include_usage`: then the last chunk carries an estimate instead of
+    nothing — one completion token per streamed piece (exact for servers that
+    stream token by token) and `prompt_estimate` — so budgets and metrics
+    never count such a call as free.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("_pending", "_pieces", "_prompt_estimate", "_usage_seen", "finished")
+
+    def __init__(self, prompt_estimate: int = 0) -> None:
         self._pending: Chunk | None = None
+        self._pieces = 0
+        self._prompt_estimate = prompt_estimate
+        self._usage_seen = False
         self.finished = False  # a finish_reason was seen: the stream was not cut short
 
     def feed(self, chunk: Chunk) -> list[Chunk]:
         """Chunks ready to yield after seeing `chunk`."""
         self.finished = self.finished or chunk.finish_reason is not None
+        self._usage_seen = self._usage_seen or chunk.usage is not None
+        if chunk.text or chunk.tool_calls:
+            self._pieces += 1
         out: list[Chunk] = []
         if self._pending is not None:
             if chunk.usage is not None and not chunk.text and not chunk.tool_calls:
@@ -193,4 +215,15 @@ class FinalChunk:
     def flush(self) -> list[Chunk]:
         """What is left at the end of the stream (check `finished` first)."""
         pending, self._pending = self._pending, None
-        return [pending] if pending is not None else []
+        if pending is None:
+            return []
+        if not self._usage_seen:
+            pending = attrs.evolve(
+                pending,
+                usage=Usage(
+                    prompt_tokens=self._prompt_estimate,
+                    completion_tokens=self._pieces,
+                    estimated=True,
+                ),
+            )
+        return [pending]

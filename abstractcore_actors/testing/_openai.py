@@ -112,7 +112,11 @@ class FakeOpenAIServer(FakeServer):
         }
         if body.get("stream"):
             options = body.get("stream_options")
-            with_usage = isinstance(options, Mapping) and bool(options.get("include_usage"))
+            with_usage = (
+                reply.stream_usage
+                and isinstance(options, Mapping)
+                and bool(options.get("include_usage"))
+            )
             plan = _stream_plan(reply, model, usage if with_usage else None, step)
             await self.play_stream(exchange, step, plan)
         else:

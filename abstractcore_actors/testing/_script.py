@@ -72,7 +72,9 @@ class Reply:
     the request's messages, completion tokens the streamed chunks. `ttft` is
     the wait before the first byte of the body (non-stream: before the
     response), `token_latency` the wait between two chunks. `model` defaults
-    to the model the request named.
+    to the model the request named. `stream_usage=False` plays a server that
+    ignores `stream_options.include_usage` (llama.cpp's server does): the
+    stream carries no usage at all.
     """
 
     text: str = ""
@@ -85,6 +87,7 @@ class Reply:
     ttft: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))
     token_latency: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))
     model: str | None = None
+    stream_usage: bool = True
 
     def pieces(self) -> list[str]:
         """The text pieces a stream sends, in order."""

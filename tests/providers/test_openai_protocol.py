@@ -106,6 +106,33 @@ async def test_tool_calls(
     assert tools[0]["function"]["name"] == "get_weather"
 
 
+async def test_a_stream_without_usage_gets_an_estimate_not_zero(
+    make_openai_llm: Callable[..., LLM], openai_server: FakeOpenAIServer
+) -> None:
+    """Servers that ignore include_usage (llama.cpp's) must not look free."""
+    openai_server.push(Reply(chunks=["one", " two", " three"], stream_usage=False))
+    with trio.fail_after(10):
+        async with make_openai_llm().stream("Count to three, please") as stream:
+            chunks = [chunk async for chunk in stream]
+    assert chunks[-1].usage == stream.response().usage
+    usage = stream.response().usage
+    assert usage.estimated
+    assert usage.completion_tokens == 3
+    assert usage.prompt_tokens > 0
+
+
+async def test_usage_from_the_server_is_not_an_estimate(
+    make_openai_llm: Callable[..., LLM], openai_server: FakeOpenAIServer
+) -> None:
+    openai_server.push(Reply(chunks=["one", " two"]))
+    with trio.fail_after(10):
+        async with make_openai_llm().stream("Count") as stream:
+            async for _ in stream:
+                pass
+    assert not stream.response().usage.estimated
+    assert stream.response().usage.completion_tokens == 2
+
+
 @pytest.mark.parametrize(
     ("choice", "wire"),
     [

@@ -1,0 +1,170 @@
+"""Against a server nobody on the team wrote: llama.cpp's OpenAI-compatible
+server (`python -m llama_cpp.server`, from llama-cpp-python's `server` extra)
+serving the shipped SmolLM2 model in its own process, on the real clock.
+
+Our `openai-compatible` provider calls it directly (generate, stream, stop
+mid-stream), and the real openai SDK calls it through our gateway.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import openai
+import pytest
+import trio
+
+from abstractcore_actors import Runtime, open_runtime
+from abstractcore_actors.providers._local import default_model_path
+from abstractcore_actors.server import GatewayConfig, ModelRoute, serve
+
+pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server]")
+pytestmark = pytest.mark.local_model
+
+DEADLINE = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def llama_server() -> Iterator[str]:
+    """llama.cpp's server on 127.0.0.1 with the shipped GGUF; yields its /v1 base URL."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(default_model_path()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--n_threads",
+            "2",
+            # as our local provider does: batched decoding segfaults this
+            # CPU build of llama.cpp (see providers/_local.py)
+            "--n_batch",
+            "1",
+            "--verbose",
+            "false",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        give_up = time.monotonic() + 120
+        while True:
+            if process.poll() is not None:
+                assert process.stderr is not None
+                pytest.fail(f"llama.cpp server exited: {process.stderr.read().decode()[-2000:]}")
+            try:
+                if httpx.get(f"{base_url}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > give_up:
+                pytest.fail("llama.cpp server did not start within 120 s")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+@pytest.fixture
+async def rt() -> AsyncIterator[Runtime]:
+    async with open_runtime(env={}) as runtime:
+        yield runtime
+
+
+async def test_generate_and_stream_with_usage(rt: Runtime, llama_server: str) -> None:
+    llm = rt.create_llm("openai-compatible", "smollm2", base_url=llama_server)
+    with trio.fail_after(DEADLINE):
+        reply = await llm.generate("What is the capital of France?", max_tokens=16, temperature=0)
+        async with llm.stream("Say hello.", max_tokens=16, temperature=0) as stream:
+            pieces = [chunk.text async for chunk in stream]
+        streamed = stream.response()
+    assert reply.content.strip()
+    assert reply.finish_reason in ("stop", "length")
+    assert reply.usage.prompt_tokens > 0 and 0 < reply.usage.completion_tokens <= 16
+    assert len([p for p in pieces if p]) > 1  # really streamed, token by token
+    assert streamed.content == "".join(pieces)
+    assert streamed.finish_reason in ("stop", "length")
+    # llama.cpp's server ignores stream_options.include_usage: an estimate, never zero
+    assert streamed.usage.estimated
+    assert streamed.usage.completion_tokens == len([p for p in pieces if p])
+    assert streamed.usage.prompt_tokens > 0
+    assert not reply.usage.estimated  # its non-streamed answers do carry usage
+
+
+async def test_leaving_a_stream_early_frees_the_server(rt: Runtime, llama_server: str) -> None:
+    """llama.cpp serves one generation at a time: had the long stream's
+    connection stayed open, the next call would wait for all of its tokens."""
+    llm = rt.create_llm("openai-compatible", "smollm2", base_url=llama_server)
+    with trio.fail_after(DEADLINE):
+        async with llm.stream("Count from one to five hundred.", max_tokens=1500) as stream:
+            seen = 0
+            async for chunk in stream:
+                seen += bool(chunk.text)
+                if seen == 3:
+                    break
+        reply = await llm.generate("Say yes.", max_tokens=4, temperature=0)
+    assert reply.content.strip()
+
+
+async def test_the_openai_sdk_through_our_gateway_to_llama_cpp(
+    rt: Runtime, llama_server: str
+) -> None:
+    config = GatewayConfig(
+        models={
+            "smol": ModelRoute(
+                provider="openai-compatible", model="smollm2", options={"base_url": llama_server}
+            )
+        },
+        passthrough=False,
+    )
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(serve, rt, config)
+        async with openai.AsyncOpenAI(
+            base_url=f"http://127.0.0.1:{port}/v1", api_key="unused", max_retries=0
+        ) as client:
+            with trio.fail_after(DEADLINE):
+                chunks = [
+                    chunk
+                    async for chunk in await client.chat.completions.create(
+                        model="smol",
+                        messages=[{"role": "user", "content": "Name a colour."}],
+                        max_tokens=8,
+                        temperature=0,
+                        stream=True,
+                        stream_options={"include_usage": True},
+                    )
+                ]
+        nursery.cancel_scope.cancel()
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text.strip()
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
+    assert all(c.model == "smol" for c in chunks)
