@@ -38,9 +38,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def llama_server() -> Iterator[str]:
+def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """llama.cpp's server on 127.0.0.1 with the shipped GGUF; yields its /v1 base URL."""
     port = _free_port()
+    # a file, not a pipe: a pipe nobody reads would block the server once full
+    log = (tmp_path_factory.mktemp("llama-server") / "stderr.log").open("w+b")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -64,7 +66,7 @@ def llama_server() -> Iterator[str]:
             "false",
         ],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     base_url = f"http://127.0.0.1:{port}/v1"
@@ -72,8 +74,8 @@ def llama_server() -> Iterator[str]:
         give_up = time.monotonic() + 120
         while True:
             if process.poll() is not None:
-                assert process.stderr is not None
-                pytest.fail(f"llama.cpp server exited: {process.stderr.read().decode()[-2000:]}")
+                log.seek(0)
+                pytest.fail(f"llama.cpp server exited: {log.read().decode()[-2000:]}")
             try:
                 if httpx.get(f"{base_url}/models", timeout=1).status_code == 200:
                     break
@@ -90,8 +92,7 @@ def llama_server() -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+        log.close()
 
 
 @pytest.fixture
