@@ -13,7 +13,8 @@
           ├── ProviderUnavailable        5xx, connection refused or reset, overloaded
           │    └── CircuitOpen           too many recent failures: failing fast for a while
           ├── BadRequest                 400/404/422: the request itself is wrong
-          │    └── ContextTooLong        the prompt does not fit the model's context
+          │    ├── ContextTooLong        the prompt does not fit the model's context
+          │    └── UnsupportedOperation  the provider has no such API (e.g. embeddings)
           └── InvalidResponse            malformed JSON/SSE, a stream cut short
      └── SyncCalledFromAsync (RuntimeError)  the sync facade used inside an event loop
 
@@ -122,6 +123,12 @@ class ContextTooLong(BadRequest):
     """The prompt (plus max_tokens) does not fit the model's context window."""
 
     advice = "shorten the conversation or lower max_tokens"
+
+
+class UnsupportedOperation(BadRequest):
+    """The provider (or this model) cannot do what was asked, e.g. embeddings."""
+
+    advice = "use a provider that offers it (e.g. an OpenAI-compatible server or the local model)"
 
 
 class InvalidResponse(ProviderError):

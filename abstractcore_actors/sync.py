@@ -31,7 +31,7 @@ from .errors import SyncCalledFromAsync, ValidationError
 from .providers import LLM
 from .runtime import Runtime, open_runtime
 from .sessions import Entry, Session
-from .types import Chunk, GenerateResponse, Message
+from .types import Chunk, EmbeddingResponse, GenerateResponse, Message
 
 T = TypeVar("T")
 
@@ -213,6 +213,11 @@ class SyncLLM:
         """`LLM.generate`, blocking. Same arguments, same errors."""
         _refuse_inside_event_loop("SyncLLM.generate(...)", "`await llm.generate(...)`")
         return self._runtime.run(lambda: self._llm.generate(*args, **kwargs))
+
+    def embed(self, *args: Any, **kwargs: Any) -> EmbeddingResponse:
+        """`LLM.embed`, blocking. Same arguments, same errors."""
+        _refuse_inside_event_loop("SyncLLM.embed(...)", "`await llm.embed(...)`")
+        return self._runtime.run(lambda: self._llm.embed(*args, **kwargs))
 
     def stream(self, *args: Any, **kwargs: Any) -> Iterator[Chunk]:
         """`LLM.stream`, as an iterator of chunks. Stopping early (break, close,

@@ -277,3 +277,30 @@ class Request:
     extra: Mapping[str, Any] = attrs.field(factory=dict)
     request_id: str = ""
     session_id: str | None = None  # set by a session actor; carried on events
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class EmbeddingRequest:
+    """Texts to embed in one call (built and checked by `LLM.embed`)."""
+
+    texts: tuple[str, ...]
+    dimensions: int | None = None  # ask for shorter vectors, where the model can
+    request_id: str = ""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class EmbeddingResponse:
+    """One vector per input text, in input order. `usage.prompt_tokens` counts
+    the tokens read; `duration` is seconds from the request to the answer."""
+
+    vectors: tuple[tuple[float, ...], ...]
+    model: str = ""
+    provider: str = ""
+    usage: Usage = attrs.field(factory=Usage)
+    request_id: str = ""
+    duration: float = 0.0
+
+    @property
+    def dimensions(self) -> int:
+        """The length of each vector (0 when there are none)."""
+        return len(self.vectors[0]) if self.vectors else 0

@@ -9,6 +9,8 @@ from ._subscription import Subscription as Subscription
 from ._types import EVENT_TYPES as EVENT_TYPES
 from ._types import Cancelled as Cancelled
 from ._types import ContextInjected as ContextInjected
+from ._types import EmbeddingCompleted as EmbeddingCompleted
+from ._types import EmbeddingStarted as EmbeddingStarted
 from ._types import ErrorOccurred as ErrorOccurred
 from ._types import Event as Event
 from ._types import FirstToken as FirstToken

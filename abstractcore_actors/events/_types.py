@@ -81,6 +81,26 @@ class GenerationCompleted(Event):
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class EmbeddingStarted(Event):
+    """A provider call to embed `inputs` texts began."""
+
+    type: ClassVar[str] = "embedding.started"
+    inputs: int = 0
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class EmbeddingCompleted(Event):
+    """An embedding call finished: `inputs` vectors of `dimensions` floats each.
+    (Failures are `ErrorOccurred` / `Cancelled` with `source="embedding"`.)"""
+
+    type: ClassVar[str] = "embedding.completed"
+    inputs: int = 0
+    dimensions: int = 0
+    prompt_tokens: int = 0
+    duration: float = 0.0
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class RetryAttempted(Event):
     """An attempt failed with a retryable error; another starts after `delay` s."""
 
@@ -200,6 +220,8 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     FirstToken,
     GenerationChunk,
     GenerationCompleted,
+    EmbeddingStarted,
+    EmbeddingCompleted,
     RetryAttempted,
     RetryExhausted,
     ErrorOccurred,

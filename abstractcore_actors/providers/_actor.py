@@ -3,6 +3,7 @@
 Messages (one frozen class per protocol step, dispatched with `match`):
 - `GenerateCall` (ask)    → GenerateResponse
 - `StreamCall`   (stream) → Chunk, Chunk, …, final Chunk
+- `EmbedCall`    (ask)    → EmbeddingResponse (see _embed.py)
 
 Around the adapter, the same for every provider: a concurrency limit (a
 `trio.CapacityLimiter`), retries with backoff (only before the first streamed
@@ -14,8 +15,8 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import attrs
 import trio
@@ -36,7 +37,10 @@ from ..events import (
 from ..kernel import ActorContext, Behaviour, StreamSink, UnhandledMessage
 from ..types import Chunk, GenerateResponse, Request, Timings, Usage
 from ._adapter import Adapter, ProviderConfig
+from ._embed import EmbedCall, serve_embed
 from ._resilience import CircuitBreaker, RetryPolicy
+
+T = TypeVar("T")
 
 # Upper bound on closing an upstream response after a cancel.
 _CLOSE_GRACE = 5.0
@@ -121,12 +125,12 @@ class ProviderActor(Behaviour):
     async def receive(self, message: object, ctx: ActorContext) -> Any:
         match message:
             case GenerateCall(request=request, timeout=timeout):
-                events = self._emitter(request)
+                events = self.emitter(request.request_id, request.session_id)
                 await events.emit(GenerationStarted, stream=False)
                 try:
-                    response = await self._generate(request, self._deadline(timeout), events)
+                    response = await self._generate(request, self.deadline(timeout), events)
                 except BaseException as exc:
-                    _report_failure(events, exc)
+                    self.report_failure(events, exc)
                     raise
                 await events.emit(
                     GenerationCompleted,
@@ -137,19 +141,21 @@ class ProviderActor(Behaviour):
                     duration=response.timings.total,
                 )
                 return response
+            case EmbedCall():
+                return await serve_embed(self, message)
             case _:
                 raise UnhandledMessage(ctx.name, message)
 
     async def stream_into(self, message: object, ctx: ActorContext, sink: StreamSink) -> None:
         match message:
             case StreamCall(request=request, timeout=timeout):
-                events = self._emitter(request)
+                events = self.emitter(request.request_id, request.session_id)
                 tally = _StreamTally(start=trio.current_time())
                 await events.emit(GenerationStarted, stream=True)
                 try:
-                    await self._stream(request, self._deadline(timeout), sink, events, tally)
+                    await self._stream(request, self.deadline(timeout), sink, events, tally)
                 except BaseException as exc:
-                    _report_failure(events, exc)
+                    self.report_failure(events, exc)
                     raise
                 usage = tally.usage or Usage()
                 await events.emit(
@@ -165,16 +171,27 @@ class ProviderActor(Behaviour):
 
     # -- policies --------------------------------------------------------
 
-    def _emitter(self, request: Request) -> Emitter:
+    def emitter(self, request_id: str, session_id: str | None = None) -> Emitter:
+        """The events of one call, tagged with this provider and model."""
         assert self.bus is not None, "the provider actor has not started"
         return self.bus.emitter(
-            request.request_id,
-            session_id=request.session_id,
+            request_id,
+            session_id=session_id,
             provider=self.config.provider,
             model=self.config.model,
         )
 
-    def _deadline(self, timeout: float | None) -> float:
+    @staticmethod
+    def report_failure(events: Emitter, exc: BaseException, source: str = "generation") -> None:
+        """The call ended without an answer: say why (never waits: this may be a cancel path)."""
+        if isinstance(exc, trio.Cancelled):
+            events.emit_nowait(Cancelled, source=source, reason="cancelled by the caller")
+        elif isinstance(exc, Exception):  # provider errors; messages are already redacted
+            events.emit_nowait(
+                ErrorOccurred, source=source, error_type=type(exc).__name__, message=str(exc)
+            )
+
+    def deadline(self, timeout: float | None) -> float:
         timeout = self.policy.timeout if timeout is None else timeout
         return math.inf if timeout is None else trio.current_time() + timeout
 
@@ -215,6 +232,21 @@ class ProviderActor(Behaviour):
         self, request: Request, deadline: float, events: Emitter
     ) -> GenerateResponse:
         start = trio.current_time()
+        response = await self.attempts(lambda: self.adapter.generate(request), deadline, events)
+        total = trio.current_time() - start
+        return attrs.evolve(
+            response,
+            provider=self.config.provider,
+            model=response.model or self.config.model,
+            request_id=request.request_id,
+            timings=Timings(ttft=total, total=total),
+        )
+
+    async def attempts(
+        self, call: Callable[[], Awaitable[T]], deadline: float, events: Emitter
+    ) -> T:
+        """`call()` under the policies: breaker, concurrency limit, retries with
+        backoff, and the deadline (ProviderTimeout when it passes)."""
         attempt = 0
         with trio.move_on_at(deadline) as scope:
             while True:
@@ -222,7 +254,7 @@ class ProviderActor(Behaviour):
                 self._admit()
                 try:
                     async with self.limiter:
-                        response = await self.adapter.generate(request)
+                        result = await call()
                 except ProviderError as exc:
                     self.breaker.failed(exc)
                     await self._backoff(attempt, exc, deadline, events)
@@ -231,14 +263,7 @@ class ProviderActor(Behaviour):
                     self.breaker.finished_neutral()
                     raise
                 self.breaker.succeeded()
-                total = trio.current_time() - start
-                return attrs.evolve(
-                    response,
-                    provider=self.config.provider,
-                    model=response.model or self.config.model,
-                    request_id=request.request_id,
-                    timings=Timings(ttft=total, total=total),
-                )
+                return result
         assert scope.cancelled_caught
         self.breaker.finished_neutral()
         raise self._timed_out(deadline)
@@ -355,13 +380,3 @@ def _tally(tally: _StreamTally, chunk: Chunk) -> None:
         tally.finish_reason = chunk.finish_reason
     if chunk.usage is not None:
         tally.usage = chunk.usage
-
-
-def _report_failure(events: Emitter, exc: BaseException) -> None:
-    """The call ended without an answer: say why (never waits: this may be a cancel path)."""
-    if isinstance(exc, trio.Cancelled):
-        events.emit_nowait(Cancelled, source="generation", reason="cancelled by the caller")
-    elif isinstance(exc, Exception):  # provider errors; messages are already redacted
-        events.emit_nowait(
-            ErrorOccurred, source="generation", error_type=type(exc).__name__, message=str(exc)
-        )

@@ -1,20 +1,21 @@
 """The transport seam: one small adapter per wire protocol, behind one interface.
 
 An adapter turns a `Request` into a `GenerateResponse` or a stream of
-`Chunk`s, and maps its vendor's errors to ours (errors.py) at the boundary,
-once. Everything else — concurrency limits, retries, the circuit breaker,
-timeouts, timings — lives in the provider actor around it, the same for all.
+`Chunk`s (and, if it is also an `Embedder`, texts into vectors), and maps
+its vendor's errors to ours (errors.py) at the boundary, once. Everything
+else — concurrency limits, retries, the circuit breaker, timeouts,
+timings — lives in the provider actor around it, the same for all.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
 from .._redact import mask
-from ..types import Chunk, GenerateResponse, Request
+from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse, Request
 
 
 @attrs.frozen(kw_only=True)
@@ -57,4 +58,18 @@ class Adapter(Protocol):
 
     async def aclose(self) -> None:
         """Release clients and sockets. Called once, when the provider actor stops."""
+        ...
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """An adapter that can also embed texts (OpenAI, OpenAI-compatible, local).
+
+    A separate protocol, so that an adapter without embeddings need not say
+    so: the provider actor answers `UnsupportedOperation` for it."""
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """One vector per text, in order. The adapter fills vectors, usage and
+        model; the actor fills provider, request_id and duration. Raise only
+        `ProviderError` subclasses (UnsupportedOperation when it cannot)."""
         ...

@@ -30,8 +30,19 @@ from ..errors import (
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
+    UnsupportedOperation,
 )
-from ..types import Chunk, GenerateResponse, Message, Request, ToolCall, ToolCallDelta, Usage
+from ..types import (
+    Chunk,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    GenerateResponse,
+    Message,
+    Request,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 from ._adapter import ProviderConfig
 from ._status import (
     TIMEOUT_ERRORS,
@@ -252,6 +263,15 @@ class AnthropicAdapter:
 
     def _fail(self, kind: type[ProviderError], detail: str) -> ProviderError:
         return provider_error(kind, detail, self.config)
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """Always UnsupportedOperation: Anthropic offers no embeddings API."""
+        raise self._fail(
+            UnsupportedOperation,
+            "Anthropic has no embeddings API; embed with an OpenAI or OpenAI-compatible "
+            "provider (e.g. create_llm('ollama', 'nomic-embed-text')) or the local model "
+            "(create_llm('local'))",
+        )
 
     def _map(self, exc: BaseException) -> ProviderError:
         if isinstance(exc, anthropic.APIStatusError):

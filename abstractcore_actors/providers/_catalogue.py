@@ -33,6 +33,9 @@ class ProviderKind:
     max_concurrent: int = 16
 
 
+# How the compatible adapter asks for embeddings: "base64" (default) or "float".
+_COMPATIBLE_OPTIONS = frozenset({"embedding_format"})
+
 PROVIDERS: Mapping[str, ProviderKind] = {
     kind.name: kind
     for kind in (
@@ -54,19 +57,24 @@ PROVIDERS: Mapping[str, ProviderKind] = {
             extra_options=frozenset({"max_tokens"}),
         ),
         ProviderKind(
-            name="openai-compatible", adapter="compatible", key_env="OPENAI_COMPATIBLE_API_KEY"
+            name="openai-compatible",
+            adapter="compatible",
+            key_env="OPENAI_COMPATIBLE_API_KEY",
+            extra_options=_COMPATIBLE_OPTIONS,
         ),
         ProviderKind(
             name="ollama",
             adapter="compatible",
             base_url="http://localhost:11434/v1",
             base_url_env="OLLAMA_BASE_URL",
+            extra_options=_COMPATIBLE_OPTIONS,
         ),
         ProviderKind(
             name="lmstudio",
             adapter="compatible",
             base_url="http://localhost:1234/v1",
             base_url_env="LMSTUDIO_BASE_URL",
+            extra_options=_COMPATIBLE_OPTIONS,
         ),
         ProviderKind(
             name="vllm",
@@ -74,12 +82,14 @@ PROVIDERS: Mapping[str, ProviderKind] = {
             base_url="http://localhost:8000/v1",
             base_url_env="VLLM_BASE_URL",
             key_env="VLLM_API_KEY",
+            extra_options=_COMPATIBLE_OPTIONS,
         ),
         ProviderKind(
             name="llamacpp",
             adapter="compatible",
             base_url="http://localhost:8080/v1",
             base_url_env="LLAMACPP_BASE_URL",
+            extra_options=_COMPATIBLE_OPTIONS,
         ),
         ProviderKind(
             name="openrouter",
@@ -87,6 +97,7 @@ PROVIDERS: Mapping[str, ProviderKind] = {
             base_url="https://openrouter.ai/api/v1",
             key_env="OPENROUTER_API_KEY",
             key_required=True,
+            extra_options=_COMPATIBLE_OPTIONS,
         ),
         ProviderKind(
             name="local",
@@ -160,6 +171,10 @@ def build_provider(
             f"it takes: {', '.join(sorted(allowed))}"
         )
     model = model or kind.default_model
+    if options.get("embedding_format", "base64") not in ("base64", "float"):
+        raise ValidationError(
+            f"embedding_format must be 'base64' or 'float' (got {options['embedding_format']!r})"
+        )
     if not model:
         raise ValidationError(f"{kind.name} needs a model name: create_llm({kind.name!r}, 'model')")
     base_url = options.get("base_url") or (

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 
 from ..errors import InvalidResponse, ProviderError, ProviderTimeout, ProviderUnavailable
-from ..types import Chunk, GenerateResponse, Request
+from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse, Request
+from . import _embed_wire
 from . import _openai_wire as wire
 from ._adapter import ProviderConfig
 from ._status import error_from_status, provider_error
@@ -101,6 +102,24 @@ class CompatibleAdapter:
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise self._fail(
                 InvalidResponse, f"the answer is not a chat.completion object ({exc!r})"
+            ) from exc
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """POST {base_url}/embeddings, asking for base64 vectors (option
+        `embedding_format="float"` for servers that only send floats; either
+        kind of answer is read)."""
+        encoding = str(self.config.options.get("embedding_format", "base64"))
+        body = _embed_wire.request_body(request, self.config.model, encoding)
+        url = f"{self._url.removesuffix('/chat/completions')}/embeddings"
+        try:
+            response = await self._client.post(url, json=body)
+            await self._raise_for_status(response)
+            return _embed_wire.response_from_wire(response.json(), len(request.texts))
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc) from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise self._fail(
+                InvalidResponse, f"the answer is not an embeddings list object ({exc!r})"
             ) from exc
 
     async def stream(self, request: Request) -> AsyncIterator[Chunk]:

@@ -11,10 +11,20 @@ import trio
 
 from ..errors import ValidationError
 from ..kernel import ActorRef
-from ..types import Chunk, GenerateResponse, Message, Request, Timings, ToolSpec
+from ..types import (
+    Chunk,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    GenerateResponse,
+    Message,
+    Request,
+    Timings,
+    ToolSpec,
+)
 from ._accumulate import Accumulator
 from ._actor import GenerateCall, StreamCall
 from ._adapter import ProviderConfig
+from ._embed import EmbedCall, build_embedding_request
 
 _STREAM_BUFFER = 8
 
@@ -336,3 +346,34 @@ class LLM:
         )
         async with self.stream_request(request, timeout=timeout) as stream:
             yield stream
+
+    async def embed(
+        self,
+        texts: str | Sequence[str],
+        *,
+        dimensions: int | None = None,
+        timeout: float | None = None,
+    ) -> EmbeddingResponse:
+        """One vector per text, in input order (a single string gives one vector).
+
+        `dimensions` asks for shorter vectors where the model supports it
+        (OpenAI's text-embedding-3 models). `timeout` bounds the whole call,
+        retries included, like `generate`. Raises ValidationError for bad
+        input (no texts, an empty or non-string text, more than 2048 texts),
+        UnsupportedOperation when the provider has no embeddings (Anthropic),
+        and other ProviderError subclasses when the provider fails. On cancel
+        the upstream request is cancelled and its connection closed before
+        this returns.
+        """
+        request = build_embedding_request(texts, dimensions=dimensions)
+        return await self.embed_request(request, timeout=timeout)
+
+    async def embed_request(
+        self, request: EmbeddingRequest, *, timeout: float | None = None
+    ) -> EmbeddingResponse:
+        """Send a prepared `EmbeddingRequest`; otherwise like `embed`."""
+        _check_timeout(timeout)
+        response: EmbeddingResponse = await self._ref.ask(
+            EmbedCall(request=request, timeout=timeout)
+        )
+        return response

@@ -49,9 +49,10 @@ import outcome
 import trio
 
 from ..errors import BadRequest, ConfigurationError, ContextTooLong, ProviderUnavailable
-from ..types import Chunk, GenerateResponse, Request, Usage
+from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse, Request, Usage
 from ._accumulate import Accumulator
 from ._adapter import ProviderConfig
+from ._local_embed import LocalEmbedder
 from ._openai_wire import message_to_wire
 
 # llama.cpp's model loading is not thread safe: two loads at once in two
@@ -151,6 +152,10 @@ class LocalAdapter:
         self.loads = 0  # times the model was loaded (tests: exactly once)
         self.cancel_latency_tokens = 0  # most tokens any one call sampled after its cancel
         self.tokens_after_cancel = 0  # the same, summed over calls
+        # A second context, in embedding mode, loaded by the first embed.
+        self.embedder = LocalEmbedder(
+            self.path, config.options, self._fail, _LLAMA_LOAD_LOCK, WORKER_THREAD_NAME
+        )
 
     def __repr__(self) -> str:
         return f"<LocalAdapter {self.path.name}>"
@@ -224,6 +229,7 @@ class LocalAdapter:
         model left to the garbage collector would be freed at an unknown time,
         perhaps during another load (see _LLAMA_LOAD_LOCK)."""
         self._closed = True  # from here no call starts a generation
+        await self.embedder.aclose()
         with trio.CancelScope(shield=True):
             current = self._current
             if current is not None:
@@ -244,6 +250,10 @@ class LocalAdapter:
         self._abort_callback = None
 
     # -- generating ------------------------------------------------------
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """Mean-pooled unit vectors from a second context (see _local_embed.py)."""
+        return await self.embedder.embed(request, self.model_name)
 
     async def generate(self, request: Request) -> GenerateResponse:
         """The whole answer (the stream, accumulated); raises as `stream` does."""

@@ -13,7 +13,15 @@ from typing import Any
 import openai
 
 from ..errors import InvalidResponse, ProviderError, ProviderTimeout, ProviderUnavailable
-from ..types import Chunk, GenerateResponse, Request, ToolCallDelta, Usage
+from ..types import (
+    Chunk,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    GenerateResponse,
+    Request,
+    ToolCallDelta,
+    Usage,
+)
 from . import _openai_wire as wire
 from ._adapter import ProviderConfig
 from ._status import (
@@ -100,6 +108,27 @@ class OpenAIAdapter:
             return wire.response_from_wire(data)
         except (KeyError, TypeError, IndexError) as exc:
             raise self._map(ValueError(f"not a chat.completion object: {exc!r}")) from exc
+
+    async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
+        """POST /embeddings. Without `encoding_format` the SDK asks for base64
+        (a quarter of the bytes) and decodes it to floats itself."""
+        extra: dict[str, Any] = {}
+        if request.dimensions is not None:
+            extra["dimensions"] = request.dimensions
+        try:
+            result = await self._client.embeddings.create(
+                model=self.config.model, input=list(request.texts), **extra
+            )
+            ordered = sorted(result.data, key=lambda item: item.index)
+            if [item.index for item in ordered] != list(range(len(request.texts))):
+                raise ValueError(f"expected {len(request.texts)} embeddings, got {len(ordered)}")
+            vectors = tuple(tuple(float(x) for x in item.embedding) for item in ordered)
+        except _SDK_ERRORS as exc:
+            raise self._map(exc) from exc
+        except (TypeError, AttributeError) as exc:
+            raise self._map(ValueError(f"not an embeddings list object: {exc!r}")) from exc
+        usage = Usage(prompt_tokens=result.usage.prompt_tokens if result.usage else 0)
+        return EmbeddingResponse(vectors=vectors, model=result.model or "", usage=usage)
 
     async def stream(self, request: Request) -> AsyncIterator[Chunk]:
         try:

@@ -8,6 +8,7 @@ from typing import final
 from ..runtime import Runtime
 from ._chat import chat_completions, to_http
 from ._config import GatewayConfig
+from ._embeddings import embeddings
 from ._errors import HTTPError
 from ._http import ClientGone, Receive, Scope, Send, header, send_error, send_json
 from ._routing import Router
@@ -78,6 +79,9 @@ class GatewayApp:
             if path == "/v1/chat/completions":
                 self._allow(method, "POST")
                 await chat_completions(scope, receive, send, self.router, self.config)
+            elif path == "/v1/embeddings":
+                self._allow(method, "POST")
+                await embeddings(scope, receive, send, self.router, self.config)
             elif path == "/v1/models":
                 self._allow(method, "GET")
                 await send_json(send, 200, self._models())

@@ -14,6 +14,7 @@ import hashlib
 import json
 import struct
 import time
+from collections import deque
 from collections.abc import Mapping
 from typing import Any, final
 
@@ -22,6 +23,7 @@ import attrs
 from ._http import Exchange, FakeServer, StreamPlan
 from ._script import (
     ArgsPiece,
+    Fault,
     RecordedRequest,
     Reply,
     Step,
@@ -58,6 +60,14 @@ class FakeOpenAIServer(FakeServer):
 
     overloaded_status = 500
     request_id_header = "x-request-id"
+    #: faults for the next embeddings requests, one each, in order (see push_embedding)
+    embedding_faults: deque[Fault] = attrs.field(factory=deque, init=False)
+
+    def push_embedding(self, *faults: Fault) -> None:
+        """Act out `faults` on the next embeddings requests, one per request
+        (a `stall` delays the answer; `status`, `reset`, `malformed`, ... fail it).
+        Chat requests never use them."""
+        self.embedding_faults.extend(faults)
 
     @property
     def base_url(self) -> str:
@@ -92,8 +102,12 @@ class FakeOpenAIServer(FakeServer):
                 raw = json.dumps({"object": "list", "data": data}).encode()
                 await exchange.respond(200, raw, self.headers())
             case ("POST", "/v1/embeddings"):
-                raw = json.dumps(_embeddings(request)).encode()
-                await exchange.respond(200, raw, self.headers())
+                if self.embedding_faults:
+                    fault = self.embedding_faults.popleft()
+                    await self.play_complete(exchange, fault, _embeddings(request))
+                else:
+                    raw = json.dumps(_embeddings(request)).encode()
+                    await exchange.respond(200, raw, self.headers())
             case _:
                 message = f"Invalid URL ({request.method} {route[1]})"
                 await self.send_error(exchange, 404, message)
@@ -210,7 +224,8 @@ def _stream_plan(reply: Reply, model: str, usage: dict[str, int] | None, step: S
 
 
 def _embeddings(request: RecordedRequest) -> dict[str, object]:
-    """Deterministic vectors: 8 floats in [-1, 1) from a SHA-256 of each input.
+    """Deterministic vectors: 8 floats in [-1, 1) from a SHA-256 of each input
+    (`dimensions` floats, up to 32, when the request asks).
 
     The openai SDK asks for `encoding_format: "base64"` unless told otherwise
     (little-endian float32, which it decodes); these values are exact in float32,
@@ -218,10 +233,12 @@ def _embeddings(request: RecordedRequest) -> dict[str, object]:
     body = request.json if isinstance(request.json, Mapping) else {}
     raw = body.get("input", "")
     texts = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, list) else [raw]
+    size = body.get("dimensions")
+    size = size if isinstance(size, int) and 1 <= size <= 32 else 8
     data = []
     for i, text in enumerate(texts):
         digest = hashlib.sha256(str(text).encode()).digest()
-        vector = [(byte - 128) / 128 for byte in digest[:8]]
+        vector = [(byte - 128) / 128 for byte in digest[:size]]
         embedding: object = vector
         if body.get("encoding_format") == "base64":
             embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()

@@ -8,7 +8,7 @@ import threading
 import pytest
 import trio
 
-from abstractcore_actors import SyncCalledFromAsync, open_runtime
+from abstractcore_actors import SyncCalledFromAsync, ValidationError, open_runtime
 from abstractcore_actors.sync import SyncRuntime, create_llm
 from abstractcore_actors.testing import FakeOpenAIServer, Reply, open_fake_openai_server
 
@@ -82,3 +82,16 @@ def test_inside_asyncio_the_error_names_the_async_call() -> None:
             create_llm("ollama", "m")
 
     asyncio.run(main())
+
+
+def test_embed_from_plain_sync_code() -> None:
+    def check(server: FakeOpenAIServer) -> None:
+        with create_llm("openai-compatible", "e", base_url=server.base_url) as llm:
+            pair = llm.embed(["a", "b"])
+            one = llm.embed("a")
+            with pytest.raises(ValidationError, match="nothing to embed"):
+                llm.embed([])
+        assert len(pair.vectors) == 2 and pair.dimensions == 8
+        assert one.vectors[0] == pair.vectors[0]
+
+    run_server_in_thread(check)

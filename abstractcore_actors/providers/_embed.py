@@ -1,0 +1,108 @@
+"""The embedding protocol of the provider actor: `EmbedCall` (ask) → EmbeddingResponse.
+
+The call runs under the same policies as a generation — the actor's
+concurrency limit, breaker, retries and deadline (`ProviderActor.attempts`)
+— and reports `EmbeddingStarted` / `EmbeddingCompleted`, or `ErrorOccurred`
+/ `Cancelled` with `source="embedding"`. An adapter that is not an
+`Embedder` answers `UnsupportedOperation`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+import trio
+
+from ..errors import UnsupportedOperation, ValidationError
+from ..events import EmbeddingCompleted, EmbeddingStarted
+from ..types import EmbeddingRequest, EmbeddingResponse
+from ._adapter import Embedder
+
+if TYPE_CHECKING:
+    from ._actor import ProviderActor
+
+# OpenAI's limit on inputs per request; larger batches are the caller's to split.
+MAX_INPUTS = 2048
+
+
+@attrs.frozen(kw_only=True)
+class EmbedCall:
+    """Ask for one vector per text."""
+
+    request: EmbeddingRequest
+    timeout: float | None = None
+
+
+def build_embedding_request(
+    texts: str | Sequence[str], *, dimensions: int | None = None
+) -> EmbeddingRequest:
+    """Check `llm.embed`'s arguments and build its request (raises ValidationError)."""
+    items: Sequence[object] = (texts,) if isinstance(texts, str) else texts
+    if isinstance(texts, bytes | bytearray) or not isinstance(items, Sequence):
+        raise ValidationError(
+            f"embed takes a string or a list of strings, not {type(texts).__name__}"
+        )
+    if not items:
+        raise ValidationError("nothing to embed: pass a string or a non-empty list of strings")
+    if len(items) > MAX_INPUTS:
+        raise ValidationError(
+            f"too many texts in one call ({len(items)}; at most {MAX_INPUTS}): "
+            "split them into several embed calls"
+        )
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            raise ValidationError(
+                f"texts[{i}] is a {type(item).__name__}, not a string: "
+                "embed takes a string or a list of strings"
+            )
+        if not item:
+            raise ValidationError(f"texts[{i}] is empty: every text to embed needs some content")
+    if dimensions is not None and (
+        isinstance(dimensions, bool) or not isinstance(dimensions, int) or dimensions < 1
+    ):
+        raise ValidationError(f"dimensions must be a positive integer (got {dimensions!r})")
+    return EmbeddingRequest(
+        texts=tuple(items),  # type: ignore[arg-type]  # checked above: all str
+        dimensions=dimensions,
+        request_id=f"emb_{uuid.uuid4().hex[:16]}",
+    )
+
+
+async def serve_embed(actor: ProviderActor, call: EmbedCall) -> EmbeddingResponse:
+    """Answer one EmbedCall inside the provider actor."""
+    request = call.request
+    config = actor.config
+    events = actor.emitter(request.request_id)
+    await events.emit(EmbeddingStarted, inputs=len(request.texts))
+    start = trio.current_time()
+    try:
+        adapter = actor.adapter
+        if not isinstance(adapter, Embedder):
+            raise UnsupportedOperation(
+                "this provider has no embeddings API",
+                provider=config.provider,
+                model=config.model,
+            )
+        deadline = actor.deadline(call.timeout)
+        response = await actor.attempts(lambda: adapter.embed(request), deadline, events)
+    except BaseException as exc:
+        actor.report_failure(events, exc, source="embedding")
+        raise
+    response = attrs.evolve(
+        response,
+        provider=config.provider,
+        model=response.model or config.model,
+        request_id=request.request_id,
+        duration=trio.current_time() - start,
+    )
+    await events.emit(
+        EmbeddingCompleted,
+        inputs=len(response.vectors),
+        dimensions=response.dimensions,
+        prompt_tokens=response.usage.prompt_tokens,
+        duration=response.duration,
+    )
+    return response

@@ -1,0 +1,125 @@
+"""POST /v1/embeddings: OpenAI's embeddings endpoint over `LLM.embed`.
+
+The body follows OpenAI's API reference: `model`, `input` (a string or an
+array of strings; arrays of token ids are refused with a 400 — we cannot
+know the upstream model's tokenizer), `encoding_format` ("float", the
+default, or "base64": little-endian float32, which the openai SDK asks for
+and decodes), `dimensions`, and `user` (ignored). The answer is a `list`
+object of `embedding`s with `usage`. Model names route as for chat, but a
+virtual model (race:, ensemble:, hedge:) is a 400: vectors of different
+models cannot be raced or voted on.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from ..errors import UnsupportedOperation, ValidationError
+from ..providers._embed import build_embedding_request
+from ..providers._embed_wire import ENCODINGS, response_to_wire
+from ..types import EmbeddingRequest
+from ._chat import to_http
+from ._config import GatewayConfig
+from ._errors import HTTPError, bad_request
+from ._http import Receive, Scope, Send, read_body, send_error, send_json, until_disconnect
+from ._request import parse_json
+from ._routing import Router
+
+_VIRTUAL = ("race", "ensemble", "hedge")
+
+
+@attrs.frozen(kw_only=True)
+class EmbeddingsCall:
+    """A valid embeddings request: the public model name, the request, the format."""
+
+    model: str
+    request: EmbeddingRequest
+    encoding: str
+
+
+def _token_arrays(value: object) -> bool:
+    """Whether `input` is token ids: an array of integers, or of arrays of them."""
+    if not isinstance(value, list) or not value:
+        return False
+    first = value[0]
+    if isinstance(first, list):
+        return True
+    return isinstance(first, int) and not isinstance(first, bool)
+
+
+def parse_embeddings(body: object) -> EmbeddingsCall:
+    """Check an embeddings body field by field; HTTPError 400 naming the field."""
+    if not isinstance(body, dict):
+        raise bad_request("the request body must be a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise bad_request("model is required: the name of an embedding model", param="model")
+    if "input" not in body:
+        raise bad_request("input is required: a string or an array of strings", param="input")
+    texts = body["input"]
+    if _token_arrays(texts):
+        raise bad_request(
+            "input as token arrays is not supported here: send the text itself "
+            "(a string or an array of strings)",
+            param="input",
+        )
+    if not isinstance(texts, str | list):
+        raise bad_request(
+            f"input must be a string or an array of strings (got {type(texts).__name__})",
+            param="input",
+        )
+    encoding = body.get("encoding_format") or "float"
+    if encoding not in ENCODINGS:
+        raise bad_request(
+            f"encoding_format must be 'float' or 'base64' (got {encoding!r})",
+            param="encoding_format",
+        )
+    dimensions = body.get("dimensions")
+    try:
+        request = build_embedding_request(texts, dimensions=dimensions)
+    except ValidationError as exc:
+        param = "dimensions" if str(exc).startswith("dimensions") else "input"
+        raise bad_request(str(exc), param=param) from None
+    return EmbeddingsCall(model=model, request=request, encoding=str(encoding))
+
+
+def _no_virtual(name: str) -> None:
+    kind, colon, _ = name.partition(":")
+    if colon and kind in _VIRTUAL:
+        raise bad_request(
+            f"virtual model {name!r} cannot embed: {kind} combines chat answers, and vectors "
+            "of different models do not mix. Name one embedding model",
+            param="model",
+        )
+
+
+def _http_error(exc: BaseException) -> HTTPError:
+    if isinstance(exc, UnsupportedOperation):
+        return HTTPError(400, str(exc), code="unsupported_operation", param="model")
+    return to_http(exc)
+
+
+async def embeddings(
+    scope: Scope, receive: Receive, send: Send, router: Router, config: GatewayConfig
+) -> None:
+    """Answer one embeddings request. Raises HTTPError (or ClientGone) before
+    anything is sent; a client that disconnects cancels the upstream call."""
+    raw = await read_body(scope, receive, config.body_limit)
+    call = parse_embeddings(parse_json(raw))
+    _no_virtual(call.model)
+    llm = router.llm(call.model)
+
+    async def handler() -> None:
+        try:
+            response = await llm.embed_request(call.request, timeout=config.request_timeout)
+        except Exception as exc:
+            await send_error(send, _http_error(exc))
+            return
+        answer: dict[str, Any] = response_to_wire(
+            response, model=call.model, encoding=call.encoding
+        )
+        await send_json(send, 200, answer)
+
+    await until_disconnect(receive, handler)

@@ -1,0 +1,57 @@
+"""Embeddings from the shipped SmolLM2 model (a second llama context, loaded on
+the first embed): deterministic, distinct, unit length, n_embd wide; a cancel
+stops the worker thread before the call returns."""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import AsyncIterator
+
+import pytest
+import trio
+
+from abstractcore_actors import BadRequest, Runtime, open_runtime
+from abstractcore_actors.providers._local import LocalAdapter
+
+pytestmark = pytest.mark.local_model
+
+THREAD = "abstractcore-actors local model"
+
+
+@pytest.fixture
+async def local_rt() -> AsyncIterator[Runtime]:
+    async with open_runtime(env={}) as rt:
+        yield rt
+
+
+async def test_local_embeddings(local_rt: Runtime) -> None:
+    llm = local_rt.create_llm("local")
+    with trio.fail_after(120):
+        first = await llm.embed(["the cat sat", "stock prices fell"])
+        again = await llm.embed("the cat sat")
+    import llama_cpp
+
+    path = LocalAdapter(llm.config).path
+    with llama_cpp_lock():
+        probe = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+    n_embd = int(probe.metadata["llama.embedding_length"])
+    assert first.dimensions == n_embd == 576
+    assert again.vectors[0] == first.vectors[0]  # same text, same vector
+    assert first.vectors[0] != first.vectors[1]
+    for vector in first.vectors:
+        assert math.isclose(math.sqrt(sum(x * x for x in vector)), 1.0, rel_tol=1e-6)
+    assert first.usage.prompt_tokens > 4
+    assert first.model.startswith("SmolLM2") and first.provider == "local"
+    with pytest.raises(BadRequest, match="576 dimensions and cannot be shortened"):
+        await llm.embed("x", dimensions=64)
+    # a cancel returns only once the worker thread has stopped
+    with trio.move_on_after(0.05):
+        await llm.embed(["word " * 400] * 4)
+    assert not [t for t in threading.enumerate() if t.name == THREAD]
+
+
+def llama_cpp_lock() -> threading.Lock:
+    from abstractcore_actors.providers._local import _LLAMA_LOAD_LOCK
+
+    return _LLAMA_LOAD_LOCK
