@@ -29,6 +29,7 @@ from .errors import RateLimited as RateLimited
 from .errors import SupervisorGaveUp as SupervisorGaveUp
 from .errors import SyncCalledFromAsync as SyncCalledFromAsync
 from .errors import UnhandledMessage as UnhandledMessage
+from .errors import UnsupportedOperation as UnsupportedOperation
 from .errors import ValidationError as ValidationError
 from .events import Event as Event
 from .events import EventBus as EventBus
@@ -60,6 +61,7 @@ from .tools import ToolContext as ToolContext
 from .tools import ToolDefinition as ToolDefinition
 from .tools import tool as tool
 from .types import Chunk as Chunk
+from .types import EmbeddingResponse as EmbeddingResponse
 from .types import GenerateResponse as GenerateResponse
 from .types import Message as Message
 from .types import Timings as Timings

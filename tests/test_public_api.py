@@ -36,6 +36,7 @@ PUBLIC = {
     # message types
     "Chunk",
     "GenerateResponse",
+    "EmbeddingResponse",
     "Message",
     "Timings",
     "ToolCall",
@@ -68,6 +69,7 @@ PUBLIC = {
     "KernelError",
     "MailboxClosed",
     "NameTaken",
+    "UnsupportedOperation",
     "ProviderError",
     "ProviderTimeout",
     "ProviderUnavailable",
