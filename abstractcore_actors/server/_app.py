@@ -9,6 +9,7 @@ from ..runtime import Runtime
 from ._chat import chat_completions, to_http
 from ._config import GatewayConfig
 from ._errors import HTTPError
+from ._events_ws import EventsEndpoint
 from ._http import ClientGone, Receive, Scope, Send, header, send_error, send_json
 from ._routing import Router
 
@@ -31,6 +32,7 @@ class GatewayApp:
         self.rt = rt
         self.config = config
         self.router = Router(rt, config)
+        self.events = EventsEndpoint(rt, config)
         self.created = int(time.time())
 
     def __repr__(self) -> str:
@@ -43,7 +45,7 @@ class GatewayApp:
         elif kind == "http":
             await self._http(scope, receive, send)
         elif kind == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
+            await self.events(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
