@@ -8,6 +8,7 @@ from typing import final
 from ..runtime import Runtime
 from ._chat import chat_completions, to_http
 from ._config import GatewayConfig
+from ._console import is_console, send_console
 from ._errors import HTTPError
 from ._events_ws import EventsEndpoint
 from ._http import ClientGone, Receive, Scope, Send, header, send_error, send_json
@@ -73,6 +74,9 @@ class GatewayApp:
             if path == "/health":
                 self._allow(method, "GET", "HEAD")
                 await send_json(send, 200, {"status": "ok"})
+                return
+            if is_console(path):
+                await send_console(send, path, method)
                 return
             if not path.startswith("/v1/"):
                 raise self._not_found(path)
