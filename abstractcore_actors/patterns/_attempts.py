@@ -129,6 +129,16 @@ def check_contenders(contenders: Sequence[Contender], pattern: str) -> list[Cont
     return items
 
 
+def contender_options(options: Mapping[str, Any], index: int) -> Mapping[str, Any]:
+    """The options for contender `index`: a pattern called with `request_id=X`
+    gives its contenders the ids `X/0`, `X/1`, … so their events can be told
+    apart and still followed as one call (a prefix match on `X/`)."""
+    parent = options.get("request_id")
+    if parent is None:
+        return options
+    return {**options, "request_id": f"{parent}/{index}"}
+
+
 async def run_contender(
     contender: Contender,
     attempt: Attempt,
@@ -137,7 +147,8 @@ async def run_contender(
 ) -> GenerateResponse:
     """Run one contender to its answer, keeping `attempt` up to date."""
     if isinstance(contender, LLM):
-        async with contender.stream(prompt, **options) as stream:
+        own = contender_options(options, attempt.index)
+        async with contender.stream(prompt, **own) as stream:
             async for chunk in stream:
                 if chunk.text or chunk.tool_calls:
                     attempt.partial_completion_tokens += 1

@@ -17,7 +17,7 @@ import trio
 from ..errors import AllAttemptsFailed, ProviderTimeout, ValidationError
 from ..providers import LLM
 from ..types import Chunk, GenerateResponse
-from ._attempts import Attempt, PatternResult, Status, new_attempts
+from ._attempts import Attempt, PatternResult, Status, contender_options, new_attempts
 from ._race import check_timeout, failures
 
 
@@ -87,7 +87,7 @@ async def race_stream(
         attempt = attempts[index]
         with scopes[index]:
             try:
-                async with llm.stream(prompt, **options) as stream:
+                async with llm.stream(prompt, **contender_options(options, index)) as stream:
                     async for chunk in stream:
                         if chunk.text or chunk.tool_calls:
                             attempt.partial_completion_tokens += 1

@@ -45,8 +45,13 @@ def build_request(
     tool_choice: str | Mapping[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
     session_id: str | None = None,
+    request_id: str | None = None,
 ) -> Request:
-    """Validate a call's arguments and build its Request (raises ValidationError)."""
+    """Validate a call's arguments and build its Request (raises ValidationError).
+
+    `request_id` names the call on its events (default: a fresh `req_…`); a
+    gateway passes its client's id so a UI can follow the call from the start.
+    """
     turns: list[Message] = []
     if system_prompt:
         turns.append(Message.system(system_prompt))
@@ -67,6 +72,8 @@ def build_request(
         raise ValidationError(f"max_tokens must be a positive integer (got {max_tokens!r})")
     if top_p is not None and not 0 < top_p <= 1:
         raise ValidationError(f"top_p must be in (0, 1] (got {top_p})")
+    if request_id is not None and (not isinstance(request_id, str) or not request_id):
+        raise ValidationError(f"request_id must be a non-empty string (got {request_id!r})")
     stops = (stop,) if isinstance(stop, str) else tuple(stop or ())
     specs = tuple(ToolSpec.coerce(t) for t in tools or ())
     return Request(
@@ -79,7 +86,7 @@ def build_request(
         seed=seed,
         tool_choice=check_tool_choice(tool_choice, specs),
         extra=dict(extra or {}),
-        request_id=f"req_{uuid.uuid4().hex[:16]}",
+        request_id=request_id or f"req_{uuid.uuid4().hex[:16]}",
         session_id=session_id,
     )
 
@@ -225,6 +232,7 @@ class LLM:
         seed: int | None = None,
         tool_choice: str | Mapping[str, Any] | None = None,
         session_id: str | None = None,
+        request_id: str | None = None,
         **extra: Any,
     ) -> Request:
         """The validated `Request` a call with these arguments would send, with
@@ -244,6 +252,7 @@ class LLM:
             tool_choice=tool_choice,
             extra=extra,
             session_id=session_id,
+            request_id=request_id,
         )
 
     async def generate_request(

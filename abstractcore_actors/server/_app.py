@@ -8,8 +8,10 @@ from typing import final
 from ..runtime import Runtime
 from ._chat import chat_completions, to_http
 from ._config import GatewayConfig
+from ._console import is_console, send_console
 from ._embeddings import embeddings
 from ._errors import HTTPError
+from ._events_ws import EventsEndpoint
 from ._http import ClientGone, Receive, Scope, Send, header, send_error, send_json
 from ._routing import Router
 
@@ -32,6 +34,7 @@ class GatewayApp:
         self.rt = rt
         self.config = config
         self.router = Router(rt, config)
+        self.events = EventsEndpoint(rt, config)
         self.created = int(time.time())
 
     def __repr__(self) -> str:
@@ -44,7 +47,7 @@ class GatewayApp:
         elif kind == "http":
             await self._http(scope, receive, send)
         elif kind == "websocket":
-            await send({"type": "websocket.close", "code": 1008})
+            await self.events(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -72,6 +75,9 @@ class GatewayApp:
             if path == "/health":
                 self._allow(method, "GET", "HEAD")
                 await send_json(send, 200, {"status": "ok"})
+                return
+            if is_console(path):
+                await send_console(send, path, method)
                 return
             if not path.startswith("/v1/"):
                 raise self._not_found(path)
@@ -106,7 +112,8 @@ class GatewayApp:
     def _not_found(self, path: str) -> HTTPError:
         return HTTPError(
             404,
-            f"no such endpoint: {path} (try /v1/chat/completions, /v1/models, /health)",
+            f"no such endpoint: {path} (try /v1/chat/completions, /v1/embeddings, "
+            "/v1/models, /v1/events (WebSocket), /health, or / for the console)",
             code="not_found",
         )
 

@@ -6,12 +6,14 @@ import logging
 import time
 import uuid
 
+import attrs
 import trio
 
 from ._config import GatewayConfig
 from ._errors import HTTPError, http_error
 from ._http import Receive, Scope, Send, read_body, send_error, send_json, until_disconnect
 from ._request import ChatRequest, parse_chat, parse_json
+from ._request_id import client_request_id, with_request_id
 from ._routing import Router, Target
 from ._wire import ChunkWriter, completion, error_frame
 
@@ -42,8 +44,11 @@ async def chat_completions(
     scope: Scope, receive: Receive, send: Send, router: Router, config: GatewayConfig
 ) -> None:
     """Answer one chat request. Raises HTTPError (or ClientGone) before anything is sent."""
+    request_id = client_request_id(scope)
+    send = with_request_id(send, request_id)
     raw = await read_body(scope, receive, config.body_limit)
     request = parse_chat(parse_json(raw), max_tokens_cap=config.max_tokens)
+    request = attrs.evolve(request, args={**request.args, "request_id": request_id})
     target = router.resolve(request.model)
     answer = _stream if request.stream else _complete
 

@@ -39,7 +39,14 @@ async def serve(
     stop = shutdown if shutdown is not None else trio.Event()
     # our ASGI types are plain mappings, looser than Hypercorn's TypedDicts
     app: Any = make_app(rt, config)
-    run = functools.partial(hypercorn_serve, app, hc, shutdown_trigger=stop.wait)
+
+    async def trigger() -> None:
+        await stop.wait()
+        # event sockets never end by themselves: close them (1001) so a
+        # graceful shutdown does not wait out its timeout for them
+        app.events.shutdown()
+
+    run = functools.partial(hypercorn_serve, app, hc, shutdown_trigger=trigger)
     async with trio.open_nursery() as nursery:
         binds: list[str] = await nursery.start(run)
         task_status.started(int(binds[0].rsplit(":", 1)[1]))

@@ -120,7 +120,7 @@ async def test_an_oversize_body_is_413(http: httpx.AsyncClient) -> None:
 async def test_unknown_paths_and_methods(http: httpx.AsyncClient) -> None:
     with trio.fail_after(DEADLINE):
         assert_openai_error(await http.get("/v1/nothing"), 404)
-        assert_openai_error(await http.get("/"), 404)
+        assert_openai_error(await http.get("/nothing"), 404)
         assert_openai_error(await http.get("/v1/chat/completions"), 405)
 
 
