@@ -334,11 +334,12 @@ class LocalAdapter:
     ) -> None:
         options = self.config.options
         seed = request.seed if request.seed is not None else options.get("seed")
+        max_tokens = request.max_tokens or int(options.get("max_tokens", 256))
         try:
             pieces = llama.create_chat_completion(
                 messages=[message_to_wire(m) for m in request.messages],
                 stream=True,
-                max_tokens=request.max_tokens or int(options.get("max_tokens", 256)),
+                max_tokens=max_tokens,
                 temperature=0.7 if request.temperature is None else request.temperature,
                 top_p=0.95 if request.top_p is None else request.top_p,
                 stop=list(request.stop) or None,
@@ -359,7 +360,7 @@ class LocalAdapter:
                         trio.from_thread.run(send.send, Chunk(text=text), trio_token=token)
                 if generation.stop.is_set():
                     return
-                final = Chunk(finish_reason=finish or "stop", usage=self._usage(generation, finish))
+                final = Chunk(finish_reason=finish or "stop", usage=self._usage(generation, finish, max_tokens))
                 generation.completed = True
                 trio.from_thread.run(send.send, final, trio_token=token)
             finally:
@@ -378,11 +379,14 @@ class LocalAdapter:
             raise self._fail(ProviderUnavailable, f"the local model failed: {exc}") from exc
 
     @staticmethod
-    def _usage(generation: _Generation, finish: str | None) -> Usage:
+    def _usage(generation: _Generation, finish: str | None, max_tokens: int) -> Usage:
         # A "stop" from the model means it sampled its end-of-turn token, which
         # (as in llama-cpp-python's own usage) is not part of the answer. After
         # a stop sequence this undercounts by one; the counts are estimates.
-        completion = generation.sampled - (1 if finish == "stop" else 0)
+        # llama-cpp-python's sampler chain may run our counting processor more
+        # than once for one token (seen under load), so the count is capped at
+        # max_tokens, which bounds what was generated.
+        completion = min(generation.sampled - (1 if finish == "stop" else 0), max_tokens)
         return Usage(
             prompt_tokens=generation.prompt_tokens or 0, completion_tokens=max(completion, 0)
         )
