@@ -360,7 +360,10 @@ class LocalAdapter:
                         trio.from_thread.run(send.send, Chunk(text=text), trio_token=token)
                 if generation.stop.is_set():
                     return
-                final = Chunk(finish_reason=finish or "stop", usage=self._usage(generation, finish, max_tokens))
+                final = Chunk(
+                    finish_reason=finish or "stop",
+                    usage=self._usage(generation, finish, max_tokens),
+                )
                 generation.completed = True
                 trio.from_thread.run(send.send, final, trio_token=token)
             finally:
