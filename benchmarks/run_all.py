@@ -11,7 +11,10 @@ HERE = Path(__file__).parent
 if __name__ == "__main__":
     only = set(sys.argv[1:])
     for script in sorted(HERE.glob("*.py")):
-        if script.name == "run_all.py" or (only and script.stem not in only):
+        # _name.py files are helpers of a benchmark, not benchmarks
+        if script.name == "run_all.py" or script.name.startswith("_"):
+            continue
+        if only and script.stem not in only:
             continue
         print(f"== {script.stem} ==", flush=True)
         runpy.run_path(str(script), run_name="__main__")

@@ -71,6 +71,17 @@ class ChunkWriter:
     finish_reason: str | None = None
     usage: Usage | None = None
     saw_tool_calls: bool = False
+    # A text-only chunk's frame is this head + the JSON string + this tail: its
+    # other fields never change within a stream, and encoding them once instead
+    # of per chunk is most of the cost of a frame.
+    _text_head: bytes = attrs.field(init=False, default=b"")
+    _text_tail: bytes = attrs.field(init=False, default=b"")
+
+    def __attrs_post_init__(self) -> None:
+        empty = self._frame(self._choice({"content": ""}))
+        # "choices" follows id and model, so the last match is the delta's own
+        head, _, tail = empty.rpartition(b'"content":""')
+        self._text_head, self._text_tail = head + b'"content":', tail
 
     def _frame(self, choices: list[dict[str, Any]], **extra: Any) -> bytes:
         obj: dict[str, Any] = {
@@ -98,6 +109,8 @@ class ChunkWriter:
             self.finish_reason = chunk.finish_reason
         if chunk.usage is not None:
             self.usage = chunk.usage
+        if chunk.text and not chunk.tool_calls:
+            return self._text_head + json.dumps(chunk.text).encode() + self._text_tail
         delta: dict[str, Any] = {}
         if chunk.text:
             delta["content"] = chunk.text

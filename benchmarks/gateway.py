@@ -1,0 +1,244 @@
+"""Gateway overhead: AsyncOpenAI streams straight to an upstream, through this
+gateway, and through LiteLLM's proxy, all on 127.0.0.1.
+
+A fake OpenAI upstream (20 ms to first token, 50 chunks), the gateway
+(`abstractcore-actors serve`) and LiteLLM's proxy (one worker, installed into
+.bench/litellm-venv on first run) each run in their own process; the load
+generator (one AsyncOpenAI client per target, under trio) runs here. At 1, 50
+and 200 concurrent streams, for (a) direct, (b) gateway, (c) LiteLLM, side by
+side at each level: requests/s, p50/p99 latency (request start -> last
+chunk), latency added over (a), and the gateway/LiteLLM requests/s ratio.
+Targets: added p50 <= 2 ms at 50 concurrent; requests/s >= 2x LiteLLM at 200.
+When LiteLLM cannot be installed or started, it says why and reports (a), (b).
+
+    python benchmarks/gateway.py              # or: make bench / run_all.py gateway
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+
+import _procs
+import attrs
+import openai
+import trio
+
+from abstractcore_actors.testing import Reply, open_fake_openai_server
+
+CHUNKS = 50
+TTFT = 0.020
+MODEL = "gpt-test"
+EXPECTED = "tok " * CHUNKS
+MESSAGES = [{"role": "user", "content": "Hi"}]
+# (concurrent streams, measured requests): enough for a stable p99, few
+# enough that LiteLLM's ~20 streams/s keeps the whole run near 3 minutes.
+LEVELS = ((1, 40), (50, 300), (200, 600))
+ADDED_P50_TARGET = 0.002
+RPS_RATIO_TARGET = 2.0
+
+
+@attrs.frozen(kw_only=True)
+class Target:
+    label: str
+    base_url: str
+    api_key: str
+    model: str
+
+
+@attrs.frozen(kw_only=True)
+class Result:
+    latencies: list[float]
+    wall: float
+    failures: int
+    first_failure: str
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.wall
+
+    def quantile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def _one(client: openai.AsyncOpenAI, model: str) -> float:
+    start = time.perf_counter()
+    stream = await client.chat.completions.create(
+        model=model,
+        messages=MESSAGES,  # type: ignore[arg-type]
+        stream=True,
+    )
+    parts = []
+    async for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            parts.append(chunk.choices[0].delta.content)
+    elapsed = time.perf_counter() - start
+    if "".join(parts) != EXPECTED:  # a proxy that drops or merges tokens wrongly
+        raise ValueError(f"wrong answer: {''.join(parts)[:60]!r}")
+    return elapsed
+
+
+async def run_level(client: openai.AsyncOpenAI, model: str, concurrency: int, total: int) -> Result:
+    """`total` streams, `concurrency` at a time; failures are counted, not raised."""
+    latencies: list[float] = []
+    failures: list[str] = []
+    left = total
+
+    async def worker() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            try:
+                latencies.append(await _one(client, model))
+            except (openai.OpenAIError, ValueError) as exc:
+                failures.append(f"{type(exc).__name__}: {exc}"[:200])
+
+    start = time.perf_counter()
+    async with trio.open_nursery() as nursery:
+        for _ in range(concurrency):
+            nursery.start_soon(worker)
+    wall = time.perf_counter() - start
+    return Result(
+        latencies=latencies or [float("nan")],
+        wall=wall,
+        failures=len(failures),
+        first_failure=failures[0] if failures else "",
+    )
+
+
+async def measure(targets: list[Target]) -> dict[tuple[str, int], Result]:
+    clients = {
+        t.label: openai.AsyncOpenAI(base_url=t.base_url, api_key=t.api_key, max_retries=0)
+        for t in targets
+    }
+    results: dict[tuple[str, int], Result] = {}
+    try:
+        for concurrency, total in LEVELS:
+            for t in targets:
+                # a warm-up round opens this level's connections and fills caches
+                await run_level(clients[t.label], t.model, concurrency, concurrency)
+                results[t.label, concurrency] = await run_level(
+                    clients[t.label], t.model, concurrency, total
+                )
+    finally:
+        for client in clients.values():
+            await client.close()
+    return results
+
+
+def report(targets: list[Target], results: dict[tuple[str, int], Result]) -> None:
+    labels = [t.label for t in targets]
+    print(
+        f"gateway: fake upstream {TTFT * 1000:.0f} ms to first token, {CHUNKS} chunks; "
+        "each server in its own process on 127.0.0.1"
+    )
+    print("  streams  path          req/s    p50 ms   p99 ms  +p50 ms  +p99 ms  failed")
+    for concurrency, total in LEVELS:
+        base = results["direct", concurrency]
+        for label in labels:
+            r = results[label, concurrency]
+            added = ""
+            if label != "direct":
+                d50 = (r.quantile(0.5) - base.quantile(0.5)) * 1000
+                d99 = (r.quantile(0.99) - base.quantile(0.99)) * 1000
+                added = f"{d50:8.2f} {d99:8.2f}"
+            print(
+                f"  {concurrency if label == 'direct' else '':>7}  {label:<10} {r.rps:9.1f} "
+                f"{r.quantile(0.5) * 1000:9.2f} {r.quantile(0.99) * 1000:8.2f} "
+                f"{added:<17} {r.failures:4d}/{total}"
+            )
+            if r.first_failure:
+                print(f"           first failure: {r.first_failure}")
+    gw50, d50 = results["gateway", 50], results["direct", 50]
+    added = gw50.quantile(0.5) - d50.quantile(0.5)
+    print(
+        f"  gateway added p50 at 50 concurrent: {added * 1000:.2f} ms "
+        f"(target <= {ADDED_P50_TARGET * 1000:.0f} ms)  {_ok(added <= ADDED_P50_TARGET)}"
+    )
+    if "litellm" not in labels:
+        return
+    for concurrency, _ in LEVELS:
+        ratio = results["gateway", concurrency].rps / results["litellm", concurrency].rps
+        target = ""
+        if concurrency == 200:
+            target = f"  (target >= {RPS_RATIO_TARGET:.1f})  {_ok(ratio >= RPS_RATIO_TARGET)}"
+        print(f"  req/s gateway/LiteLLM at {concurrency:>3} concurrent: {ratio:6.2f}{target}")
+
+
+def _ok(good: bool) -> str:
+    return "ok" if good else "MISSED"
+
+
+def _gateway_config(path: Path, upstream: str) -> None:
+    # max_concurrent: the provider's default (16) would queue 200 streams; LiteLLM
+    # has no such limit, so both get room for every stream of the benchmark.
+    path.write_text(
+        f"[models.{MODEL}]\n"
+        'provider = "openai"\n'
+        f'model = "{MODEL}"\n'
+        f'options = {{ base_url = "{upstream}", api_key = "sk-upstream-bench", '
+        "max_concurrent = 512, max_retries = 0 }\n"
+    )
+
+
+def main() -> None:
+    logs = _procs.CACHE / "logs"
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gwbench-")))
+        url_file = tmp / "upstream-url"
+        log = logs / "upstream.log"
+        command = _procs.upstream_command(url_file)
+        proc = stack.enter_context(_procs.running(command, log, _procs.gateway_env()))
+        upstream = _procs.read_url(proc, url_file, log)
+        targets = [Target(label="direct", base_url=upstream, api_key="sk-bench", model=MODEL)]
+
+        config, port, log = tmp / "gateway.toml", _procs.free_port(), logs / "gateway.log"
+        _gateway_config(config, upstream)
+        command = _procs.gateway_command(config, port)
+        proc = stack.enter_context(_procs.running(command, log, _procs.gateway_env()))
+        _procs.wait_ready(proc, f"http://127.0.0.1:{port}/health", log)
+        gateway = f"http://127.0.0.1:{port}/v1"
+        targets.append(Target(label="gateway", base_url=gateway, api_key="sk-bench", model=MODEL))
+
+        try:
+            exe = _procs.install_litellm()
+            config, port, log = tmp / "litellm.yaml", _procs.free_port(), logs / "litellm.log"
+            _procs.litellm_config(config, upstream, MODEL)
+            master = "sk-" + secrets.token_urlsafe(32)
+            command = _procs.litellm_command(exe, config, port)
+            proc = stack.enter_context(_procs.running(command, log, _procs.litellm_env(master)))
+            _procs.wait_ready(
+                proc,
+                f"http://127.0.0.1:{port}/health/readiness",
+                log,
+                headers={"Authorization": f"Bearer {master}"},
+            )
+            litellm = f"http://127.0.0.1:{port}/v1"
+            targets.append(Target(label="litellm", base_url=litellm, api_key=master, model=MODEL))
+        except _procs.StartFailed as exc:
+            print(f"  LiteLLM's proxy is left out: {exc}")
+            print("  reporting (a) direct and (b) gateway only")
+
+        results = trio.run(measure, targets)
+    report(targets, results)
+
+
+async def _serve_upstream(url_file: Path) -> None:
+    reply = Reply(chunks=["tok "] * CHUNKS, ttft=TTFT)
+    async with open_fake_openai_server(default=reply) as server:
+        partial = url_file.with_suffix(".part")
+        partial.write_text(server.base_url)
+        partial.replace(url_file)  # atomic: the parent never reads half a URL
+        await trio.sleep_forever()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--upstream"]:
+        trio.run(_serve_upstream, Path(sys.argv[2]))
+    else:
+        main()
