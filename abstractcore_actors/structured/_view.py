@@ -103,7 +103,8 @@ class Partial(Generic[T]):
         if isinstance(value, dict):
             return Partial(value, _object_option(schema), done=done, defs=self._defs)
         if isinstance(value, list):
-            items = schema.get("items") if isinstance(schema.get("items"), Mapping) else {}
+            found = schema.get("items")
+            items: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
             last = len(value) - 1
             return [self._wrap(v, items, done or i < last) for i, v in enumerate(value)]
         return value
