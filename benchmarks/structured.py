@@ -107,12 +107,11 @@ async def early_abort() -> None:
             times.append(p_time / e_time)
     t, s = statistics.median(tokens), statistics.median(times)
     print(f"invalid field at {where:.0%} of a {len(_pieces(bad))}-chunk answer")
-    print(
-        f"  tokens, progressive / validate-at-end: {t:.3f}  (ideal {where:.2f}, target <= 0.3) {_ok(t <= 0.3)}"
-    )
-    print(
-        f"  time,   progressive / validate-at-end: {s:.3f}  (ideal {where:.2f}, target <= 0.3) {_ok(s <= 0.3)}"
-    )
+    for what, ratio in (("tokens", t), ("time  ", s)):
+        print(
+            f"  {what} progressive / validate-at-end: {ratio:.3f}  "
+            f"(ideal {where:.2f}, target <= 0.3) {_ok(ratio <= 0.3)}"
+        )
 
 
 async def overhead() -> None:
