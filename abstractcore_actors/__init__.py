@@ -53,8 +53,10 @@ from .runtime import Runtime as Runtime
 from .runtime import open_runtime as open_runtime
 from .sessions import Session as Session
 from .sessions import TurnStream as TurnStream
+from .structured import Partial as Partial
 from .structured import StructuredOutputError as StructuredOutputError
 from .structured import StructuredResult as StructuredResult
+from .structured import StructuredUsage as StructuredUsage
 from .structured import generate_structured as generate_structured
 from .structured import stream_structured as stream_structured
 from .tools import ToolContext as ToolContext

@@ -23,6 +23,8 @@ Messages never contain API keys: adapters pass vendor text through `redact`.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .kernel import AbstractCoreActorsError as AbstractCoreActorsError
 from .kernel import ActorCrashed as ActorCrashed
 from .kernel import ActorNotFound as ActorNotFound
@@ -48,6 +50,9 @@ class ProviderError(AbstractCoreActorsError):
     # Set by the provider actor: did any chunk of this stream reach the caller?
     # (Then the error is raised, never retried.)
     first_token_sent = False
+    # Set by structured-output calls (which retry): the attempts that ran
+    # before this failure, so their usage is not lost with the error.
+    earlier_attempts: tuple[Any, ...] = ()
 
     def __init__(
         self,

@@ -33,6 +33,8 @@ PUBLIC = {
     "stream_structured",
     "StructuredResult",
     "StructuredOutputError",
+    "StructuredUsage",
+    "Partial",
     # message types
     "Chunk",
     "GenerateResponse",

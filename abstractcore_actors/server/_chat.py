@@ -16,6 +16,7 @@ from ._errors import HTTPError, http_error
 from ._http import Receive, Scope, Send, read_body, send_error, send_json, until_disconnect
 from ._request import ChatRequest, parse_chat, parse_json
 from ._request_id import client_request_id, with_request_id
+from ._response_format import StructuredTarget
 from ._routing import Router, Target
 from ._wire import ChunkWriter, completion, error_frame
 
@@ -52,6 +53,8 @@ async def chat_completions(
     request = parse_chat(parse_json(raw), max_tokens_cap=config.max_tokens)
     request = attrs.evolve(request, args={**request.args, "request_id": request_id})
     target = router.resolve(request.model)
+    if request.response_format is not None:
+        target = StructuredTarget(target, request.response_format)
     answer = _stream if request.stream else _complete
 
     async def handler() -> None:

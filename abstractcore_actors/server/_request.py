@@ -16,6 +16,7 @@ import attrs
 
 from ..types import Message, ToolCall, ToolSpec
 from ._errors import HTTPError, bad_request
+from ._response_format import ResponseFormat, parse_response_format
 
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 _TOOL_CHOICES = ("auto", "none", "required")
@@ -29,6 +30,7 @@ class ChatRequest:
     stream: bool
     include_usage: bool
     args: Mapping[str, Any]  # keyword arguments of `LLM.request` (and the patterns)
+    response_format: ResponseFormat | None = None  # None: plain text
 
 
 def _reject_constant(name: str) -> float:
@@ -213,7 +215,13 @@ def parse_chat(body: object, *, max_tokens_cap: int | None = None) -> ChatReques
     include = (options or {}).get("include_usage", False)
     _expect(isinstance(include, bool), "stream_options.include_usage", "a boolean", include)
     assert isinstance(model, str)
-    return ChatRequest(model=model, stream=bool(stream), include_usage=include, args=args)
+    return ChatRequest(
+        model=model,
+        stream=bool(stream),
+        include_usage=include,
+        args=args,
+        response_format=parse_response_format(body.get("response_format")),
+    )
 
 
 __all__ = ["ChatRequest", "HTTPError", "parse_chat", "parse_json"]

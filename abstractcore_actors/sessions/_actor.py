@@ -14,8 +14,10 @@ import trio
 from ..errors import ProviderError, ValidationError
 from ..events import ContextInjected, Emitter, SessionCleared
 from ..kernel import ActorContext, Behaviour, StreamSink, UnhandledMessage
+from ..structured import StructuredOutputError
 from ._protocol import CancelTurn, Clear, Inject, Restore, Revise, RunTurn, SetSystemPrompt
 from ._state import SessionState
+from ._structured import StructuredProgress
 from ._turn import TurnContext, TurnRun, run_turn
 
 
@@ -37,7 +39,7 @@ class SessionCore:
 class SessionActor(Behaviour):
     """Serves one session's messages (see `_protocol`)."""
 
-    reply_errors = (ProviderError, ValidationError)
+    reply_errors = (ProviderError, ValidationError, StructuredOutputError)
 
     def __init__(self, core: SessionCore) -> None:
         self.core = core
@@ -97,10 +99,12 @@ class SessionActor(Behaviour):
         core = self.core
         async with core.turn_lock:
             events = core.events
+            spec = call.structured
             run = TurnRun(
                 turn_id=call.turn_id,
                 events=events.for_request(call.turn_id),
                 start=len(core.state.entries),
+                structured=StructuredProgress(spec=spec) if spec is not None else None,
             )
             core.current = run
             try:

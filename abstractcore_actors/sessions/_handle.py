@@ -6,7 +6,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from os import PathLike
-from typing import Any, final
+from typing import Any, final, overload
 
 import trio
 
@@ -14,6 +14,10 @@ from ..errors import ValidationError
 from ..events import ToolsChanged
 from ..kernel import ActorRef
 from ..providers import LLM
+from ..structured import StructuredResult
+from ..structured._generate import check_attempts
+from ..structured._modes import ModeChoice, pick_mode
+from ..structured._schema import response_model as describe
 from ..tools import AddTools, GetTools, RemoveTools, SetTools, ToolSet
 from ..types import Chunk, GenerateResponse, Message
 from ._actor import SessionCore
@@ -28,6 +32,7 @@ from ._protocol import (
     TurnEnded,
 )
 from ._state import Entry, SessionState
+from ._structured import StructuredTurn
 
 _TURN_BUFFER = 8
 
@@ -61,6 +66,7 @@ class TurnStream:
         self.turn_id = turn_id
         self._parts: list[str] = []
         self._end: GenerateResponse | None = None
+        self._structured: StructuredResult[Any] | None = None
 
     def __aiter__(self) -> TurnStream:
         return self
@@ -69,6 +75,7 @@ class TurnStream:
         item = await self._items.__anext__()
         if isinstance(item, TurnEnded):
             self._end = item.response
+            self._structured = item.structured
             raise StopAsyncIteration
         if item.text:
             self._parts.append(item.text)
@@ -91,6 +98,18 @@ class TurnStream:
                 "the turn has not ended: read the stream to its end before response()"
             )
         return self._end
+
+    def structured(self) -> StructuredResult[Any]:
+        """A structured turn's validated result (`stream(..., response_model=M)`);
+        raises until the stream has ended, or when the turn was not structured
+        (or was cancelled before a valid answer)."""
+        self.response()
+        if self._structured is None:
+            raise ValidationError(
+                "this turn has no structured result: pass response_model= to stream(), "
+                "and read the stream to its end (a cancelled turn has none)"
+            )
+        return self._structured
 
 
 @final
@@ -152,18 +171,66 @@ class Session:
 
     # -- turns ------------------------------------------------------------
 
+    @overload
     async def generate(
-        self, prompt: Prompt, *, timeout: float | None = None, **options: Any
-    ) -> GenerateResponse:
-        """Run one turn and return its answer (see `stream` for the details)."""
-        async with self.stream(prompt, timeout=timeout, **options) as turn:
+        self,
+        prompt: Prompt,
+        *,
+        timeout: float | None = None,
+        response_model: None = None,
+        **options: Any,
+    ) -> GenerateResponse: ...
+
+    @overload
+    async def generate(
+        self,
+        prompt: Prompt,
+        *,
+        timeout: float | None = None,
+        response_model: Any,
+        max_attempts: int = 3,
+        mode: ModeChoice = "auto",
+        **options: Any,
+    ) -> StructuredResult[Any]: ...
+
+    async def generate(
+        self,
+        prompt: Prompt,
+        *,
+        timeout: float | None = None,
+        response_model: Any = None,
+        **options: Any,
+    ) -> GenerateResponse | StructuredResult[Any]:
+        """Run one turn and return its answer (see `stream` for the details).
+
+        With `response_model=M` (an attrs class, dataclass, pydantic model or
+        JSON schema dict; see docs/structured.md) the turn's final answer must
+        fit M: it returns the `StructuredResult` (`.value` the instance) and
+        the history keeps the answer as JSON text. An answer that does not fit
+        is retried inside the turn with the problems as feedback, up to
+        `max_attempts` (default 3) answers; failed answers never enter the
+        history. Raises StructuredOutputError when none fits (the turn is
+        rolled back), ValidationError for a model with no JSON schema.
+        """
+        async with self.stream(
+            prompt, timeout=timeout, response_model=response_model, **options
+        ) as turn:
             async for _ in turn:
                 pass
+        if response_model is not None:
+            return turn.structured()
         return turn.response()
 
     @asynccontextmanager
     async def stream(
-        self, prompt: Prompt, *, timeout: float | None = None, **options: Any
+        self,
+        prompt: Prompt,
+        *,
+        timeout: float | None = None,
+        response_model: Any = None,
+        max_attempts: int = 3,
+        mode: ModeChoice = "auto",
+        **options: Any,
     ) -> AsyncIterator[TurnStream]:
         """Run one turn, streaming: `async with s.stream("Hi") as turn: async for c in turn:`.
 
@@ -174,10 +241,28 @@ class Session:
         early cancels the turn (its partial answer is kept, marked
         cancelled). A provider error is raised and leaves the history as it
         was before the turn.
+
+        `response_model=M` makes it a structured turn (see `generate`); the
+        chunks are the raw answers as they stream (a retried answer streams
+        again), and `turn.structured()` is the validated result at the end.
         """
         messages = _as_messages(prompt, "the prompt")
         turn_id = f"turn_{uuid.uuid4().hex[:16]}"
-        call = RunTurn(turn_id=turn_id, messages=messages, options=options, timeout=timeout)
+        structured = None
+        if response_model is not None:
+            check_attempts(max_attempts)
+            structured = StructuredTurn(
+                model=describe(response_model),
+                mode=pick_mode(self.llm, mode),
+                max_attempts=max_attempts,
+            )
+        call = RunTurn(
+            turn_id=turn_id,
+            messages=messages,
+            options=options,
+            timeout=timeout,
+            structured=structured,
+        )
         async with self._ref.stream(call, buffer=_TURN_BUFFER) as items:
             yield TurnStream(items, turn_id)
 

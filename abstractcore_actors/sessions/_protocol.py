@@ -14,8 +14,10 @@ from typing import Any
 
 import attrs
 
+from ..structured import StructuredResult
 from ..types import GenerateResponse, Message
 from ._state import SessionState
+from ._structured import StructuredTurn
 
 
 @attrs.frozen(kw_only=True)
@@ -26,13 +28,16 @@ class RunTurn:
     messages: tuple[Message, ...]
     options: Mapping[str, Any] = attrs.field(factory=dict)
     timeout: float | None = None
+    structured: StructuredTurn | None = None  # the final answer must fit a response model
 
 
 @attrs.frozen(kw_only=True)
 class TurnEnded:
-    """The last item of a turn's stream: the whole turn's answer."""
+    """The last item of a turn's stream: the whole turn's answer (and, for a
+    structured turn, its validated result)."""
 
     response: GenerateResponse
+    structured: StructuredResult[Any] | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -33,6 +33,7 @@ from ..tools import GetTools, ToolSet, run_tool_calls
 from ..types import GenerateResponse, Message, Timings, ToolCall, ToolResult, Usage
 from ._protocol import RunTurn, TurnEnded
 from ._state import Entry, SessionState
+from ._structured import StructuredProgress
 
 Phase = Literal["idle", "model", "tools"]
 
@@ -55,6 +56,7 @@ class TurnRun:
     ttft: float | None = None
     content: str = ""
     finish_reason: str | None = None
+    structured: StructuredProgress | None = None  # a structured turn's attempts
 
     def interrupt_for_context(self) -> None:
         """New context arrived: stop a streaming model call (tools run on)."""
@@ -106,7 +108,8 @@ async def run_turn(ctx: TurnContext, call: RunTurn, run: TurnRun, sink: StreamSi
     if run.scope.cancelled_caught:
         _end_cancelled(state, run, "Session.cancel()")
         run.finish_reason = "cancelled"
-    await sink.send(TurnEnded(response=_response(ctx, run)))
+    result = run.structured.result if run.structured is not None else None
+    await sink.send(TurnEnded(response=_response(ctx, run), structured=result))
 
 
 async def _loop(ctx: TurnContext, call: RunTurn, run: TurnRun, sink: StreamSink) -> None:
@@ -116,6 +119,8 @@ async def _loop(ctx: TurnContext, call: RunTurn, run: TurnRun, sink: StreamSink)
         if run.revision is not None:
             _roll_back_for_revision(state, run)
             tool_rounds = 0
+            if run.structured is not None:
+                run.structured.restart()
         _apply_pending(state, run)
         toolset: ToolSet = await ctx.tools.ask(GetTools())
         if run.revision is not None:
@@ -127,6 +132,9 @@ async def _loop(ctx: TurnContext, call: RunTurn, run: TurnRun, sink: StreamSink)
         if answer is None:
             continue  # interrupted: for new context or a revision
         wants_tools = bool(answer.tool_calls) and tool_rounds < ctx.max_iterations
+        by_tool = run.structured is not None and run.structured.answers_by_tool
+        if by_tool:
+            wants_tools = False
         if wants_tools:
             state.entries.append(
                 Entry(message=Message.assistant(answer.content, answer.tool_calls))
@@ -136,11 +144,20 @@ async def _loop(ctx: TurnContext, call: RunTurn, run: TurnRun, sink: StreamSink)
             if results is not None:
                 state.entries.extend(Entry(message=Message.tool(r)) for r in results)
             continue
-        state.entries.append(Entry(message=Message.assistant(answer.content)))
-        run.content = answer.content
+        content = answer.content
+        if run.structured is not None:
+            fitted = run.structured.judge(answer)  # raises when no attempt is left
+            if fitted is None:
+                continue  # asked again, with the problems: see sessions/_structured.py
+            content = fitted
+        state.entries.append(Entry(message=Message.assistant(content)))
+        run.content = content
         if state.pending or run.revision is not None:
             continue  # context that came as the answer ended joins this turn
-        run.finish_reason = "max_iterations" if answer.tool_calls else answer.finish_reason
+        if by_tool or not answer.tool_calls:
+            run.finish_reason = answer.finish_reason if not by_tool else "stop"
+        else:
+            run.finish_reason = "max_iterations"
         return
 
 
@@ -154,6 +171,8 @@ async def _model_step(
         session_id=ctx.state.session_id,
         **{**ctx.options, **call.options},
     )
+    if run.structured is not None:
+        request = run.structured.shape(request, tools_offered=bool(toolset.specs))
     run.content = ""
     stream: ResponseStream | None = None
     with trio.CancelScope() as scope:

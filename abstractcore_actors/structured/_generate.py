@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import AllAttemptsFailed, ValidationError
+from ..errors import AllAttemptsFailed, ProviderError, ValidationError
 from ..patterns import Status, race
 from ..providers import LLM
 from ..types import GenerateResponse, Message, Request
@@ -78,7 +78,8 @@ async def generate_structured(
     all attempts). Raises ValidationError for a response model with no JSON
     schema or bad arguments (before any call), StructuredOutputError when no
     attempt fitted (every attempt's raw text and problems attached), and a
-    ProviderError when a call fails (after the provider's own retries).
+    ProviderError when a call fails (after the provider's own retries); its
+    `earlier_attempts` hold the attempts before it, with their usage.
     Cancelling the caller cancels the call in flight.
     """
     check_attempts(max_attempts)
@@ -98,7 +99,11 @@ async def generate_structured(
     history: tuple[Message, ...] = ()
     for index in range(max_attempts):
         request = attempt_request(base, model, chosen, history)
-        response = await one.generate_request(request, timeout=timeout)
+        try:
+            response = await one.generate_request(request, timeout=timeout)
+        except ProviderError as exc:
+            exc.earlier_attempts = tuple(records)  # their usage is not lost
+            raise
         raw = answer_text(response, model, chosen)
         value, problems = judge(model, raw, response.finish_reason)
         records.append(
@@ -106,10 +111,15 @@ async def generate_structured(
         )
         if not problems:
             return StructuredResult(
-                value=value, raw=raw, attempts=tuple(records), mode=chosen, response=response
+                value=value,
+                raw=raw,
+                attempts=tuple(records),
+                mode=chosen,
+                response=response,
+                max_tokens=base.max_tokens,
             )
         history = (*history, *feedback(raw, problems))
-    raise StructuredOutputError(tuple(records), model.name)
+    raise StructuredOutputError(tuple(records), model.name, max_tokens=base.max_tokens)
 
 
 async def _race(

@@ -59,3 +59,44 @@ def parse_partial(text: str) -> Any | None:
         return jiter.from_json(body.encode(), partial_mode="trailing-strings")
     except ValueError:
         return None
+
+
+class CompletionGate:
+    """Says, chunk by chunk, whether the JSON may have finished a value.
+
+    Re-parsing the whole answer at every chunk costs O(n) per chunk, O(n^2)
+    per answer. A finished value always ends at an unescaped `"` or at a `,`,
+    `}` or `]` outside a string, so the answer is re-parsed only after a
+    chunk that holds one of those: a scan of the new piece only, O(chunk).
+    A quote in chatter before the JSON can flip the in-string state; quotes
+    open the gate in both states, so that costs at most one value's delay.
+    """
+
+    def __init__(self) -> None:
+        self._in_string = False
+        self._escaped = False
+        self.depth = 0  # of objects and lists, once the JSON started
+        self.closed = False  # the outermost value has ended
+
+    def feed(self, piece: str) -> bool:
+        """Take the next piece of the text; True when a value may have ended."""
+        opened = False
+        for char in piece:
+            if self._in_string:
+                if self._escaped:
+                    self._escaped = False
+                elif char == "\\":
+                    self._escaped = True
+                elif char == '"':
+                    self._in_string, opened = False, True
+            elif char == '"':
+                self._in_string, opened = True, True
+            elif char in "{[":
+                self.depth += 1
+            elif char in "}]":
+                self.depth -= 1
+                self.closed = self.closed or self.depth == 0
+                opened = True
+            elif char == ",":
+                opened = True
+        return opened

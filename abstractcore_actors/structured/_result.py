@@ -14,6 +14,39 @@ T = TypeVar("T")
 
 
 @attrs.frozen(kw_only=True)
+class StructuredUsage(Usage):
+    """Usage summed over every attempt, plus `tokens_saved`: an estimate of the
+    completion tokens that stopping invalid streams early did not spend.
+
+    For each attempt stopped at its first invalid field: the completion tokens
+    a whole answer costs (those of the valid answer this call ended with; with
+    no valid answer, `max_tokens` when it was set, else nothing is claimed)
+    minus the tokens the stopped attempt did spend (counted as chunks read,
+    since providers report usage only on their last chunk), never below 0.
+    It is an estimate: the rest of a stopped answer was never generated."""
+
+    tokens_saved: int = 0
+
+
+def tokens_saved(attempts: tuple[StructuredAttempt, ...], max_tokens: int | None) -> int:
+    """See `StructuredUsage`."""
+    valid = [a.usage.completion_tokens for a in attempts if a.ok]
+    reference = valid[-1] if valid else (max_tokens or 0)
+    return sum(max(0, reference - a.usage.completion_tokens) for a in attempts if a.aborted_early)
+
+
+def _sum(attempts: tuple[StructuredAttempt, ...], max_tokens: int | None) -> StructuredUsage:
+    total = Usage()
+    for attempt in attempts:
+        total = total + attempt.usage
+    return StructuredUsage(
+        prompt_tokens=total.prompt_tokens,
+        completion_tokens=total.completion_tokens,
+        tokens_saved=tokens_saved(attempts, max_tokens),
+    )
+
+
+@attrs.frozen(kw_only=True)
 class StructuredAttempt:
     """One try: the raw text the model sent, what was wrong with it (empty: it
     fitted), its usage, and — for a stream stopped at the first invalid field —
@@ -46,13 +79,12 @@ class StructuredResult(Generic[T]):
     attempts: tuple[StructuredAttempt, ...]
     mode: str
     response: GenerateResponse | None = None
+    max_tokens: int | None = None  # of the request: bounds `usage.tokens_saved`
 
     @property
-    def usage(self) -> Usage:
-        total = Usage()
-        for attempt in self.attempts:
-            total = total + attempt.usage
-        return total
+    def usage(self) -> StructuredUsage:
+        """Every attempt's tokens summed, and what early stops saved (`tokens_saved`)."""
+        return _sum(self.attempts, self.max_tokens)
 
     @property
     def aborted_early(self) -> int:
@@ -63,8 +95,15 @@ class StructuredResult(Generic[T]):
 class StructuredOutputError(AbstractCoreActorsError):
     """No attempt produced output that fits the response model; `.attempts` has each."""
 
-    def __init__(self, attempts: tuple[StructuredAttempt, ...], model_name: str) -> None:
+    def __init__(
+        self,
+        attempts: tuple[StructuredAttempt, ...],
+        model_name: str,
+        *,
+        max_tokens: int | None = None,
+    ) -> None:
         self.attempts = attempts
+        self.max_tokens = max_tokens
         last = attempts[-1] if attempts else None
         if last is None:
             why = "no attempt ran"
@@ -80,8 +119,6 @@ class StructuredOutputError(AbstractCoreActorsError):
         )
 
     @property
-    def usage(self) -> Usage:
-        total = Usage()
-        for attempt in self.attempts:
-            total = total + attempt.usage
-        return total
+    def usage(self) -> StructuredUsage:
+        """Every attempt's tokens summed (see `StructuredUsage`)."""
+        return _sum(self.attempts, self.max_tokens)

@@ -17,27 +17,32 @@ from typing import Any, final
 
 import trio
 
+from ..errors import ProviderError
 from ..providers import LLM
 from ..types import GenerateResponse, Message, Request, Usage
 from ._generate import check_attempts, judge
 from ._jsonschema import Problem
 from ._modes import Mode, ModeChoice, attempt_request, check_base, chunk_text, feedback, pick_mode
-from ._partial import parse_partial
+from ._partial import CompletionGate, parse_partial
 from ._result import StructuredAttempt, StructuredOutputError, StructuredResult
 from ._schema import ResponseModel
 from ._schema import response_model as describe
+from ._view import Partial
+
+_Item = tuple[int, Partial[Any]]
 
 
 @final
 class StructuredStream:
-    """`async for partial in stream:` yields dicts, each a snapshot of the JSON
-    so far: finished values as they will stay, a string in progress as a
-    prefix of its final text. When an attempt is stopped and retried, the
+    """`async for partial in stream:` yields `Partial` views (attribute access,
+    `is_complete(field)`, `to_dict()`), each a snapshot of the JSON so far:
+    finished values as they will stay, a string in progress as a prefix of
+    its final text. When an attempt is stopped and retried, the
     next partials start over; `attempt` is the number (from 0) of the
     attempt the last partial came from. After the loop, `result()` is the
     validated `StructuredResult` (or raises `StructuredOutputError`)."""
 
-    def __init__(self, receive: trio.MemoryReceiveChannel[tuple[int, dict[str, Any]]]) -> None:
+    def __init__(self, receive: trio.MemoryReceiveChannel[_Item]) -> None:
         self._receive = receive
         self.attempt = 0
         self._result: StructuredResult[Any] | None = None
@@ -46,7 +51,7 @@ class StructuredStream:
     def __aiter__(self) -> StructuredStream:
         return self
 
-    async def __anext__(self) -> dict[str, Any]:
+    async def __anext__(self) -> Partial[Any]:
         try:
             self.attempt, partial = await self._receive.receive()
         except (trio.EndOfChannel, trio.ClosedResourceError):
@@ -99,16 +104,24 @@ async def stream_structured(
     chosen = pick_mode(llm, mode)
     base = llm.request(prompt, **options)
     check_base(base)
-    send, receive = trio.open_memory_channel[tuple[int, dict[str, Any]]](0)
+    send, receive = trio.open_memory_channel[_Item](0)
     stream = StructuredStream(receive)
     producer = _Producer(llm, model, chosen, base, max_attempts, timeout, stream)
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(producer.run, send)
-        try:
-            yield stream
-        finally:
-            nursery.cancel_scope.cancel()
-            receive.close()
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(producer.run, send)
+            try:
+                yield stream
+            finally:
+                nursery.cancel_scope.cancel()
+                receive.close()
+    except BaseExceptionGroup as group:
+        # The producer never raises (its errors reach the caller through the
+        # stream), so a lone error here is the caller's own: give it back as
+        # it was raised, not wrapped in a group by our nursery.
+        if len(group.exceptions) == 1:
+            raise group.exceptions[0] from None
+        raise
 
 
 class _Producer:
@@ -126,7 +139,7 @@ class _Producer:
         self.max_attempts, self.timeout, self.stream = max_attempts, timeout, stream
         self.records: list[StructuredAttempt] = []
 
-    async def run(self, send: trio.MemorySendChannel[tuple[int, dict[str, Any]]]) -> None:
+    async def run(self, send: trio.MemorySendChannel[_Item]) -> None:
         # Errors go to the caller through the stream, not through the nursery,
         # so the caller sees the error itself rather than an ExceptionGroup.
         async with send:
@@ -137,11 +150,15 @@ class _Producer:
             except Exception as exc:
                 self.stream._error = exc
 
-    async def _attempts(self, send: trio.MemorySendChannel[tuple[int, dict[str, Any]]]) -> None:
+    async def _attempts(self, send: trio.MemorySendChannel[_Item]) -> None:
         history: tuple[Message, ...] = ()
         for index in range(self.max_attempts):
             request = attempt_request(self.base, self.model, self.mode, history)
-            text, problems, response, cut = await self._one(index, request, send)
+            try:
+                text, problems, response, cut = await self._one(index, request, send)
+            except ProviderError as exc:
+                exc.earlier_attempts = tuple(self.records)  # their usage is not lost
+                raise
             value = None
             usage = response.usage if response is not None else Usage(completion_tokens=cut or 0)
             if response is not None:
@@ -157,23 +174,31 @@ class _Producer:
             )
             if not problems:
                 self.stream._result = StructuredResult(
-                    value=value, raw=text, attempts=tuple(self.records), mode=self.mode
+                    value=value,
+                    raw=text,
+                    attempts=tuple(self.records),
+                    mode=self.mode,
+                    response=response,
+                    max_tokens=self.base.max_tokens,
                 )
                 return
             history = (*history, *feedback(text, problems, cut_short=cut is not None))
-        self.stream._error = StructuredOutputError(tuple(self.records), self.model.name)
+        self.stream._error = StructuredOutputError(
+            tuple(self.records), self.model.name, max_tokens=self.base.max_tokens
+        )
 
     async def _one(
         self,
         index: int,
         request: Request,
-        send: trio.MemorySendChannel[tuple[int, dict[str, Any]]],
+        send: trio.MemorySendChannel[_Item],
     ) -> tuple[str, list[Problem], GenerateResponse | None, int | None]:
         """Stream one attempt: (text, problems so far, the whole response — None
         when cut — and the chunks read when cut)."""
         text = ""
         chunks = 0
         last: object = None
+        gate = CompletionGate()
         async with self.llm.stream_request(request, timeout=self.timeout) as upstream:
             async for chunk in upstream:
                 chunks += 1
@@ -181,18 +206,36 @@ class _Producer:
                 if not piece:
                     continue
                 text += piece
-                partial = parse_partial(text)
-                if partial is None or partial == last:
+                # Parse only when a value may have ended (see CompletionGate);
+                # until the first partial, at every piece.
+                if not gate.feed(piece) and last is not None:
                     continue
-                if not isinstance(partial, dict):
-                    problems: list[Problem] = [("the answer", "must be a JSON object")]
-                else:
-                    problems = self.model.problems(partial, complete=False)
+                last, problems = await self._check(index, text, gate, last, send)
                 if problems:
                     # Leaving the block closes the upstream connection now.
                     # Usage is unknown (it comes on the last chunk): count chunks.
                     return text, problems, None, chunks
-                last = partial
-                await send.send((index, partial))
             response = upstream.response()
+        await self._check(index, text, gate, last, send)  # the tail after the last gate
         return text, [], response, None
+
+    async def _check(
+        self,
+        index: int,
+        text: str,
+        gate: CompletionGate,
+        last: object,
+        send: trio.MemorySendChannel[_Item],
+    ) -> tuple[object, list[Problem]]:
+        """Parse and check the text so far, and send a new partial when it fits:
+        (the latest partial that fitted, the problems)."""
+        partial = parse_partial(text)
+        if partial is None or partial == last:
+            return last, []
+        if not isinstance(partial, dict):
+            return last, [("the answer", "must be a JSON object")]
+        problems = self.model.problems(partial, complete=False)
+        if problems:
+            return last, problems
+        await send.send((index, Partial[Any](partial, self.model.schema, done=gate.closed)))
+        return partial, []

@@ -41,7 +41,7 @@ async def test_partials_grow_into_the_final_object(
     seen: list[dict[str, Any]] = []
     async with stream_structured(make_llm("openai"), "Who?", response_model=Person) as s:
         async for partial in s:
-            seen.append(partial)
+            seen.append(partial.to_dict())
         result = await s.result()
     assert result.value == ADA == s.value
     assert len(seen) > 5
@@ -179,7 +179,7 @@ def test_streamed_partials_never_contradict_the_final_object(
             async with open_runtime(env={}) as rt:
                 llm = rt.create_llm("openai-compatible", "m", base_url=server.base_url)
                 async with stream_structured(llm, "Who?", response_model=Person) as s:
-                    partials = [p async for p in s]
+                    partials = [p.to_dict() async for p in s]
                     result = await s.result()
             assert our_tasks() == []
         assert result.value == person
