@@ -192,6 +192,14 @@ class Router:
         judge = self.llm(spec.judge, allowed) if spec.judge else None
         return PatternTarget(llms, _pattern(spec, judge), spec.timeout)
 
+    def provider_of(self, name: str) -> str:
+        """The provider label of a name `resolve` accepted ("virtual" for a virtual one)."""
+        if is_virtual(name):
+            return "virtual"
+        public = self.config.aliases.get(name, name)
+        route = self.config.models.get(public)
+        return route.provider if route is not None else public.partition("/")[0]
+
     def not_found(self, name: str, allowed: Allowed, why: str = "") -> HTTPError:
         """404 for `name`, listing only the models `allowed` lets the caller see."""
         return unknown_model(name, [n for n in self.config.public_names() if allowed(n)], why)
