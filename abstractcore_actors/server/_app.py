@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import final
 
 from ..runtime import Runtime
@@ -101,7 +102,7 @@ class GatewayApp:
                 await self._chat(scope, receive, send, key)
             elif path == "/v1/models":
                 self._allow(method, "GET")
-                await send_json(send, 200, self._models())
+                await send_json(send, 200, self._models(key))
             else:
                 raise self._not_found(path)
         except ClientGone:
@@ -124,10 +125,13 @@ class GatewayApp:
         self, scope: Scope, receive: Receive, send: Send, key: KeyPolicy | None
     ) -> None:
         with self.metrics.request() as record:
+            release: Callable[[], None] = lambda: None  # noqa: E731 (set once the key is counted)
 
             async def recording(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     record.status = message["status"]
+                if message["type"] == "http.response.body" and not message.get("more_body"):
+                    release()  # before the last bytes go: the client may ask again at once
                 await send(message)
 
             ctx = ChatContext(
@@ -139,7 +143,7 @@ class GatewayApp:
                 key=key,
             )
             try:
-                with self.limiter.hold(key):
+                with self.limiter.hold(key) as release:
                     await chat_completions(scope, receive, recording, ctx)
             except ClientGone:
                 record.outcome = "client_disconnect"
@@ -164,9 +168,12 @@ class GatewayApp:
             code="not_found",
         )
 
-    def _models(self) -> dict[str, object]:
+    def _models(self, key: KeyPolicy | None) -> dict[str, object]:
         data = []
+        aliases = dict(self.config.aliases)
         for name in self.config.public_names():
+            if key is not None and not key.allows(name, aliases):
+                continue  # a key sees only its own models
             target = self.config.aliases.get(name, name)
             route = self.config.models[target]
             data.append(

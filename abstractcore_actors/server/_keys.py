@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import hmac
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import attrs
@@ -77,11 +77,15 @@ class Limiter:
     _open: dict[str, int] = attrs.field(factory=dict)
 
     @contextmanager
-    def hold(self, policy: KeyPolicy | None) -> Iterator[None]:
-        """Count one request of `policy`'s key while the block runs; HTTPError 429
-        (code rate_limit_exceeded, Retry-After: 1) when it already has its limit open."""
+    def hold(self, policy: KeyPolicy | None) -> Iterator[Callable[[], None]]:
+        """Count one request of `policy`'s key until the block ends or the yielded
+        `release` is called (once its response is sent: a race's losers may take
+        a moment more to close, which the client should not be charged for).
+
+        HTTPError 429 (code rate_limit_exceeded, Retry-After: 1) when the key
+        already has `max_concurrent` requests open."""
         if policy is None or policy.max_concurrent is None:
-            yield
+            yield lambda: None
             return
         name = policy.name
         count = self._open.get(name, 0)
@@ -95,14 +99,22 @@ class Limiter:
                 headers=[(b"retry-after", b"1")],
             )
         self._open[name] = count + 1
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                left = self._open[name] - 1
+                if left:
+                    self._open[name] = left
+                else:
+                    del self._open[name]
+
         try:
-            yield
+            yield release
         finally:
-            left = self._open[name] - 1
-            if left:
-                self._open[name] = left
-            else:
-                del self._open[name]
+            release()
 
     def open_count(self, name: str) -> int:
         return self._open.get(name, 0)
