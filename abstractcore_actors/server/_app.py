@@ -131,6 +131,7 @@ class GatewayApp:
                 if message["type"] == "http.response.start":
                     record.status = message["status"]
                 if message["type"] == "http.response.body" and not message.get("more_body"):
+                    record.sent = True
                     release()  # before the last bytes go: the client may ask again at once
                 await send(message)
 

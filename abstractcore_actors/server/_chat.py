@@ -78,7 +78,8 @@ async def chat_completions(scope: Scope, receive: Receive, send: Send, ctx: Chat
     async def handler() -> None:
         await answer(send, target, request, ctx)
 
-    if await until_disconnect(receive, handler):
+    # the server reports a disconnect after a complete response too: not a cut
+    if await until_disconnect(receive, handler) and not ctx.record.sent:
         ctx.record.outcome = "client_disconnect"
 
 

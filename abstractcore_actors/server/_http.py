@@ -101,7 +101,7 @@ async def until_disconnect(receive: Receive, handler: Callable[[], Awaitable[Non
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
-                    gone = not done
+                    gone = True
                     nursery.cancel_scope.cancel()
                     return
 
@@ -111,4 +111,4 @@ async def until_disconnect(receive: Receive, handler: Callable[[], Awaitable[Non
             done = True
         finally:
             nursery.cancel_scope.cancel()
-    return gone
+    return gone and not done

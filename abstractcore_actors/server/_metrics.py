@@ -53,6 +53,7 @@ class RequestRecord:
     error: str | None = None  # our error code (`HTTPError.code` or type)
     first_token: float | None = None
     usage: Usage | None = None
+    sent: bool = False  # the last bytes of the response have been handed to the server
 
     def token(self) -> None:
         if self.first_token is None:
