@@ -14,9 +14,8 @@ import trio
 from abstractcore_actors import Runtime
 from abstractcore_actors.errors import ConfigurationError
 from abstractcore_actors.providers._status import preset_sdk_platform
-from abstractcore_actors.server import GatewayConfig, hash_key, serve
+from abstractcore_actors.server import GatewayConfig, KeyPolicy, hash_key, serve
 from abstractcore_actors.server._config import config_from_mapping
-from abstractcore_actors.server._keys import KeyPolicy
 from abstractcore_actors.testing import FakeOpenAIServer, Reply
 
 from .conftest import DEADLINE, KEY, Routes, gateway_config
