@@ -1,4 +1,4 @@
-"""The command line: `abstractcore-actors serve [--config FILE] [--host H] [--port P]`."""
+"""The command line: `abstractcore-actors serve [--config F] [--host H] [--port P] [--grace S]`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+import attrs
 import trio
 
 from .errors import ConfigurationError
@@ -21,17 +22,28 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="gateway TOML file (default: the local model only)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0: any free)")
+    serve.add_argument(
+        "--grace",
+        type=float,
+        default=None,
+        help="seconds open requests get to finish on SIGTERM (default: the config's "
+        "shutdown_grace, 10)",
+    )
     return parser
 
 
-async def _serve(config_path: str | None, host: str, port: int) -> None:
-    from .server import load_config, serve  # Hypercorn is the optional `server` extra
+async def _serve(config_path: str | None, host: str, port: int, grace: float | None) -> None:
+    from .server import GatewayConfig, load_config, serve  # the optional `server` extra
 
-    config = load_config(config_path) if config_path else None
+    config = load_config(config_path) if config_path else GatewayConfig()
+    if grace is not None:
+        if not grace >= 0:
+            raise ConfigurationError(f"--grace must be >= 0 seconds (got {grace})")
+        config = attrs.evolve(config, shutdown_grace=grace)
     stop = trio.Event()
 
     async def stop_on_signal() -> None:
-        # SIGTERM / Ctrl-C: stop accepting, let open requests finish (graceful)
+        # SIGTERM / Ctrl-C: stop accepting, let open requests finish within the grace
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async for _ in signals:
                 stop.set()
@@ -50,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `abstractcore-actors` script; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        trio.run(_serve, args.config, args.host, args.port)
+        trio.run(_serve, args.config, args.host, args.port, args.grace)
     except ConfigurationError as exc:
         print(f"abstractcore-actors: {exc}", file=sys.stderr)
         return 2

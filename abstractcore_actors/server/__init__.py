@@ -12,11 +12,13 @@ from ._config import GatewayConfig as GatewayConfig
 from ._config import ModelRoute as ModelRoute
 from ._config import hash_key as hash_key
 from ._config import load_config as load_config
+from ._keys import KeyPolicy as KeyPolicy
 from ._serve import serve as serve
 
 __all__ = [
     "GatewayApp",
     "GatewayConfig",
+    "KeyPolicy",
     "ModelRoute",
     "hash_key",
     "load_config",

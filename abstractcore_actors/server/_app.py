@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import final
 
 from ..runtime import Runtime
-from ._chat import chat_completions, to_http
+from ._chat import ChatContext, chat_completions, to_http
 from ._config import GatewayConfig
 from ._console import is_console, send_console
+from ._drain import Drain
 from ._embeddings import embeddings
 from ._errors import HTTPError
 from ._events_ws import EventsEndpoint
-from ._http import ClientGone, Receive, Scope, Send, header, send_error, send_json
+from ._exposition import CONTENT_TYPE
+from ._http import ClientGone, Message, Receive, Scope, Send, header, send_error, send_json
+from ._keys import KeyPolicy, Limiter
+from ._metrics import GatewayMetrics
 from ._routing import Router
 
 
@@ -36,6 +41,14 @@ class GatewayApp:
         self.router = Router(rt, config)
         self.events = EventsEndpoint(rt, config)
         self.created = int(time.time())
+        self.metrics = GatewayMetrics.for_config(config)
+        self.limiter = Limiter()
+        self.drain = Drain()
+
+    def start_draining(self, grace: float | None = None) -> None:
+        """Stop taking requests (503, /health too); open ones get `grace` seconds
+        (default `config.shutdown_grace`), then their upstream calls are cancelled."""
+        self.drain.start(self.config.shutdown_grace if grace is None else grace)
 
     def __repr__(self) -> str:
         return f"<GatewayApp {self.config!r}>"
@@ -58,15 +71,18 @@ class GatewayApp:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    def _check_key(self, scope: Scope) -> None:
+    def _check_key(self, scope: Scope) -> KeyPolicy | None:
+        """The caller's key policy (None without auth); HTTPError 401."""
         if not self.config.auth_required:
-            return
+            return None
         value = header(scope, b"authorization")
         if value is None:
             raise _unauthorized("missing API key: send the header 'Authorization: Bearer <key>'")
         scheme, _, key = value.decode("latin-1").partition(" ")
-        if scheme.lower() != "bearer" or not self.config.key_allowed(key.strip()):
+        policy = self.config.find_key(key.strip()) if scheme.lower() == "bearer" else None
+        if policy is None:
             raise _unauthorized("invalid API key")
+        return policy
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"].rstrip("/") or "/"
@@ -74,23 +90,33 @@ class GatewayApp:
         try:
             if path == "/health":
                 self._allow(method, "GET", "HEAD")
-                await send_json(send, 200, {"status": "ok"})
+                # 503 while draining, so a load balancer stops routing here
+                status, state = (503, "draining") if self.drain.draining else (200, "ok")
+                await send_json(send, status, {"status": state})
+                return
+            if path == "/metrics":
+                await self._metrics(scope, method, send)
                 return
             if is_console(path):
                 await send_console(send, path, method)
                 return
             if not path.startswith("/v1/"):
                 raise self._not_found(path)
-            self._check_key(scope)
+            key = self._check_key(scope)
             if path == "/v1/chat/completions":
                 self._allow(method, "POST")
-                await chat_completions(scope, receive, send, self.router, self.config)
+                self.drain.check()
+                await self._chat(scope, receive, send, key)
             elif path == "/v1/embeddings":
                 self._allow(method, "POST")
-                await embeddings(scope, receive, send, self.router, self.config)
+                self.drain.check()
+                with self.limiter.hold(key):
+                    await embeddings(
+                        scope, receive, send, self.router, self.config, self._allowed(key)
+                    )
             elif path == "/v1/models":
                 self._allow(method, "GET")
-                await send_json(send, 200, self._models())
+                await send_json(send, 200, self._models(key))
             else:
                 raise self._not_found(path)
         except ClientGone:
@@ -99,6 +125,54 @@ class GatewayApp:
             await send_error(send, error)
         except Exception as exc:
             await send_error(send, to_http(exc))
+
+    async def _metrics(self, scope: Scope, method: str, send: Send) -> None:
+        self._allow(method, "GET")
+        if self.config.metrics_auth:
+            self._check_key(scope)
+        data = self.metrics.exposition()
+        headers = [(b"content-type", CONTENT_TYPE), (b"content-length", str(len(data)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": data, "more_body": False})
+
+    async def _chat(
+        self, scope: Scope, receive: Receive, send: Send, key: KeyPolicy | None
+    ) -> None:
+        with self.metrics.request() as record:
+            release: Callable[[], None] = lambda: None  # noqa: E731 (set once the key is counted)
+
+            async def recording(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    record.status = message["status"]
+                if message["type"] == "http.response.body" and not message.get("more_body"):
+                    record.sent = True
+                    release()  # before the last bytes go: the client may ask again at once
+                await send(message)
+
+            ctx = ChatContext(
+                router=self.router,
+                config=self.config,
+                drain=self.drain,
+                record=record,
+                labels=self.metrics.labels,
+                key=key,
+            )
+            try:
+                with self.limiter.hold(key) as release:
+                    await chat_completions(scope, receive, recording, ctx)
+            except ClientGone:
+                record.outcome = "client_disconnect"
+            except Exception as exc:
+                error = to_http(exc)
+                record.failed(error.code or error.type)
+                await send_error(recording, error)
+
+    def _allowed(self, key: KeyPolicy | None) -> Callable[[str], bool]:
+        """The model names `key` may use (every name when keys carry no policy)."""
+        if key is None:
+            return lambda name: True
+        aliases = dict(self.config.aliases)
+        return lambda name: key.allows(name, aliases)
 
     def _allow(self, method: str, *allowed: str) -> None:
         if method not in allowed:
@@ -113,13 +187,16 @@ class GatewayApp:
         return HTTPError(
             404,
             f"no such endpoint: {path} (try /v1/chat/completions, /v1/embeddings, "
-            "/v1/models, /v1/events (WebSocket), /health, or / for the console)",
+            "/v1/models, /v1/events (WebSocket), /health, /metrics, or / for the console)",
             code="not_found",
         )
 
-    def _models(self) -> dict[str, object]:
+    def _models(self, key: KeyPolicy | None) -> dict[str, object]:
         data = []
+        aliases = dict(self.config.aliases)
         for name in self.config.public_names():
+            if key is not None and not key.allows(name, aliases):
+                continue  # a key sees only its own models
             target = self.config.aliases.get(name, name)
             route = self.config.models[target]
             data.append(

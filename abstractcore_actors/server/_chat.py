@@ -10,10 +10,14 @@ from collections.abc import AsyncIterator
 import attrs
 import trio
 
+from ..errors import ProviderTimeout
 from ..types import Chunk
 from ._config import GatewayConfig
+from ._drain import Drain, shutting_down
 from ._errors import HTTPError, http_error
 from ._http import Receive, Scope, Send, read_body, send_error, send_json, until_disconnect
+from ._keys import KeyPolicy
+from ._metrics import ModelLabels, RequestRecord
 from ._request import ChatRequest, parse_chat, parse_json
 from ._request_id import client_request_id, with_request_id
 from ._response_format import StructuredTarget
@@ -43,38 +47,81 @@ def to_http(exc: BaseException) -> HTTPError:
     return error
 
 
-async def chat_completions(
-    scope: Scope, receive: Receive, send: Send, router: Router, config: GatewayConfig
-) -> None:
+@attrs.frozen(kw_only=True)
+class ChatContext:
+    """What answering one chat request needs besides the request itself."""
+
+    router: Router
+    config: GatewayConfig
+    drain: Drain
+    record: RequestRecord
+    labels: ModelLabels
+    key: KeyPolicy | None = None
+
+    def allowed(self, name: str) -> bool:
+        return self.key is None or self.key.allows(name, dict(self.config.aliases))
+
+    def max_tokens(self) -> int | None:
+        caps = [c for c in (self.config.max_tokens, self.key and self.key.max_tokens) if c]
+        return min(caps) if caps else None
+
+
+def _error_code(error: HTTPError) -> str:
+    return error.code or error.type
+
+
+async def chat_completions(scope: Scope, receive: Receive, send: Send, ctx: ChatContext) -> None:
     """Answer one chat request. Raises HTTPError (or ClientGone) before anything is sent."""
     request_id = client_request_id(scope)
     send = with_request_id(send, request_id)
-    raw = await read_body(scope, receive, config.body_limit)
-    request = parse_chat(parse_json(raw), max_tokens_cap=config.max_tokens)
+    raw = await read_body(scope, receive, ctx.config.body_limit)
+    request = parse_chat(parse_json(raw), max_tokens_cap=ctx.max_tokens())
     request = attrs.evolve(request, args={**request.args, "request_id": request_id})
-    target = router.resolve(request.model)
+    target = ctx.router.resolve(request.model, ctx.allowed)
     if request.response_format is not None:
         target = StructuredTarget(target, request.response_format)
+    ctx.record.model = ctx.labels(request.model)
+    ctx.record.provider = ctx.router.provider_of(request.model)
     answer = _stream if request.stream else _complete
 
     async def handler() -> None:
-        await answer(send, target, request, config.request_timeout)
+        await answer(send, target, request, ctx)
 
-    await until_disconnect(receive, handler)
+    # the server reports a disconnect after a complete response too: not a cut
+    if await until_disconnect(receive, handler) and not ctx.record.sent:
+        ctx.record.outcome = "client_disconnect"
 
 
 def _ids() -> tuple[str, int]:
     return f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
 
 
-async def _complete(
-    send: Send, target: Target, request: ChatRequest, timeout: float | None
-) -> None:
+def _failure(exc: BaseException, record: RequestRecord) -> HTTPError:
+    error = to_http(exc)
+    timed_out = isinstance(leaf(exc), ProviderTimeout)
+    record.failed(_error_code(error), "timeout" if timed_out else "error")
+    return error
+
+
+def _cut(record: RequestRecord) -> HTTPError:
+    error = shutting_down()
+    record.failed(_error_code(error), "shutdown")
+    return error
+
+
+async def _complete(send: Send, target: Target, request: ChatRequest, ctx: ChatContext) -> None:
+    response = None
     try:
-        response = await target.generate(request.args, timeout)
+        with ctx.drain.scope() as scope:
+            response = await target.generate(request.args, ctx.config.request_timeout)
     except Exception as exc:
-        await send_error(send, to_http(exc))
+        await send_error(send, _failure(exc, ctx.record))
         return
+    if response is None:
+        assert scope.cancelled_caught
+        await send_error(send, _cut(ctx.record))
+        return
+    ctx.record.usage = response.usage
     id, created = _ids()
     await send_json(send, 200, completion(response, id=id, model=request.model, created=created))
 
@@ -84,13 +131,14 @@ async def _complete(
 _OUTBOX = 64
 
 
-async def _stream(send: Send, target: Target, request: ChatRequest, timeout: float | None) -> None:
+async def _stream(send: Send, target: Target, request: ChatRequest, ctx: ChatContext) -> None:
     id, created = _ids()
     writer = ChunkWriter(
         id=id, model=request.model, created=created, include_usage=request.include_usage
     )
     started = False
     failure: BaseException | None = None
+    record = ctx.record
 
     async def body(data: bytes, more: bool = True) -> None:
         await send({"type": "http.response.body", "body": data, "more_body": more})
@@ -108,37 +156,47 @@ async def _stream(send: Send, target: Target, request: ChatRequest, timeout: flo
         async with out:
             try:
                 async for chunk in chunks:
+                    if chunk.usage is not None:
+                        record.usage = chunk.usage
+                    if chunk.text or chunk.tool_calls:
+                        record.token()
                     await out.send(writer.add(chunk))
             except Exception as exc:
                 failure = exc
 
     try:
-        async with target.stream(request.args, timeout) as chunks:
-            # One task reads chunks, this one writes: frames that came in while
-            # a write was under way leave together in the next one. Under load
-            # that saves most per-write costs (ASGI message, h11, a send()
-            # syscall per chunk); alone, each frame still leaves at once.
-            out, frames = trio.open_memory_channel[bytes](_OUTBOX)
-            async with trio.open_nursery() as nursery, frames:
-                nursery.start_soon(produce, chunks, out)
-                async for frame in frames:
-                    await start()
-                    data = frame + b"".join(_drain(frames))
-                    if data:
-                        await body(data)
+        with ctx.drain.scope() as scope:
+            async with target.stream(request.args, ctx.config.request_timeout) as chunks:
+                # One task reads chunks, this one writes: frames that came in while
+                # a write was under way leave together in the next one. Under load
+                # that saves most per-write costs (ASGI message, h11, a send()
+                # syscall per chunk); alone, each frame still leaves at once.
+                out, frames = trio.open_memory_channel[bytes](_OUTBOX)
+                async with trio.open_nursery() as nursery, frames:
+                    nursery.start_soon(produce, chunks, out)
+                    async for frame in frames:
+                        await start()
+                        data = frame + b"".join(_drain(frames))
+                        if data:
+                            await body(data)
     except trio.Cancelled:
         raise
     except BaseException as exc:  # an error opening the stream or writing, maybe in a group
         if not isinstance(leaf(exc), Exception):
             raise
         failure = exc
-    if failure is None:
+    error: HTTPError | None = None
+    if scope.cancelled_caught:  # the shutdown grace ran out
+        error = _cut(record)
+    elif failure is not None:
+        error = _failure(failure, record)
+    if error is None:
         await start()
         await body(writer.end(), more=False)
     elif not started:
-        await send_error(send, to_http(failure))
+        await send_error(send, error)
     else:
-        await body(error_frame(to_http(failure).body()), more=False)
+        await body(error_frame(error.body()), more=False)
 
 
 def _drain(frames: trio.MemoryReceiveChannel[bytes]) -> list[bytes]:

@@ -12,8 +12,11 @@ from typing import Any
 import attrs
 
 from ..errors import ConfigurationError
+from ._keys import KeyPolicy
 
 DEFAULT_BODY_LIMIT = 1024 * 1024
+DEFAULT_SHUTDOWN_GRACE = 10.0
+DEFAULT_METRICS_MAX_MODELS = 100
 
 
 def hash_key(key: str) -> str:
@@ -47,6 +50,12 @@ class GatewayConfig:
     `provider/model` names that are not in `models`. `max_tokens`: every
     request's max_tokens is capped to it (and set to it when absent).
     `request_timeout`: seconds for one upstream call (None: the provider's).
+    `keys`: richer keys (`KeyPolicy`: a name, allowed models, limits); a hash
+    in `api_key_hashes` too is a key that may do everything.
+    `metrics_auth`: /metrics needs a key too (when keys are configured).
+    `metrics_max_models`: distinct model label values in /metrics; the rest
+    are counted as "other". `shutdown_grace`: seconds open requests get to
+    finish once shutdown starts.
     """
 
     models: Mapping[str, ModelRoute] = attrs.field(
@@ -58,6 +67,14 @@ class GatewayConfig:
     body_limit: int = attrs.field(default=DEFAULT_BODY_LIMIT, validator=attrs.validators.gt(0))
     max_tokens: int | None = None
     request_timeout: float | None = None
+    keys: tuple[KeyPolicy, ...] = attrs.field(default=(), converter=tuple)
+    metrics_auth: bool = True
+    metrics_max_models: int = attrs.field(
+        default=DEFAULT_METRICS_MAX_MODELS, validator=attrs.validators.ge(0)
+    )
+    shutdown_grace: float = attrs.field(
+        default=DEFAULT_SHUTDOWN_GRACE, validator=attrs.validators.ge(0)
+    )
 
     def __attrs_post_init__(self) -> None:
         for alias, target in self.aliases.items():
@@ -70,23 +87,37 @@ class GatewayConfig:
             raise ConfigurationError(f"max_tokens must be >= 1 (got {self.max_tokens})")
         if self.request_timeout is not None and not self.request_timeout > 0:
             raise ConfigurationError(f"request_timeout must be > 0 (got {self.request_timeout})")
+        names = [k.name for k in self.keys]
+        if len(set(names)) != len(names):
+            raise ConfigurationError("two keys have the same name: give each key its own name")
 
     def __repr__(self) -> str:
         return (
             f"GatewayConfig(models={sorted(self.models)}, aliases={dict(self.aliases)}, "
-            f"api_keys={len(self.api_key_hashes)}, passthrough={self.passthrough})"
+            f"api_keys={len(self.api_key_hashes) + len(self.keys)}, "
+            f"passthrough={self.passthrough})"
         )
 
     @property
     def auth_required(self) -> bool:
-        return bool(self.api_key_hashes)
+        return bool(self.api_key_hashes or self.keys)
 
     def key_allowed(self, key: str) -> bool:
         """True when `key` is one of the configured keys (constant-time per comparison)."""
+        return self.find_key(key) is not None
+
+    def find_key(self, key: str) -> KeyPolicy | None:
+        """The policy of `key` (an unrestricted one for a plain `api_key_hashes`
+        entry), or None when it is not a configured key. Every stored hash is
+        compared, in constant time each, so timing does not tell which matched."""
         digest = hash_key(key)
-        found = False
+        found: KeyPolicy | None = None
+        for policy in self.keys:
+            if policy.matches(digest):
+                found = found or policy
         for stored in self.api_key_hashes:
-            found |= hmac.compare_digest(digest, stored)
+            if hmac.compare_digest(digest, stored):
+                found = found or KeyPolicy(hash=stored)
         return found
 
     def public_names(self) -> list[str]:
@@ -106,15 +137,26 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
             )
             for name, spec in dict(data.get("models", {})).items()
         }
+        keys = [_key_policy(dict(spec)) for spec in data.get("keys", [])]
         hashes = list(server.pop("api_key_hashes", []))
         hashes += [hash_key(str(k)) for k in server.pop("api_keys", [])]
         kwargs: dict[str, Any] = {
             "aliases": {str(k): str(v) for k, v in dict(data.get("aliases", {})).items()},
             "api_key_hashes": hashes,
+            "keys": keys,
         }
         if models:
             kwargs["models"] = models
-        for key in ("passthrough", "body_limit", "max_tokens", "request_timeout"):
+        settings = (
+            "passthrough",
+            "body_limit",
+            "max_tokens",
+            "request_timeout",
+            "metrics_auth",
+            "metrics_max_models",
+            "shutdown_grace",
+        )
+        for key in settings:
             if key in server:
                 kwargs[key] = server.pop(key)
         if server:
@@ -124,6 +166,32 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
         if isinstance(exc, ConfigurationError):
             raise
         raise ConfigurationError(f"invalid gateway config: {exc!r}") from exc
+
+
+_KEY_FIELDS = ("name", "hash", "key", "models", "max_concurrent", "max_tokens")
+
+
+def _key_policy(spec: dict[str, Any]) -> KeyPolicy:
+    unknown = sorted(set(spec) - set(_KEY_FIELDS))
+    if unknown:
+        raise ConfigurationError(
+            f"unknown [[keys]] settings: {', '.join(unknown)} (valid: {', '.join(_KEY_FIELDS)})"
+        )
+    if ("hash" in spec) == ("key" in spec):
+        raise ConfigurationError("each [[keys]] entry needs exactly one of hash or key")
+    digest = str(spec["hash"]) if "hash" in spec else hash_key(str(spec["key"]))
+    models = spec.get("models")
+    if models is not None and not (
+        isinstance(models, list) and all(isinstance(m, str) and m for m in models)
+    ):
+        raise ConfigurationError("[[keys]] models must be a list of model names or patterns")
+    return KeyPolicy(
+        hash=digest,
+        name=str(spec.get("name", "")),
+        models=models,
+        max_concurrent=spec.get("max_concurrent"),
+        max_tokens=spec.get("max_tokens"),
+    )
 
 
 def load_config(path: str | Path) -> GatewayConfig:

@@ -12,6 +12,7 @@ models cannot be raced or voted on.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -102,14 +103,20 @@ def _http_error(exc: BaseException) -> HTTPError:
 
 
 async def embeddings(
-    scope: Scope, receive: Receive, send: Send, router: Router, config: GatewayConfig
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    router: Router,
+    config: GatewayConfig,
+    allowed: Callable[[str], bool] = lambda name: True,
 ) -> None:
     """Answer one embeddings request. Raises HTTPError (or ClientGone) before
-    anything is sent; a client that disconnects cancels the upstream call."""
+    anything is sent; a client that disconnects cancels the upstream call.
+    `allowed`: the caller's key policy (a refused model is a 404, as for chat)."""
     raw = await read_body(scope, receive, config.body_limit)
     call = parse_embeddings(parse_json(raw))
     _no_virtual(call.model)
-    llm = router.llm(call.model)
+    llm = router.llm(call.model, allowed)
 
     async def handler() -> None:
         try:

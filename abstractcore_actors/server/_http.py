@@ -86,23 +86,29 @@ async def send_error(send: Send, error: HTTPError) -> None:
     await send_json(send, error.status, error.body(), error.headers)
 
 
-async def until_disconnect(receive: Receive, handler: Callable[[], Awaitable[None]]) -> None:
+async def until_disconnect(receive: Receive, handler: Callable[[], Awaitable[None]]) -> bool:
     """Run `handler` (after the body was read); the client's disconnect cancels it.
 
     `handler` must deal with its own errors: this only adds the watcher, and
     returns quietly when the client went away (there is nobody to answer).
+    Returns True when the client's disconnect cut the handler short.
     """
+    gone = done = False
     async with trio.open_nursery() as nursery:
 
         async def watch() -> None:
+            nonlocal gone
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
+                    gone = True
                     nursery.cancel_scope.cancel()
                     return
 
         nursery.start_soon(watch)
         try:
             await handler()
+            done = True
         finally:
             nursery.cancel_scope.cancel()
+    return gone and not done

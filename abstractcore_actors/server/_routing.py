@@ -4,10 +4,12 @@
     "openai/gpt-4o-mini"  any `provider/model` (when `passthrough` is on)
     "race:a,b"            each of a, b answers; the first answer wins and the
                           others are cancelled (`abstractcore_actors.race`)
-    "ensemble:a,b,c"      all answer; the most common answer wins (`ensemble`,
-                          combine="vote")
-    "hedge:0.5:a,b"       a answers; if it has not after 0.5 s, b starts too;
+    "ensemble:a,b,c"      all answer; the most common answer wins (`ensemble`;
+                          ?combine=, judge=, min=, timeout= change that)
+    "hedge:a,b?after=0.5" a answers; if it has not after 0.5 s, b starts too;
                           the first answer wins (`hedge`)
+
+The options are parsed in `_virtual.py`.
 
 A virtual model streams like any other; race streams the winner's tokens
 as they come, ensemble and hedge send their combined answer as one chunk.
@@ -20,7 +22,6 @@ every request.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, Protocol
@@ -34,8 +35,7 @@ from ..runtime import Runtime
 from ..types import Chunk, GenerateResponse, ToolCallDelta
 from ._config import GatewayConfig
 from ._errors import HTTPError
-
-_MAX_CONTENDERS = 8
+from ._virtual import SYNTAX, VirtualSpec, is_virtual, parse_virtual
 
 
 class Target(Protocol):
@@ -72,16 +72,17 @@ class SingleTarget:
 @attrs.frozen
 class RaceTarget:
     llms: tuple[LLM, ...]
+    timeout: float | None = None  # the name's ?timeout=, over the gateway's
 
     async def generate(self, args: Mapping[str, Any], timeout: float | None) -> GenerateResponse:
-        result = await race(list(self.llms), timeout=timeout, **args)
+        result = await race(list(self.llms), timeout=self.timeout or timeout, **args)
         return result.response
 
     @asynccontextmanager
     async def stream(
         self, args: Mapping[str, Any], timeout: float | None
     ) -> AsyncIterator[AsyncIterator[Chunk]]:
-        async with race_stream(list(self.llms), timeout=timeout, **args) as chunks:
+        async with race_stream(list(self.llms), timeout=self.timeout or timeout, **args) as chunks:
             yield chunks
 
 
@@ -117,9 +118,10 @@ class PatternTarget:
 
     llms: tuple[LLM, ...]
     run: Pattern
+    timeout: float | None = None  # the name's ?timeout=, over the gateway's
 
     async def generate(self, args: Mapping[str, Any], timeout: float | None) -> GenerateResponse:
-        result = await self.run(list(self.llms), timeout, args)
+        result = await self.run(list(self.llms), self.timeout or timeout, args)
         return result.response
 
     @asynccontextmanager
@@ -130,19 +132,22 @@ class PatternTarget:
         yield _one(as_chunk(response))
 
 
-async def _vote(llms: list[LLM], timeout: float | None, args: Mapping[str, Any]) -> PatternResult:
-    return await ensemble(llms, combine="vote", timeout=timeout, **args)
-
-
-def _hedge_after(after: float) -> Pattern:
+def _pattern(spec: VirtualSpec, judge: LLM | None) -> Pattern:
     async def run(llms: list[LLM], timeout: float | None, args: Mapping[str, Any]) -> PatternResult:
-        return await hedge(llms, after=after, timeout=timeout, **args)
+        if spec.kind == "hedge":
+            return await hedge(
+                llms, after=spec.after, max_attempts=spec.max_attempts, timeout=timeout, **args
+            )
+        return await ensemble(
+            llms,
+            combine=spec.combine,
+            judge=judge,
+            min_responses=spec.min_responses,
+            timeout=timeout,
+            **args,
+        )
 
     return run
-
-
-def bad_virtual(name: str, why: str) -> HTTPError:
-    return HTTPError(400, f"invalid virtual model {name!r}: {why}", param="model")
 
 
 def unknown_model(name: str, available: list[str], why: str = "") -> HTTPError:
@@ -150,12 +155,18 @@ def unknown_model(name: str, available: list[str], why: str = "") -> HTTPError:
     reason = f" ({why})" if why else ""
     return HTTPError(
         404,
-        f"The model {name!r} does not exist{reason}. Available models: {listed}; "
-        "virtual models: race:<model>,<model>, ensemble:<model>,<model>,..., "
-        "hedge:<seconds>:<model>,<model>",
+        f"The model {name!r} does not exist or you do not have access to it{reason}. "
+        f"Available models: {listed}; virtual models: {SYNTAX}",
         code="model_not_found",
         param="model",
     )
+
+
+Allowed = Callable[[str], bool]
+
+
+def _everything(name: str) -> bool:
+    return True
 
 
 @attrs.define(eq=False)
@@ -166,29 +177,37 @@ class Router:
     config: GatewayConfig
     _llms: dict[str, LLM] = attrs.field(factory=dict)
 
-    def resolve(self, name: str) -> Target:
-        """The target for `name`; HTTPError 404 (unknown) or 503 (cannot be set up)."""
-        kind, colon, rest = name.partition(":")
-        if not colon or kind not in ("race", "ensemble", "hedge"):
-            return SingleTarget(self.llm(name))
-        run: Pattern = _vote
-        if kind == "hedge":
-            seconds, _, rest = rest.partition(":")
-            try:
-                after = float(seconds)
-            except ValueError:
-                after = math.nan
-            if not 0 <= after <= 3600:
-                raise bad_virtual(name, "write hedge:<seconds>:<model>,<model> (0 to 3600 s)")
-            run = _hedge_after(after)
-        parts = [p.strip() for p in rest.split(",") if p.strip()]
-        if not 1 <= len(parts) <= _MAX_CONTENDERS:
-            raise bad_virtual(name, f"{kind} takes 1 to {_MAX_CONTENDERS} model names")
-        llms = tuple(self.llm(p) for p in parts)
-        return RaceTarget(llms) if kind == "race" else PatternTarget(llms, run)
+    def resolve(self, name: str, allowed: Allowed = _everything) -> Target:
+        """The target for `name`; HTTPError 400 (malformed virtual name), 404 (unknown,
+        or a model `allowed` refuses) or 503 (cannot be set up)."""
+        if not is_virtual(name):
+            return SingleTarget(self.llm(name, allowed))
+        spec = parse_virtual(name)
+        for member in spec.model_names():
+            if not allowed(member):
+                raise self.not_found(name, allowed)
+        llms = tuple(self.llm(m, allowed) for m in spec.members)
+        if spec.kind == "race":
+            return RaceTarget(llms, spec.timeout)
+        judge = self.llm(spec.judge, allowed) if spec.judge else None
+        return PatternTarget(llms, _pattern(spec, judge), spec.timeout)
 
-    def llm(self, name: str) -> LLM:
+    def provider_of(self, name: str) -> str:
+        """The provider label of a name `resolve` accepted ("virtual" for a virtual one)."""
+        if is_virtual(name):
+            return "virtual"
+        public = self.config.aliases.get(name, name)
+        route = self.config.models.get(public)
+        return route.provider if route is not None else public.partition("/")[0]
+
+    def not_found(self, name: str, allowed: Allowed, why: str = "") -> HTTPError:
+        """404 for `name`, listing only the models `allowed` lets the caller see."""
+        return unknown_model(name, [n for n in self.config.public_names() if allowed(n)], why)
+
+    def llm(self, name: str, allowed: Allowed = _everything) -> LLM:
         """The LLM for a plain (not virtual) model name, made on first use."""
+        if not allowed(name):
+            raise self.not_found(name, allowed)
         public = self.config.aliases.get(name, name)
         cached = self._llms.get(public)
         if cached is not None:
@@ -200,7 +219,7 @@ class Router:
             elif self.config.passthrough and "/" in public:
                 llm = self.rt.create_llm(public)
             else:
-                raise unknown_model(name, self.config.public_names())
+                raise self.not_found(name, allowed)
         except ConfigurationError as exc:
             raise HTTPError(
                 503,
@@ -210,6 +229,6 @@ class Router:
                 param="model",
             ) from None
         except ValidationError as exc:
-            raise unknown_model(name, self.config.public_names(), str(exc)) from None
+            raise self.not_found(name, allowed, str(exc)) from None
         self._llms[public] = llm
         return llm

@@ -13,6 +13,8 @@ from ..runtime import Runtime
 from ._app import make_app
 from ._config import GatewayConfig
 
+_BACKSTOP = 2.0  # seconds past the grace for cut requests to send their last bytes
+
 
 async def serve(
     rt: Runtime,
@@ -28,25 +30,34 @@ async def serve(
     `await nursery.start(serve, rt, config, port=0)` returns the bound port
     once the server listens. Cancelling the caller's scope stops it at once
     (open requests are cancelled, their upstream calls with them); setting
-    `shutdown` stops it gracefully: it stops accepting and lets open
-    requests finish (up to Hypercorn's graceful timeout).
+    `shutdown` stops it gracefully: the app starts draining (new requests
+    and /health get 503), the listener closes (new connections are refused),
+    idle keep-alive connections close, and open requests get
+    `config.shutdown_grace` seconds to finish; then their upstream calls are
+    cancelled and each gets a final 503 `server_shutting_down` (as an SSE
+    error event when its stream had started). Returns when all have ended.
     """
+    config = config or GatewayConfig()
+    app = make_app(rt, config)
     hc = HypercornConfig()
     hc.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     hc.accesslog = None
     hc.errorlog = None
-    hc.graceful_timeout = 5.0
+    # Hypercorn cancels connections graceful_timeout s after the trigger; our
+    # drain deadline comes first so cut requests can still say why (_drain.py)
+    hc.graceful_timeout = config.shutdown_grace + _BACKSTOP
     stop = shutdown if shutdown is not None else trio.Event()
-    # our ASGI types are plain mappings, looser than Hypercorn's TypedDicts
-    app: Any = make_app(rt, config)
 
     async def trigger() -> None:
         await stop.wait()
+        app.start_draining()
         # event sockets never end by themselves: close them (1001) so a
-        # graceful shutdown does not wait out its timeout for them
+        # graceful shutdown does not wait out its grace for them
         app.events.shutdown()
 
-    run = functools.partial(hypercorn_serve, app, hc, shutdown_trigger=trigger)
+    # our ASGI types are plain mappings, looser than Hypercorn's TypedDicts
+    asgi: Any = app
+    run = functools.partial(hypercorn_serve, asgi, hc, shutdown_trigger=trigger)
     async with trio.open_nursery() as nursery:
         binds: list[str] = await nursery.start(run)
         task_status.started(int(binds[0].rsplit(":", 1)[1]))

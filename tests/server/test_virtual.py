@@ -77,3 +77,71 @@ async def test_a_race_where_all_fail_alike_answers_like_them(
         mixed = await http.post("/v1/chat/completions", json=chat("race:slow,fast"))
     assert_openai_error(same, 429)
     assert assert_openai_error(mixed, 502)["code"] == "all_attempts_failed"
+
+
+async def test_virtual_options_reach_the_patterns(
+    client: openai.AsyncOpenAI, routes: Routes, upstream: FakeOpenAIServer
+) -> None:
+    messages = [{"role": "user", "content": "?"}]
+    routes.steps = {
+        "slow": Reply(text="slow", ttft=5),
+        "fast": Reply(text="quick"),
+        "gpt-test": Reply(text="other"),  # also "default", its alias
+    }
+    with trio.fail_after(DEADLINE):
+        start = trio.current_time()
+        quorum = await client.chat.completions.create(
+            model="ensemble:slow,fast?min=1",
+            messages=messages,  # type: ignore[arg-type]
+        )
+        hedged = await client.chat.completions.create(
+            model="hedge:slow,fast?after=0.1&max_attempts=2",
+            messages=messages,  # type: ignore[arg-type]
+        )
+        took = trio.current_time() - start
+        with pytest.raises(openai.APIStatusError) as timed_out:
+            await client.chat.completions.create(
+                model="race:slow,slow?timeout=0.2",
+                messages=messages,  # type: ignore[arg-type]
+            )
+        routes.steps["slow"] = Reply(text="2")  # as the judge: the second candidate
+        judged = await client.chat.completions.create(
+            model="ensemble:fast,default?combine=judge&judge=slow",
+            messages=messages,  # type: ignore[arg-type]
+        )
+        concat = await client.chat.completions.create(
+            model="ensemble:fast,default?combine=concat",
+            messages=messages,  # type: ignore[arg-type]
+        )
+    assert quorum.choices[0].message.content == "quick"
+    assert hedged.choices[0].message.content == "quick"
+    assert took < 3  # neither waited for the 5 s "slow"
+    assert timed_out.value.status_code == 504
+    assert judged.choices[0].message.content == "other"
+    content = concat.choices[0].message.content or ""
+    assert "quick" in content and "other" in content
+    assert upstream.active_requests == 0
+
+
+@pytest.mark.parametrize(
+    "model, words",
+    [
+        ("race:fast,slow?after=1", "valid options: timeout"),
+        ("ensemble:fast,slow?combine=best", "combine must be one of vote, concat, judge"),
+        ("ensemble:fast,slow?combine=judge", "go together"),
+        ("ensemble:fast,slow?min=3", "min must be a whole number from 1 to 2"),
+        ("hedge:fast,slow?after=1&after=2", "given twice"),
+        ("hedge:fast,slow?max_attempts=0", "max_attempts"),
+        ("race:fast,slow?timeout=0", "more than 0"),
+        ("race:fast,slow?timeout", "key=value"),
+        ("race:fast,race:slow,fast", "do not nest"),
+    ],
+)
+async def test_bad_virtual_options_are_400_naming_the_fix(
+    http: httpx.AsyncClient, model: str, words: str
+) -> None:
+    with trio.fail_after(DEADLINE):
+        response = await http.post("/v1/chat/completions", json=chat(model))
+    error = assert_openai_error(response, 400)
+    assert error["param"] == "model"
+    assert words in str(error["message"])

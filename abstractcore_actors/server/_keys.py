@@ -1,0 +1,120 @@
+"""API keys: who may call the gateway, which models each key may use, and how
+many of its requests may run at once.
+
+A key is known by the SHA-256 of its value (`hash_key`) and by a name that
+is safe to show (metrics, logs); the key itself is never kept.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hmac
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import attrs
+
+from ..errors import ConfigurationError
+from ._errors import HTTPError
+
+
+def _hash(value: str) -> str:
+    digest = value.strip().lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ConfigurationError(
+            "a key hash must be the 64 hex digits of SHA-256 (see hash_key) - not the key itself"
+        )
+    return digest
+
+
+@attrs.frozen(kw_only=True)
+class KeyPolicy:
+    """One API key: its hash, a display name, and what it may do.
+
+    `models`: patterns of model names it may use (`fnmatch`: "fast",
+    "openai/*"); None means every model. An alias is allowed when the alias
+    or its target matches; a virtual model when all its members are allowed.
+    `max_concurrent`: requests it may have open at once (None: no limit).
+    `max_tokens`: caps each of its requests' max_tokens.
+    """
+
+    hash: str = attrs.field(converter=_hash, repr=False)
+    name: str = ""
+    models: tuple[str, ...] | None = attrs.field(
+        default=None, converter=attrs.converters.optional(tuple)
+    )
+    max_concurrent: int | None = None
+    max_tokens: int | None = None
+
+    def __attrs_post_init__(self) -> None:
+        for field, value in (
+            ("max_concurrent", self.max_concurrent),
+            ("max_tokens", self.max_tokens),
+        ):
+            if value is not None and not (isinstance(value, int) and value >= 1):
+                raise ConfigurationError(f"{field} must be a whole number >= 1 (got {value!r})")
+        if not self.name:  # a prefix of the hash: stable, and says nothing about the key
+            object.__setattr__(self, "name", f"key-{self.hash[:8]}")
+
+    def matches(self, digest: str) -> bool:
+        return hmac.compare_digest(digest, self.hash)
+
+    def allows(self, name: str, aliases: dict[str, str] | None = None) -> bool:
+        """True when this key may use the plain model `name`."""
+        if self.models is None:
+            return True
+        names = [name]
+        target = (aliases or {}).get(name)
+        if target is not None:
+            names.append(target)
+        return any(fnmatch.fnmatchcase(n, p) for n in names for p in self.models)
+
+
+@attrs.define(eq=False)
+class Limiter:
+    """Open requests per key name, for `max_concurrent`; one per app."""
+
+    _open: dict[str, int] = attrs.field(factory=dict)
+
+    @contextmanager
+    def hold(self, policy: KeyPolicy | None) -> Iterator[Callable[[], None]]:
+        """Count one request of `policy`'s key until the block ends or the yielded
+        `release` is called (once its response is sent: a race's losers may take
+        a moment more to close, which the client should not be charged for).
+
+        HTTPError 429 (code rate_limit_exceeded, Retry-After: 1) when the key
+        already has `max_concurrent` requests open."""
+        if policy is None or policy.max_concurrent is None:
+            yield lambda: None
+            return
+        name = policy.name
+        count = self._open.get(name, 0)
+        if count >= policy.max_concurrent:
+            raise HTTPError(
+                429,
+                f"too many concurrent requests for this key (limit {policy.max_concurrent}); "
+                "retry when one of its requests has finished",
+                type="requests",
+                code="rate_limit_exceeded",
+                headers=[(b"retry-after", b"1")],
+            )
+        self._open[name] = count + 1
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                left = self._open[name] - 1
+                if left:
+                    self._open[name] = left
+                else:
+                    del self._open[name]
+
+        try:
+            yield release
+        finally:
+            release()
+
+    def open_count(self, name: str) -> int:
+        return self._open.get(name, 0)

@@ -1,0 +1,161 @@
+"""The gateway's metrics (GET /metrics): what each chat request did, by model.
+
+Each request is one `RequestRecord`, filled in while it is answered and
+counted when it ends. Labels only take bounded values: configured model
+names, up to `metrics_max_models` other names (passthrough and virtual
+names; the rest are "other"), provider names the runtime knows, HTTP
+status codes and our error codes. Never a key, never a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import attrs
+import trio
+
+from ..types import Usage
+from ._config import GatewayConfig
+from ._exposition import Counter, Gauge, Histogram, render
+
+OTHER = "other"
+INVALID = "invalid"  # a request whose model name did not resolve
+_MAX_LABEL = 200
+
+
+@attrs.define(eq=False)
+class ModelLabels:
+    """Model name -> label value, with a cap on distinct values."""
+
+    known: frozenset[str]
+    cap: int
+    _seen: set[str] = attrs.field(factory=set)
+
+    def __call__(self, name: str) -> str:
+        if name in self.known or name in self._seen:
+            return name
+        if len(self._seen) < self.cap and len(name) <= _MAX_LABEL and name.isprintable():
+            self._seen.add(name)
+            return name
+        return OTHER
+
+
+@attrs.define(eq=False)
+class RequestRecord:
+    """One chat request, as the metrics see it."""
+
+    started: float
+    model: str = INVALID
+    provider: str = "none"
+    status: int = 0
+    outcome: str = "ok"  # ok | error | client_disconnect | timeout | shutdown
+    error: str | None = None  # our error code (`HTTPError.code` or type)
+    first_token: float | None = None
+    usage: Usage | None = None
+    sent: bool = False  # the last bytes of the response have been handed to the server
+
+    def token(self) -> None:
+        if self.first_token is None:
+            self.first_token = trio.current_time()
+
+    def failed(self, code: str, outcome: str = "error") -> None:
+        self.error = code
+        if self.outcome == "ok":
+            self.outcome = outcome
+
+
+@attrs.define(eq=False)
+class GatewayMetrics:
+    """Every metric of one app."""
+
+    labels: ModelLabels
+    requests: Counter = attrs.field(
+        factory=lambda: Counter(
+            "gateway_requests_total",
+            "Chat requests answered, by model, provider, HTTP status and outcome.",
+            ("model", "provider", "code", "outcome"),
+        )
+    )
+    duration: Histogram = attrs.field(
+        factory=lambda: Histogram(
+            "gateway_request_duration_seconds",
+            "Time from a chat request's arrival to its last byte, by model.",
+            ("model",),
+        )
+    )
+    ttft: Histogram = attrs.field(
+        factory=lambda: Histogram(
+            "gateway_time_to_first_token_seconds",
+            "Time from a streamed chat request's arrival to its first token, by model.",
+            ("model",),
+        )
+    )
+    tokens: Counter = attrs.field(
+        factory=lambda: Counter(
+            "gateway_tokens_total",
+            "Tokens reported by the upstream, by provider, model and type (prompt or completion).",
+            ("provider", "model", "type"),
+        )
+    )
+    errors: Counter = attrs.field(
+        factory=lambda: Counter(
+            "gateway_errors_total",
+            "Chat requests that failed, by provider, model and error code.",
+            ("provider", "model", "type"),
+        )
+    )
+    in_flight: Gauge = attrs.field(
+        factory=lambda: Gauge("gateway_requests_in_flight", "Chat requests being answered now.", ())
+    )
+    cancelled: Counter = attrs.field(
+        factory=lambda: Counter(
+            "gateway_requests_cancelled_total",
+            "Chat requests cut short, by model and reason (client_disconnect, timeout, shutdown).",
+            ("model", "reason"),
+        )
+    )
+
+    @classmethod
+    def for_config(cls, config: GatewayConfig) -> GatewayMetrics:
+        known = frozenset(config.public_names())
+        return cls(ModelLabels(known, config.metrics_max_models))
+
+    @contextmanager
+    def request(self) -> Iterator[RequestRecord]:
+        """A record for one request, counted when the block ends (however it ends)."""
+        record = RequestRecord(started=trio.current_time())
+        self.in_flight.add(1)
+        try:
+            yield record
+        finally:
+            self.in_flight.add(-1)
+            self._count(record)
+
+    def _count(self, r: RequestRecord) -> None:
+        model = r.model
+        self.requests.inc((model, r.provider, str(r.status), r.outcome))
+        now = trio.current_time()
+        self.duration.observe(now - r.started, (model,))
+        if r.first_token is not None:
+            self.ttft.observe(r.first_token - r.started, (model,))
+        if r.usage is not None:
+            self.tokens.inc((r.provider, model, "prompt"), r.usage.prompt_tokens)
+            self.tokens.inc((r.provider, model, "completion"), r.usage.completion_tokens)
+        if r.error is not None:
+            self.errors.inc((r.provider, model, r.error))
+        if r.outcome in ("client_disconnect", "timeout", "shutdown"):
+            self.cancelled.inc((model, r.outcome))
+
+    def exposition(self) -> bytes:
+        return render(
+            [
+                self.requests,
+                self.duration,
+                self.ttft,
+                self.tokens,
+                self.errors,
+                self.in_flight,
+                self.cancelled,
+            ]
+        )
