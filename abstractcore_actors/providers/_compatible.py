@@ -4,13 +4,14 @@ Ollama, LM Studio, vLLM, llama.cpp's server, OpenRouter and friends speak
 the chat-completions protocol with small differences (missing optional
 fields, no usage, `[DONE]` or not). This adapter reads the documented
 protocol tolerantly and maps every transport failure to our errors. One
-`httpx.AsyncClient` per provider actor: connections are pooled and reused.
+`httpx.AsyncClient` per provider actor, on `StackPool`: connections are
+pooled and reused at O(1) cost per call.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
+import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -21,10 +22,17 @@ from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse
 from . import _embed_wire
 from . import _openai_wire as wire
 from ._adapter import ProviderConfig
+from ._pool import StackPool
 from ._status import error_from_status, provider_error
 
-_CALLS_PER_POOL = 64
-_MAX_POOLS = 32
+
+def _proxied(url: str) -> bool:
+    """Whether the environment routes `url` through a proxy (as httpx would read it)."""
+    proxies = urllib.request.getproxies()
+    scheme = httpx.URL(url).scheme
+    if not (proxies.get(scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass(httpx.URL(url).host)
 
 
 class CompatibleAdapter:
@@ -36,31 +44,24 @@ class CompatibleAdapter:
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
         self._url = f"{(config.base_url or '').rstrip('/')}/chat/completions"
-        # httpcore's pool scans its connections on every request, so one pool
-        # serving hundreds of calls at once costs quadratic time. Beyond
-        # _CALLS_PER_POOL concurrent calls we shard: several clients, taken
-        # in turn. At the default limit (16) there is exactly one.
-        shards = min(_MAX_POOLS, -(-config.max_concurrent // _CALLS_PER_POOL))
-        self._clients = [
-            httpx.AsyncClient(
-                headers=headers,
-                timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
-                limits=httpx.Limits(max_keepalive_connections=32, max_connections=None),
-            )
-            for _ in range(shards)
-        ]
-        self._turn = itertools.cycle(self._clients)
+        # One client, on our O(1) pool (httpcore's own rescans its connections
+        # on every request: quadratic at hundreds of calls in flight). It
+        # keeps as many idle connections as calls may run at once, so a
+        # burst reuses every socket of the one before. A configured proxy
+        # (HTTP(S)_PROXY / ALL_PROXY) needs httpx's own transport.
+        transport = None if _proxied(self._url) else StackPool(max_keepalive=config.max_concurrent)
+        self._client = httpx.AsyncClient(
+            headers=headers,
+            timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
+            limits=httpx.Limits(max_keepalive_connections=32, max_connections=None),
+            transport=transport,
+        )
 
     def __repr__(self) -> str:
         return f"<CompatibleAdapter {self.config.provider}/{self.config.model} {self._url}>"
 
-    @property
-    def _client(self) -> httpx.AsyncClient:
-        return next(self._turn)
-
     async def aclose(self) -> None:
-        for client in self._clients:
-            await client.aclose()
+        await self._client.aclose()
 
     def _fail(self, kind: type[ProviderError], detail: str) -> ProviderError:
         return provider_error(kind, detail, self.config)
