@@ -13,10 +13,9 @@ import trio
 
 from abstractcore_actors import Runtime
 from abstractcore_actors.errors import ConfigurationError
-from abstractcore_actors.providers._status import preset_sdk_platform
 from abstractcore_actors.server import GatewayConfig, KeyPolicy, hash_key, serve
 from abstractcore_actors.server._config import config_from_mapping
-from abstractcore_actors.testing import FakeOpenAIServer, Reply
+from abstractcore_actors.testing import FakeOpenAIServer, Reply, prepare_sdk_client
 
 from .conftest import DEADLINE, KEY, Routes, gateway_config
 
@@ -41,7 +40,7 @@ async def team(port: int) -> AsyncIterator[openai.AsyncOpenAI]:
     sdk = openai.AsyncOpenAI(
         base_url=f"http://127.0.0.1:{port}/v1", api_key=TEAM_KEY, max_retries=0, timeout=DEADLINE
     )
-    preset_sdk_platform(sdk, "openai._base_client")
+    prepare_sdk_client(sdk)
     yield sdk
     await sdk.close()
 
@@ -66,6 +65,16 @@ async def test_a_key_uses_only_its_models(
     assert alias.choices[0].message.content == race.choices[0].message.content == "echo: hi"
     assert listed_models == {"fast", "default"}
     assert everything == {"fast", "slow", "gpt-test", "default"}
+
+
+async def test_embeddings_follow_the_keys_allowlist(team: openai.AsyncOpenAI) -> None:
+    with trio.fail_after(DEADLINE):
+        allowed = await team.embeddings.create(model="fast", input="hello")
+        with pytest.raises(openai.NotFoundError) as caught:
+            await team.embeddings.create(model="slow", input="hello")
+    assert len(allowed.data) == 1 and allowed.data[0].embedding
+    assert caught.value.code == "model_not_found"
+    assert "slow" not in str(caught.value.message).split("Available models:")[1]
 
 
 async def test_a_key_over_its_concurrency_gets_429_then_recovers(
@@ -95,7 +104,7 @@ async def test_a_keys_max_tokens_caps_the_upstream_request(
         with openai.OpenAI(
             base_url=f"http://127.0.0.1:{port}/v1", api_key=TEAM_KEY, max_retries=0, timeout=5
         ) as sdk:
-            preset_sdk_platform(sdk, "openai._base_client")
+            prepare_sdk_client(sdk)
             reply = sdk.chat.completions.create(
                 model="fast",
                 messages=MESSAGES,  # type: ignore[arg-type]

@@ -11,9 +11,8 @@ import pytest
 import trio
 
 from abstractcore_actors import Runtime
-from abstractcore_actors.providers._status import preset_sdk_platform
 from abstractcore_actors.server import make_app, serve
-from abstractcore_actors.testing import FakeOpenAIServer, Reply
+from abstractcore_actors.testing import FakeOpenAIServer, Reply, prepare_sdk_client
 
 from .conftest import DEADLINE, KEY, Routes, chat, gateway_config
 
@@ -35,7 +34,7 @@ async def _shutdown_during_stream(
         bound = await nursery.start(functools.partial(serve, rt, config, port=0, shutdown=stop))
         base = f"http://127.0.0.1:{bound}"
         sdk = openai.AsyncOpenAI(base_url=f"{base}/v1", api_key=KEY, max_retries=0, timeout=20)
-        preset_sdk_platform(sdk, "openai._base_client")
+        prepare_sdk_client(sdk)
         async with sdk:
             stream = await sdk.chat.completions.create(
                 model="fast",
