@@ -52,7 +52,7 @@ from ..errors import BadRequest, ConfigurationError, ContextTooLong, ProviderUna
 from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse, Request, Usage
 from ._accumulate import Accumulator
 from ._adapter import ProviderConfig
-from ._local_embed import LocalEmbedder
+from ._local_embed import LocalEmbedder, import_llama_cpp
 from ._openai_wire import message_to_wire
 
 # llama.cpp's model loading is not thread safe: two loads at once in two
@@ -182,13 +182,7 @@ class LocalAdapter:
                 await trio.to_thread.run_sync(self._load_in_thread)
 
     def _load_in_thread(self) -> None:
-        try:
-            import llama_cpp
-        except ImportError as exc:
-            raise ConfigurationError(
-                "the local provider needs llama-cpp-python: "
-                "pip install 'abstractcore-actors[local]'"
-            ) from exc
+        llama_cpp = import_llama_cpp()
         options = self.config.options
         try:
             with _LLAMA_LOAD_LOCK:

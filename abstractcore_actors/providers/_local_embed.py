@@ -35,6 +35,17 @@ T = TypeVar("T")
 _EMBED_CTX = 2048
 
 
+def import_llama_cpp() -> Any:
+    """llama_cpp, imported on first use (the `local` extra is optional)."""
+    try:
+        import llama_cpp
+    except ImportError as exc:
+        raise ConfigurationError(
+            "the local provider needs llama-cpp-python: pip install 'abstractcore-actors[local]'"
+        ) from exc
+    return llama_cpp
+
+
 class _Stopped(Exception):
     """The caller left: the worker thread stops between two tokens."""
 
@@ -125,13 +136,7 @@ class LocalEmbedder:
         )
 
     def _load_in_thread(self) -> None:
-        try:
-            import llama_cpp
-        except ImportError as exc:
-            raise ConfigurationError(
-                "the local provider needs llama-cpp-python: "
-                "pip install 'abstractcore-actors[local]'"
-            ) from exc
+        llama_cpp = import_llama_cpp()
         try:
             with self._load_lock:
                 self._llama = llama_cpp.Llama(
