@@ -52,7 +52,7 @@ from ..errors import BadRequest, ConfigurationError, ContextTooLong, ProviderUna
 from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse, Request, Usage
 from ._accumulate import Accumulator
 from ._adapter import ProviderConfig
-from ._local_embed import LocalEmbedder, import_llama_cpp
+from ._local_embed import LocalEmbedder, import_llama_cpp, silence_llama_cpp_logs
 from ._openai_wire import message_to_wire
 
 # llama.cpp's model loading is not thread safe: two loads at once in two
@@ -200,8 +200,7 @@ class LocalAdapter:
                 )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ConfigurationError(f"cannot load the local model {self.path}: {exc}") from exc
-        # Each abort makes llama.cpp log one line on stderr at error level
-        # ("decode: removing memory module entries ..."): expected, harmless.
+        silence_llama_cpp_logs()
         if hasattr(llama_cpp, "llama_set_abort_callback"):
             callback = llama_cpp.ggml_abort_callback(self._should_abort)
             llama_cpp.llama_set_abort_callback(llama.ctx, callback, None)

@@ -17,6 +17,7 @@ no thread outlives the call.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import threading
 from collections.abc import Callable, Mapping
@@ -44,6 +45,18 @@ def import_llama_cpp() -> Any:
             "the local provider needs llama-cpp-python: pip install 'abstractcore-actors[local]'"
         ) from exc
     return llama_cpp
+
+
+def silence_llama_cpp_logs() -> None:
+    """Keep llama.cpp's native log lines off stderr.
+
+    `Llama(verbose=False)` still lets through the lines llama.cpp logs at
+    error level, and it logs one each time a decode is aborted or the cache
+    is trimmed ("decode: removing memory module entries ..."): a cancel or a
+    race's loser, both normal here. llama-cpp-python routes its native log
+    through this logger and resets its level on every load, hence after each.
+    """
+    logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL + 1)
 
 
 class _Stopped(Exception):
@@ -151,6 +164,7 @@ class LocalEmbedder:
                 )
         except (ValueError, RuntimeError, OSError) as exc:
             raise ConfigurationError(f"cannot load the local model {self.path}: {exc}") from exc
+        silence_llama_cpp_logs()
         self.loads += 1
 
     def _embed_in_thread(
