@@ -20,10 +20,10 @@ import asyncio
 import contextlib
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from os import PathLike
-from typing import Any, TypeVar, final
+from typing import Any, TypeVar, final, overload
 
 import trio
 
@@ -31,6 +31,8 @@ from .errors import SyncCalledFromAsync, ValidationError
 from .providers import LLM
 from .runtime import Runtime, open_runtime
 from .sessions import Entry, Session
+from .structured import StructuredResult, generate_structured, stream_structured
+from .structured._sync_stream import PartialsThenResult, SyncStructuredStream
 from .types import Chunk, EmbeddingResponse, GenerateResponse, Message
 
 T = TypeVar("T")
@@ -154,9 +156,9 @@ class SyncRuntime:
 
     async def _open_stream(
         self, open_stream: Callable[[], AbstractAsyncContextManager[AsyncIterator[Any]]]
-    ) -> tuple[trio.MemoryReceiveChannel[Chunk], trio.CancelScope, list[BaseException]]:
+    ) -> tuple[trio.MemoryReceiveChannel[Any], trio.CancelScope, list[BaseException]]:
         """Start a task that pumps one stream into a channel the caller's thread reads."""
-        send, recv = trio.open_memory_channel[Chunk](0)
+        send, recv = trio.open_memory_channel[Any](0)
         errors: list[BaseException] = []
 
         async def pump(task_status: trio.TaskStatus[trio.CancelScope]) -> None:
@@ -230,6 +232,39 @@ class SyncLLM:
     def _iterate(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[Chunk]:
         return _iterate(self._runtime, lambda: self._llm.stream(*args, **kwargs))
 
+    def generate_structured(
+        self, prompt: Any = None, *, response_model: Any, **options: Any
+    ) -> StructuredResult[Any]:
+        """`generate_structured(llm, ...)`, blocking: same arguments (including
+        `concurrent=True` with `attempts=k`), same result and errors."""
+        _refuse_inside_event_loop(
+            "SyncLLM.generate_structured(...)",
+            "`await abstractcore_actors.generate_structured(llm, ...)`",
+        )
+        return self._runtime.run(
+            lambda: generate_structured(self._llm, prompt, response_model=response_model, **options)
+        )
+
+    def stream_structured(
+        self, prompt: Any = None, *, response_model: Any, **options: Any
+    ) -> SyncStructuredStream:
+        """`stream_structured(llm, ...)`, blocking: `for partial in s:` then
+        `s.result()`. Stopping early (break, `close()`, leaving `with s:`)
+        cancels the upstream call and closes its connection."""
+        _refuse_inside_event_loop(
+            "SyncLLM.stream_structured(...)",
+            "`async with abstractcore_actors.stream_structured(llm, ...) as s`",
+        )
+
+        @asynccontextmanager
+        async def partials() -> AsyncIterator[PartialsThenResult]:
+            async with stream_structured(
+                self._llm, prompt, response_model=response_model, **options
+            ) as stream:
+                yield PartialsThenResult(stream)
+
+        return SyncStructuredStream(_iterate(self._runtime, partials))
+
     def close(self) -> None:
         """Close the private runtime this handle owns (from `sync.create_llm`)."""
         if self._owns_runtime:
@@ -244,7 +279,7 @@ class SyncLLM:
 
 def _iterate(
     runtime: SyncRuntime, open_stream: Callable[[], AbstractAsyncContextManager[AsyncIterator[Any]]]
-) -> Iterator[Chunk]:
+) -> Generator[Any, None, None]:
     recv, scope, errors = runtime.run(runtime._open_stream, open_stream)
     finished = False
     try:
@@ -292,8 +327,25 @@ class SyncSession:
         _refuse_inside_event_loop(f"SyncSession.{name}(...)", f"`await session.{name}(...)`")
         return self._runtime.run(fn)
 
-    def generate(self, prompt: Any, **options: Any) -> GenerateResponse:
-        return self._call("generate", lambda: self._session.generate(prompt, **options))
+    @overload
+    def generate(
+        self, prompt: Any, *, response_model: None = None, **options: Any
+    ) -> GenerateResponse: ...
+
+    @overload
+    def generate(
+        self, prompt: Any, *, response_model: Any, **options: Any
+    ) -> StructuredResult[Any]: ...
+
+    def generate(
+        self, prompt: Any, *, response_model: Any = None, **options: Any
+    ) -> GenerateResponse | StructuredResult[Any]:
+        """`Session.generate`, blocking; with `response_model=M` it returns the
+        turn's `StructuredResult` (see docs/structured.md)."""
+        return self._call(
+            "generate",
+            lambda: self._session.generate(prompt, response_model=response_model, **options),
+        )
 
     def stream(self, prompt: Any, **options: Any) -> Iterator[Chunk]:
         """A turn's chunks; stopping early cancels the turn (partial kept)."""

@@ -42,7 +42,7 @@ from ..structured import (
     response_model,
     stream_structured,
 )
-from ..structured._partial import json_text
+from ..structured_core import json_text
 from ..types import Chunk, GenerateResponse, Usage
 from ._errors import HTTPError, bad_request
 from ._routing import RaceTarget, SingleTarget, Target, as_chunk

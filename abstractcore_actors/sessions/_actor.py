@@ -14,7 +14,7 @@ import trio
 from ..errors import ProviderError, ValidationError
 from ..events import ContextInjected, Emitter, SessionCleared
 from ..kernel import ActorContext, Behaviour, StreamSink, UnhandledMessage
-from ..structured import StructuredOutputError
+from ..structured_core import StructuredOutputError
 from ._protocol import CancelTurn, Clear, Inject, Restore, Revise, RunTurn, SetSystemPrompt
 from ._state import SessionState
 from ._structured import StructuredProgress

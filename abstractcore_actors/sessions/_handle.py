@@ -14,10 +14,8 @@ from ..errors import ValidationError
 from ..events import ToolsChanged
 from ..kernel import ActorRef
 from ..providers import LLM
-from ..structured import StructuredResult
-from ..structured._generate import check_attempts
-from ..structured._modes import ModeChoice, pick_mode
-from ..structured._schema import response_model as describe
+from ..structured_core import ModeChoice, StructuredResult, check_attempts, pick_mode
+from ..structured_core import response_model as describe
 from ..tools import AddTools, GetTools, RemoveTools, SetTools, ToolSet
 from ..types import Chunk, GenerateResponse, Message
 from ._actor import SessionCore

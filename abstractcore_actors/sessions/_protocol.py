@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from ..structured import StructuredResult
+from ..structured_core import StructuredResult
 from ..types import GenerateResponse, Message
 from ._state import SessionState
 from ._structured import StructuredTurn

@@ -23,11 +23,18 @@ from typing import Any
 import attrs
 
 from ..errors import ValidationError
-from ..structured import StructuredAttempt, StructuredOutputError, StructuredResult
-from ..structured._generate import judge
-from ..structured._modes import Mode, answer_text, attempt_request, feedback
-from ..structured._partial import json_text
-from ..structured._schema import ResponseModel
+from ..structured_core import (
+    Mode,
+    ResponseModel,
+    StructuredAttempt,
+    StructuredOutputError,
+    StructuredResult,
+    answer_text,
+    attempt_request,
+    feedback,
+    json_text,
+    judge,
+)
 from ..types import GenerateResponse, Message, Request
 
 

@@ -1,18 +1,21 @@
 """Structured output: answers that fit a response model (attrs class, dataclass,
 pydantic model or JSON schema), validated, retried with feedback, streamed
 with progressive validation, or raced. See docs/structured.md.
+
+The core lives in `abstractcore_actors.structured_core` (below sessions);
+this package adds the concurrent mode, a race from `patterns`, on top.
 """
 
+from ..structured_core import Partial as Partial
+from ..structured_core import ResponseModel as ResponseModel
+from ..structured_core import StructuredAttempt as StructuredAttempt
+from ..structured_core import StructuredOutputError as StructuredOutputError
+from ..structured_core import StructuredResult as StructuredResult
+from ..structured_core import StructuredStream as StructuredStream
+from ..structured_core import StructuredUsage as StructuredUsage
+from ..structured_core import response_model as response_model
+from ..structured_core import stream_structured as stream_structured
 from ._generate import generate_structured as generate_structured
-from ._result import StructuredAttempt as StructuredAttempt
-from ._result import StructuredOutputError as StructuredOutputError
-from ._result import StructuredResult as StructuredResult
-from ._result import StructuredUsage as StructuredUsage
-from ._schema import ResponseModel as ResponseModel
-from ._schema import response_model as response_model
-from ._stream import StructuredStream as StructuredStream
-from ._stream import stream_structured as stream_structured
-from ._view import Partial as Partial
 
 __all__ = [
     "Partial",

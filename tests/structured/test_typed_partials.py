@@ -21,7 +21,7 @@ from abstractcore_actors.structured import (
     response_model,
     stream_structured,
 )
-from abstractcore_actors.structured._partial import CompletionGate
+from abstractcore_actors.structured_core._partial import CompletionGate
 from abstractcore_actors.testing import FakeOpenAIServer, FakeUsage, Fault, Reply
 
 from .conftest import ADA, PERSON_JSON, Person

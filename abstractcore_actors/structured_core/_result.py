@@ -50,7 +50,8 @@ def _sum(attempts: tuple[StructuredAttempt, ...], max_tokens: int | None) -> Str
 class StructuredAttempt:
     """One try: the raw text the model sent, what was wrong with it (empty: it
     fitted), its usage, and — for a stream stopped at the first invalid field —
-    after how many chunks it was stopped."""
+    after how many chunks it was stopped. In concurrent mode, `round` is the
+    race it ran in (0 first; a round after a round with no valid answer)."""
 
     index: int
     raw: str
@@ -59,6 +60,7 @@ class StructuredAttempt:
     aborted_after_chunks: int | None = None
     error: BaseException | None = None  # the provider failed
     cancelled: bool = False  # stopped because another concurrent attempt won
+    round: int = 0  # concurrent mode: which round of the race it ran in
 
     @property
     def ok(self) -> bool:
