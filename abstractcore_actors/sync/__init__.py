@@ -16,36 +16,26 @@ from inside a running trio or asyncio loop, each blocking call raises
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from os import PathLike
-from typing import Any, TypeVar, final, overload
+from typing import Any, TypeVar, final
 
 import trio
 
-from .errors import SyncCalledFromAsync, ValidationError
-from .providers import LLM
-from .runtime import Runtime, open_runtime
-from .sessions import Entry, Session
-from .structured import StructuredResult, generate_structured, stream_structured
-from .structured._sync_stream import PartialsThenResult, SyncStructuredStream
-from .types import Chunk, EmbeddingResponse, GenerateResponse, Message
+from ..errors import ValidationError
+from ..providers import LLM
+from ..runtime import Runtime, open_runtime
+from ..structured import StructuredResult, generate_structured, stream_structured
+from ..structured._sync_stream import PartialsThenResult, SyncStructuredStream
+from ..types import Chunk, EmbeddingResponse, GenerateResponse
+from ._bridge import iterate as _iterate
+from ._bridge import refuse_inside_event_loop as _refuse_inside_event_loop
+from ._session import SyncSession
 
 T = TypeVar("T")
-
-
-def _refuse_inside_event_loop(call: str, instead: str) -> None:
-    if trio.lowlevel.in_trio_run():
-        raise SyncCalledFromAsync(call, instead)
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    raise SyncCalledFromAsync(call, instead)
 
 
 @final
@@ -275,117 +265,6 @@ class SyncLLM:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _iterate(
-    runtime: SyncRuntime, open_stream: Callable[[], AbstractAsyncContextManager[AsyncIterator[Any]]]
-) -> Generator[Any, None, None]:
-    recv, scope, errors = runtime.run(runtime._open_stream, open_stream)
-    finished = False
-    try:
-        while True:
-            try:
-                chunk = runtime.run(recv.receive)
-            except trio.EndOfChannel:
-                break
-            yield chunk
-        finished = True
-    finally:
-        if not finished:
-            trio.from_thread.run_sync(scope.cancel, trio_token=runtime._token)
-        runtime.run(recv.aclose)
-    if errors:
-        raise errors[0]
-
-
-@final
-class SyncSession:
-    """Blocking twin of `Session` (made by `SyncRuntime.session`). Intervention
-    calls (inject, cancel, revise, set_tools) work from another thread while
-    one iterates a turn's `stream`."""
-
-    def __init__(self, session: Session, runtime: SyncRuntime) -> None:
-        self._session = session
-        self._runtime = runtime
-
-    def __repr__(self) -> str:
-        return f"<SyncSession {self._session.id}>"
-
-    @property
-    def id(self) -> str:
-        return self._session.id
-
-    @property
-    def history(self) -> tuple[Message, ...]:
-        return self._session.history
-
-    @property
-    def entries(self) -> tuple[Entry, ...]:
-        return self._session.entries
-
-    def _call(self, name: str, fn: Callable[[], Awaitable[T]]) -> T:
-        _refuse_inside_event_loop(f"SyncSession.{name}(...)", f"`await session.{name}(...)`")
-        return self._runtime.run(fn)
-
-    @overload
-    def generate(
-        self, prompt: Any, *, response_model: None = None, **options: Any
-    ) -> GenerateResponse: ...
-
-    @overload
-    def generate(
-        self, prompt: Any, *, response_model: Any, **options: Any
-    ) -> StructuredResult[Any]: ...
-
-    def generate(
-        self, prompt: Any, *, response_model: Any = None, **options: Any
-    ) -> GenerateResponse | StructuredResult[Any]:
-        """`Session.generate`, blocking; with `response_model=M` it returns the
-        turn's `StructuredResult` (see docs/structured.md)."""
-        return self._call(
-            "generate",
-            lambda: self._session.generate(prompt, response_model=response_model, **options),
-        )
-
-    def stream(self, prompt: Any, **options: Any) -> Iterator[Chunk]:
-        """A turn's chunks; stopping early cancels the turn (partial kept)."""
-        _refuse_inside_event_loop(
-            "SyncSession.stream(...)", "`async with session.stream(...) as turn`"
-        )
-        return _iterate(self._runtime, lambda: self._session.stream(prompt, **options))
-
-    def inject(self, context: Any) -> None:
-        self._call("inject", lambda: self._session.inject(context))
-
-    def revise(self, prompt: Any) -> bool:
-        return self._call("revise", lambda: self._session.revise(prompt))
-
-    def cancel(self) -> bool:
-        return self._call("cancel", self._session.cancel)
-
-    def set_tools(self, tools: Any) -> None:
-        self._call("set_tools", lambda: self._session.set_tools(tools))
-
-    def add_tool(self, *tools: object, replace: bool = False) -> None:
-        self._call("add_tool", lambda: self._session.add_tool(*tools, replace=replace))
-
-    def remove_tool(self, *names: str) -> None:
-        self._call("remove_tool", lambda: self._session.remove_tool(*names))
-
-    def set_system_prompt(self, prompt: str | None) -> None:
-        self._call("set_system_prompt", lambda: self._session.set_system_prompt(prompt))
-
-    def clear(self) -> None:
-        self._call("clear", self._session.clear)
-
-    def save(self, path: str | PathLike[str]) -> None:
-        self._call("save", lambda: self._session.save(path))
-
-    def load(self, path: str | PathLike[str]) -> None:
-        self._call("load", lambda: self._session.load(path))
-
-    def close(self) -> None:
-        self._call("close", self._session.close)
 
 
 def create_llm(provider: str, model: str | None = None, **options: Any) -> SyncLLM:
