@@ -54,6 +54,7 @@ from .runtime import open_runtime as open_runtime
 from .sessions import Session as Session
 from .sessions import TurnStream as TurnStream
 from .structured import Partial as Partial
+from .structured import StructuredAttempt as StructuredAttempt
 from .structured import StructuredOutputError as StructuredOutputError
 from .structured import StructuredResult as StructuredResult
 from .structured import StructuredUsage as StructuredUsage

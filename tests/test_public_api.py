@@ -34,6 +34,7 @@ PUBLIC = {
     "StructuredResult",
     "StructuredOutputError",
     "StructuredUsage",
+    "StructuredAttempt",
     "Partial",
     # message types
     "Chunk",
