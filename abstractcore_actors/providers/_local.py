@@ -96,6 +96,23 @@ def resolve_model_path(model: str) -> Path:
     )
 
 
+def _grammar_format(request: Request) -> dict[str, Any] | None:
+    """OpenAI's `response_format` (in `Request.extra`) as llama-cpp-python's:
+    a JSON (schema) grammar that constrains sampling, so even the 135M model
+    can only produce JSON that parses and has the schema's shape."""
+    wanted = request.extra.get("response_format")
+    if not isinstance(wanted, dict):
+        return None
+    if wanted.get("type") == "json_object":
+        return {"type": "json_object"}
+    spec = wanted.get("json_schema")
+    if wanted.get("type") == "json_schema" and isinstance(spec, dict):
+        schema = spec.get("schema")
+        if isinstance(schema, dict):
+            return {"type": "json_object", "schema": schema}
+    return None
+
+
 def _default_threads() -> int:
     # ggml's workers spin while they wait for each other, so a worker that
     # shares its core with another busy thread (ours, the event loop, another
@@ -340,6 +357,7 @@ class LocalAdapter:
                 # call: the same prompt would always get the same "random" answer.
                 seed=random.randrange(2**32) if seed is None else int(seed),
                 logits_processor=[generation.count],
+                response_format=_grammar_format(request),
             )
             try:
                 finish: str | None = None

@@ -9,8 +9,9 @@ How each model answers it:
 - an `openai` upstream speaks the format natively: it is forwarded as it
   came, and the upstream's answer is returned as it is (strict mode is
   OpenAI's guarantee, not ours);
-- every other model (Anthropic: a forced tool call; local models and
-  openai-compatible servers: the schema in a prompt) goes through
+- every other model (Anthropic: a forced tool call; the local model: a
+  JSON grammar from the schema; openai-compatible servers: the schema in a
+  prompt) goes through
   `abstractcore_actors.structured`: the answer is validated and retried
   with the problems as feedback, at most `attempts` calls; the response's
   content is the JSON text and its usage sums every attempt. A `race:`

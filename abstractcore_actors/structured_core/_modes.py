@@ -36,14 +36,16 @@ def pick_mode(llm: LLM, choice: str) -> Mode:
         raise ValidationError(f"mode must be one of {', '.join(_MODES)} (got {choice!r})")
     adapter = PROVIDERS[llm.provider].adapter if llm.provider in PROVIDERS else "compatible"
     if choice in ("json_schema", "tool", "prompted"):
-        if choice != "prompted" and adapter == "local":
+        if choice == "tool" and adapter == "local":
             raise ValidationError(
-                "the local provider has no native structured mode; use mode='prompted'"
+                "the local provider has no tool calls; use mode='json_schema' (a JSON "
+                "grammar constrains its sampling) or mode='prompted'"
             )
         return choice  # type: ignore[return-value]
     if adapter == "anthropic":
         return "tool"
-    if adapter == "openai" or (choice == "native" and adapter == "compatible"):
+    # local: llama.cpp turns the schema into a grammar that constrains sampling
+    if adapter in ("openai", "local") or (choice == "native" and adapter == "compatible"):
         return "json_schema"
     if choice == "native":
         raise ValidationError(f"{llm.provider} has no native structured mode; use mode='prompted'")

@@ -1,9 +1,12 @@
-"""Prompted mode with the real shipped model (SmolLM2-135M): slow, kept tiny.
+"""Structured output with the real shipped model (SmolLM2-135M): slow, kept tiny.
 
-The 135M model often ignores the schema (checked by hand with several
-prompts: it answers in prose), so the test accepts either outcome and
-checks that whichever happens is well formed: a valid instance, or a
-StructuredOutputError carrying every attempt's raw text and problems.
+`mode="auto"` gives the local model a JSON grammar built from the schema
+(llama.cpp constrains sampling), so it must succeed, streamed or not.
+Prompted mode alone: the 135M model often ignores the schema (checked by
+hand with several prompts: it answers in prose), so that test accepts
+either outcome and checks that whichever happens is well formed: a valid
+instance, or a StructuredOutputError carrying every attempt's raw text and
+problems.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import pytest
 import trio
 
 from abstractcore_actors import StructuredOutputError, StructuredResult, open_runtime
-from abstractcore_actors.structured import generate_structured
+from abstractcore_actors.structured import generate_structured, stream_structured
 from tests.providers.test_local_model import model_threads
 
 pytestmark = pytest.mark.local_model
@@ -36,6 +39,7 @@ async def test_prompted_mode_with_the_local_model_is_valid_or_a_full_error() -> 
                     llm,
                     'Is the sky blue? Reply with JSON only, like {"answer": "yes"}.',
                     response_model=Answer,
+                    mode="prompted",
                     max_attempts=3,
                     max_tokens=16,
                 )
@@ -53,3 +57,29 @@ async def test_prompted_mode_with_the_local_model_is_valid_or_a_full_error() -> 
         assert isinstance(outcome.value, Answer)
         assert outcome.attempts[-1].ok
         assert 1 <= len(outcome.attempts) <= 3
+
+
+@attrs.frozen
+class City:
+    name: str
+    country: str
+
+
+async def test_auto_mode_constrains_the_local_model_to_the_schema() -> None:
+    async with open_runtime(env={}) as rt:
+        llm = rt.create_llm("local", temperature=0)
+        with trio.fail_after(120):
+            answer = await generate_structured(
+                llm, "Is the sky blue?", response_model=Answer, max_attempts=1, max_tokens=16
+            )
+            async with stream_structured(
+                llm, "Name a city in France.", response_model=City, max_attempts=1, max_tokens=40
+            ) as stream:
+                partials = [partial.to_dict() async for partial in stream]
+                city = await stream.result()
+    assert model_threads() == []
+    assert answer.mode == "json_schema"
+    assert answer.value.answer in ("yes", "no")
+    assert len(answer.attempts) == 1
+    assert isinstance(city.value, City) and city.value.name and city.value.country
+    assert partials and partials[-1] == {"name": city.value.name, "country": city.value.country}
