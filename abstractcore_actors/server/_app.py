@@ -30,6 +30,18 @@ def _unauthorized(message: str) -> HTTPError:
     )
 
 
+def _releasing(send: Send, release: Callable[[], None]) -> Send:
+    """`send` that frees the key's slot just before the last bytes go: the
+    client may ask again the moment it has its answer."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            release()
+        await send(message)
+
+    return sending
+
+
 @final
 class GatewayApp:
     """The ASGI callable. Made by `make_app`; every request is answered in the
@@ -110,9 +122,14 @@ class GatewayApp:
             elif path == "/v1/embeddings":
                 self._allow(method, "POST")
                 self.drain.check()
-                with self.limiter.hold(key):
+                with self.limiter.hold(key) as release:
                     await embeddings(
-                        scope, receive, send, self.router, self.config, self._allowed(key)
+                        scope,
+                        receive,
+                        _releasing(send, release),
+                        self.router,
+                        self.config,
+                        self._allowed(key),
                     )
             elif path == "/v1/models":
                 self._allow(method, "GET")
