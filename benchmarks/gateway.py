@@ -11,7 +11,12 @@ chunk), latency added over (a), and the gateway/LiteLLM requests/s ratio.
 Targets: added p50 <= 2 ms at 50 concurrent; requests/s >= 2x LiteLLM at 200.
 When LiteLLM cannot be installed or started, it says why and reports (a), (b).
 
-    python benchmarks/gateway.py              # or: make bench / run_all.py gateway
+The gateway's model uses `provider = "openai-compatible"` (our SSE parser over
+httpx and StackPool): the provider for any self-hosted server that speaks the
+OpenAI wire, as this upstream does. `--sdk` adds a row for the same model on
+`provider = "openai"` (the openai SDK, which parses every chunk with pydantic).
+
+    python benchmarks/gateway.py [--sdk]      # or: make bench / run_all.py gateway
 """
 
 from __future__ import annotations
@@ -137,6 +142,12 @@ def report(targets: list[Target], results: dict[tuple[str, int], Result]) -> Non
         f"gateway: fake upstream {TTFT * 1000:.0f} ms to first token, {CHUNKS} chunks; "
         "each server in its own process on 127.0.0.1"
     )
+    print(
+        '  gateway: provider = "openai-compatible" (the provider for a self-hosted '
+        "OpenAI-wire server)"
+    )
+    if "gateway-sdk" in labels:
+        print('  gateway-sdk: the same model on provider = "openai" (the openai SDK)')
     print("  streams  path          req/s    p50 ms   p99 ms  +p50 ms  +p99 ms  failed")
     for concurrency, total in LEVELS:
         base = results["direct", concurrency]
@@ -148,7 +159,7 @@ def report(targets: list[Target], results: dict[tuple[str, int], Result]) -> Non
                 d99 = (r.quantile(0.99) - base.quantile(0.99)) * 1000
                 added = f"{d50:8.2f} {d99:8.2f}"
             print(
-                f"  {concurrency if label == 'direct' else '':>7}  {label:<10} {r.rps:9.1f} "
+                f"  {concurrency if label == 'direct' else '':>7}  {label:<11} {r.rps:9.1f} "
                 f"{r.quantile(0.5) * 1000:9.2f} {r.quantile(0.99) * 1000:8.2f} "
                 f"{added:<17} {r.failures:4d}/{total}"
             )
@@ -174,19 +185,29 @@ def _ok(good: bool) -> str:
     return "ok" if good else "MISSED"
 
 
-def _gateway_config(path: Path, upstream: str) -> None:
+def _gateway_config(path: Path, upstream: str, provider: str) -> None:
     # max_concurrent: the provider's default (16) would queue 200 streams; LiteLLM
     # has no such limit, so both get room for every stream of the benchmark.
     path.write_text(
         f"[models.{MODEL}]\n"
-        'provider = "openai"\n'
+        f'provider = "{provider}"\n'
         f'model = "{MODEL}"\n'
         f'options = {{ base_url = "{upstream}", api_key = "sk-upstream-bench", '
         "max_concurrent = 512, max_retries = 0 }\n"
     )
 
 
-def main() -> None:
+def _start_gateway(stack: ExitStack, tmp: Path, upstream: str, provider: str, label: str) -> str:
+    config, port = tmp / f"{label}.toml", _procs.free_port()
+    log = _procs.CACHE / "logs" / f"{label}.log"
+    _gateway_config(config, upstream, provider)
+    command = _procs.gateway_command(config, port)
+    proc = stack.enter_context(_procs.running(command, log, _procs.gateway_env()))
+    _procs.wait_ready(proc, f"http://127.0.0.1:{port}/health", log)
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def main(sdk: bool) -> None:
     logs = _procs.CACHE / "logs"
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gwbench-")))
@@ -197,13 +218,13 @@ def main() -> None:
         upstream = _procs.read_url(proc, url_file, log)
         targets = [Target(label="direct", base_url=upstream, api_key="sk-bench", model=MODEL)]
 
-        config, port, log = tmp / "gateway.toml", _procs.free_port(), logs / "gateway.log"
-        _gateway_config(config, upstream)
-        command = _procs.gateway_command(config, port)
-        proc = stack.enter_context(_procs.running(command, log, _procs.gateway_env()))
-        _procs.wait_ready(proc, f"http://127.0.0.1:{port}/health", log)
-        gateway = f"http://127.0.0.1:{port}/v1"
+        gateway = _start_gateway(stack, tmp, upstream, "openai-compatible", "gateway")
         targets.append(Target(label="gateway", base_url=gateway, api_key="sk-bench", model=MODEL))
+        if sdk:
+            gateway = _start_gateway(stack, tmp, upstream, "openai", "gateway-sdk")
+            targets.append(
+                Target(label="gateway-sdk", base_url=gateway, api_key="sk-bench", model=MODEL)
+            )
 
         try:
             exe = _procs.install_litellm()
@@ -241,4 +262,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--upstream"]:
         trio.run(_serve_upstream, Path(sys.argv[2]))
     else:
-        main()
+        main(sdk="--sdk" in sys.argv[1:])

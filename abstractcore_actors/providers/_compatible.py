@@ -23,6 +23,7 @@ from . import _embed_wire
 from . import _openai_wire as wire
 from ._adapter import ProviderConfig
 from ._pool import StackPool
+from ._sse import LineSplitter
 from ._status import error_from_status, provider_error
 
 
@@ -131,23 +132,30 @@ class CompatibleAdapter:
             response = await client.send(http_request, stream=True)
         except httpx.TransportError as exc:
             raise self._transport_error(exc) from exc
+        parts: AsyncIterator[bytes] | None = None
         try:
             await self._raise_for_status(response)
             final = wire.FinalChunk(wire.estimate_prompt_tokens(request))
-            lines = response.aiter_lines()
-            while True:
+            parts = _body_parts(response)
+            splitter = LineSplitter()
+            ended = done = False
+            while not (ended or done):
                 try:
-                    line = await lines.__anext__()
+                    part = await parts.__anext__()
                 except StopAsyncIteration:
-                    break
+                    lines, ended = splitter.flush(), True
                 except httpx.TransportError as exc:
                     raise self._transport_error(exc) from exc
-                chunk, done = self._parse_line(line)
-                if done:
-                    break
-                if chunk is not None:
-                    for ready in final.feed(chunk):
-                        yield ready
+                else:
+                    lines = splitter.feed(part)
+                # Every line of this read is parsed before the next await.
+                for line in lines:
+                    chunk, done = self._parse_line(line)
+                    if done:
+                        break
+                    if chunk is not None:
+                        for ready in final.feed(chunk):
+                            yield ready
             if not final.finished:
                 # Servers may omit [DONE], but a stream without any
                 # finish_reason was cut short.
@@ -155,14 +163,17 @@ class CompatibleAdapter:
             for ready in final.flush():
                 yield ready
         finally:
+            if parts is not None:
+                # closed here, not left to the garbage collector's finalizer
+                await parts.aclose()  # type: ignore[attr-defined]
             await response.aclose()
 
-    def _parse_line(self, line: str) -> tuple[Chunk | None, bool]:
+    def _parse_line(self, line: bytes) -> tuple[Chunk | None, bool]:
         """One SSE line -> (chunk or None, end of stream?)."""
-        if not line.startswith("data:"):
+        if not line.startswith(b"data:"):
             return None, False  # comments (": keep-alive"), event:, id:, blank lines
         payload = line[5:].strip()
-        if payload == "[DONE]":
+        if payload == b"[DONE]":
             return None, True
         try:
             data: Any = json.loads(payload)
@@ -172,6 +183,15 @@ class CompatibleAdapter:
                 )
             return wire.chunk_from_wire(data), False
         except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-            raise self._fail(
-                InvalidResponse, f"malformed SSE data line {payload[:80]!r} ({exc})"
-            ) from exc
+            shown = payload[:80].decode("utf-8", "replace")
+            raise self._fail(InvalidResponse, f"malformed SSE data line {shown!r} ({exc})") from exc
+
+
+def _body_parts(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body's bytes as they arrive. Without a content-encoding, straight
+    from the transport's stream (httpx's own `aiter_raw` adds a generator and
+    two context managers per read); otherwise decoded by httpx."""
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity") and isinstance(response.stream, httpx.AsyncByteStream):
+        return response.stream.__aiter__()
+    return response.aiter_bytes()

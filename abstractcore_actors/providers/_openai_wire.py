@@ -92,13 +92,17 @@ def chunk_from_wire(data: Mapping[str, Any]) -> Chunk | None:
     Raises KeyError/TypeError/ValueError on a malformed chunk; the caller
     maps those to InvalidResponse.
     """
-    usage = usage_from_wire(data.get("usage"))
+    raw_usage = data.get("usage")
+    usage = None if raw_usage is None else usage_from_wire(raw_usage)
     choices = data.get("choices") or []
     if not choices:
         return Chunk(usage=usage) if usage else None
     choice = choices[0]
     delta = choice.get("delta") or {}
     text = delta.get("content") or ""
+    finish = choice.get("finish_reason")
+    if text and finish is None and usage is None and not delta.get("tool_calls"):
+        return Chunk(text=text)  # a text delta, most of any stream
     deltas: tuple[ToolCallDelta, ...] = ()
     if delta.get("tool_calls"):
         deltas = tuple(
@@ -110,7 +114,6 @@ def chunk_from_wire(data: Mapping[str, Any]) -> Chunk | None:
             )
             for i, tc in enumerate(delta["tool_calls"])
         )
-    finish = choice.get("finish_reason")
     if not text and not deltas and finish is None and usage is None:
         return None
     return Chunk(text=text, tool_calls=deltas, finish_reason=finish, usage=usage)
@@ -187,8 +190,15 @@ class FinalChunk:
         self._usage_seen = False
         self.finished = False  # a finish_reason was seen: the stream was not cut short
 
-    def feed(self, chunk: Chunk) -> list[Chunk]:
+    def feed(self, chunk: Chunk) -> tuple[Chunk, ...] | list[Chunk]:
         """Chunks ready to yield after seeing `chunk`."""
+        if self._pending is None and chunk.finish_reason is None:
+            # the common case, a content delta: it passes through as it is
+            if chunk.usage is not None:
+                self._usage_seen = True
+            if chunk.text or chunk.tool_calls:
+                self._pieces += 1
+            return (chunk,)
         self.finished = self.finished or chunk.finish_reason is not None
         self._usage_seen = self._usage_seen or chunk.usage is not None
         if chunk.text or chunk.tool_calls:
