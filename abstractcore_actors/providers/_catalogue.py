@@ -246,7 +246,8 @@ def adapter_factory(config: ProviderConfig) -> Callable[[ProviderConfig], Adapte
 
         return AnthropicAdapter
     if kind == "local":
-        from ._local import LocalAdapter, resolve_model_path
+        from ._local import LocalAdapter
+        from ._local_file import resolve_model_path
 
         resolve_model_path(config.model)  # fail now, at create_llm, not in the actor
         return LocalAdapter

