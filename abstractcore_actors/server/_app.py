@@ -156,14 +156,12 @@ class GatewayApp:
         self, scope: Scope, receive: Receive, send: Send, key: KeyPolicy | None
     ) -> None:
         with self.metrics.request() as record:
-            release: Callable[[], None] = lambda: None  # noqa: E731 (set once the key is counted)
 
             async def recording(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     record.status = message["status"]
                 if message["type"] == "http.response.body" and not message.get("more_body"):
                     record.sent = True
-                    release()  # before the last bytes go: the client may ask again at once
                 await send(message)
 
             ctx = ChatContext(
@@ -176,7 +174,7 @@ class GatewayApp:
             )
             try:
                 with self.limiter.hold(key) as release:
-                    await chat_completions(scope, receive, recording, ctx)
+                    await chat_completions(scope, receive, _releasing(recording, release), ctx)
             except ClientGone:
                 record.outcome = "client_disconnect"
             except Exception as exc:
