@@ -27,8 +27,7 @@ from ._errors import HTTPError, bad_request
 from ._http import Receive, Scope, Send, read_body, send_error, send_json, until_disconnect
 from ._request import parse_json
 from ._routing import Router
-
-_VIRTUAL = ("race", "ensemble", "hedge")
+from ._virtual import is_virtual
 
 
 @attrs.frozen(kw_only=True)
@@ -87,8 +86,8 @@ def parse_embeddings(body: object) -> EmbeddingsCall:
 
 
 def _no_virtual(name: str) -> None:
-    kind, colon, _ = name.partition(":")
-    if colon and kind in _VIRTUAL:
+    if is_virtual(name):
+        kind = name.partition(":")[0]
         raise bad_request(
             f"virtual model {name!r} cannot embed: {kind} combines chat answers, and vectors "
             "of different models do not mix. Name one embedding model",
