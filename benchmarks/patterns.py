@@ -13,13 +13,14 @@ Targets (issue: concurrency patterns):
 
 from __future__ import annotations
 
+import json
 import random
 import resource
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -28,7 +29,7 @@ import httpx
 import trio
 
 from abstractcore_actors import hedge, open_runtime, race
-from abstractcore_actors.providers._pool import StackPool
+from abstractcore_actors.providers._http11 import Http11Client, Origin
 from abstractcore_actors.testing import RecordedRequest, Reply, open_fake_openai_server
 
 
@@ -77,11 +78,13 @@ async def bench_race() -> None:
 
 
 @asynccontextmanager
-async def _upstream_process(ttft: float) -> AsyncIterator[str]:
-    """The fake OpenAI server in a child process (benchmarks/_upstream.py); yields its base URL."""
+async def _upstream_process(ttft: float, *, lean: bool = False) -> AsyncIterator[str]:
+    """A fake OpenAI server in a child process (benchmarks/_upstream.py); yields its base URL."""
     script = str(Path(__file__).with_name("_upstream.py"))
     process = await trio.lowlevel.open_process(
-        [sys.executable, script, str(ttft)], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        [sys.executable, script, str(ttft), *(["--lean"] if lean else [])],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
     )
     assert process.stdin is not None and process.stdout is not None
     try:
@@ -102,68 +105,113 @@ async def _upstream_process(ttft: float) -> AsyncIterator[str]:
                 await process.wait()
 
 
-async def _burst(client: httpx.AsyncClient, url: str, calls: int) -> float:
-    body = {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
+_BODY = {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
+
+
+async def _timed(calls: int, call: Callable[[], Awaitable[object]]) -> float:
     start = trio.current_time()
     async with trio.open_nursery() as nursery:
         for _ in range(calls):
-            nursery.start_soon(partial(client.post, url, json=body))
+            nursery.start_soon(call)
     return trio.current_time() - start
 
 
-async def _concurrent(base_url: str, calls: int) -> tuple[float, float, float, float]:
-    """Wall times of `calls` concurrent calls: (bare httpx on its stock pool, bare
-    httpx on our StackPool, runtime cold, runtime warm)."""
-    # The same load through one bare httpx client: what the HTTP stack can do
-    # on its own, with httpcore's pool and then with the pool the runtime uses.
-    url = f"{base_url}/chat/completions"
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=32)
+async def _next(
+    one: Callable[[trio.SocketStream], Awaitable[None]], idle: list[trio.SocketStream]
+) -> None:
+    await one(idle.pop())
+
+
+async def _raw_floor(base_url: str, calls: int) -> float:
+    """The same calls as bare sockets: one pre-encoded request each on an open
+    connection, the answer read up to its Content-Length. No HTTP client can
+    beat this on one trio thread."""
+    origin = Origin(base_url)
+    body = json.dumps(_BODY).encode()
+    request = (
+        b"POST %s/chat/completions HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s"
+        % (origin.prefix.encode(), origin.authority.encode(), len(body), body)
+    )
+    streams = [await trio.open_tcp_stream(origin.host, origin.port) for _ in range(calls)]
+
+    async def one(stream: trio.SocketStream) -> None:
+        await stream.send_all(request)
+        data = b""
+        while True:
+            data += await stream.receive_some(65536)
+            head, sep, rest = data.partition(b"\r\n\r\n")
+            if sep:
+                length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+                if len(rest) >= length:
+                    return
+
+    try:
+        for _ in range(2):  # the first round warms up, the second is measured
+            idle = list(streams)
+            wall = await _timed(calls, partial(_next, one, idle))
+        return wall
+    finally:
+        for stream in streams:
+            await stream.aclose()
+
+
+async def _concurrent(base_url: str, calls: int) -> dict[str, float]:
+    """Wall time of `calls` concurrent calls, each way (warm: every connection
+    already open, as in a service that has been running)."""
+    walls = {"raw": await _raw_floor(base_url, calls)}
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=calls)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
-        stock = await _burst(client, url, calls)
-    async with httpx.AsyncClient(timeout=60, transport=StackPool(max_keepalive=calls)) as client:
-        await _burst(client, url, calls)  # cold, to compare warm with warm
-        stack = await _burst(client, url, calls)
+        url = f"{base_url}/chat/completions"
+        await _timed(calls, lambda: client.post(url, json=_BODY))
+        walls["httpx"] = await _timed(calls, lambda: client.post(url, json=_BODY))
+    ours = Http11Client(base_url, {}, connect_timeout=10, read_timeout=60, max_keepalive=calls)
+
+    async def lean_call() -> None:
+        await (await ours.post("/chat/completions", json.dumps(_BODY).encode())).read()
+
+    try:
+        await _timed(calls, lean_call)
+        walls["client"] = await _timed(calls, lean_call)
+    finally:
+        await ours.aclose()
     async with open_runtime(env={}) as rt:
         llm = rt.create_llm("openai-compatible", "m", base_url=base_url, max_concurrent=calls)
-        walls = []
-        for _ in range(2):  # cold (1,000 new connections), then warm (pooled)
-            start = trio.current_time()
-            async with trio.open_nursery() as nursery:
-                for _ in range(calls):
-                    nursery.start_soon(llm.generate, "Hi")
-            walls.append(trio.current_time() - start)
-    return stock, stack, walls[0], walls[1]
+        walls["cold"] = await _timed(calls, lambda: llm.generate("Hi"))  # new connections
+        walls["warm"] = await _timed(calls, lambda: llm.generate("Hi"))  # pooled
+    return walls
 
 
 async def bench_concurrency(calls: int = 1000) -> None:
     """1,000 concurrent 500 ms calls, the calls in this process, over loopback HTTP.
 
-    The target is measured with the fake server in a child process, as a
-    real provider is: the calls' CPU is this process's, the server's is its
-    own. The same load with the server inside this process (sharing its one
-    trio thread, so the server's CPU adds to every figure) is printed too.
-    Each setup prints a bare httpx client, on httpcore's pool and on the
-    runtime's StackPool, next to the runtime; all figures are wall / 500 ms.
+    The server runs in a child process, as a real provider does: the calls'
+    CPU is this process's, the server's is its own. The target is measured
+    against the lean server (benchmarks/_upstream.py --lean), whose answers
+    come 500 ms after each request however many are in flight; against the
+    project's fake server (h11 in Python, one core) the server itself is
+    the limit, which the raw-socket floor of that run shows.
     """
+    async with _upstream_process(0.5, lean=True) as base_url:
+        lean = await _concurrent(base_url, calls)
     async with _upstream_process(0.5) as base_url:
-        stock, stack, cold, warm = await _concurrent(base_url, calls)
-    async with open_fake_openai_server(default=Reply(text="ok", ttft=0.5)) as server:
-        stock_in, stack_in, cold_in, warm_in = await _concurrent(server.base_url, calls)
-    ratio = warm / 0.5
+        scripted = await _concurrent(base_url, calls)
+    ratio = lean["warm"] / 0.5
+    rows = [
+        ("raw", "bare sockets, pre-encoded    ", "(the floor: no HTTP client)"),
+        ("httpx", "bare httpx.AsyncClient       ", "(httpcore's pool)"),
+        ("client", "bare Http11Client            ", "(the runtime's HTTP client)"),
+        ("cold", "runtime, cold                ", "(1,000 new connections)"),
+    ]
     print(f"concurrency: {calls:,} concurrent calls of 500 ms, the calls in this process")
-    print("  fake server in a child process (as a real provider):")
-    print(f"    bare httpx, stock pool     {stock / 0.5:6.3f}   (httpcore's, 32 kept alive)")
-    print(f"    bare httpx, StackPool warm {stack / 0.5:6.3f}   (the runtime's HTTP floor)")
-    print(f"    runtime, cold / 500 ms     {cold / 0.5:6.3f}   (1,000 new connections)")
+    print("  (wall time / 500 ms; the server in a child process)")
+    print("                                 lean server   fake server (h11)")
+    for key, label, why in rows:
+        print(f"    {label}{lean[key] / 0.5:7.3f}      {scripted[key] / 0.5:7.3f}   {why}")
     print(
-        f"    runtime, warm / 500 ms     {ratio:6.3f}   ideal 1.000   target <= 1.3   "
-        f"{_ok(ratio <= 1.3)}"
+        f"    runtime, warm                {ratio:7.3f}      {scripted['warm'] / 0.5:7.3f}   "
+        f"ideal 1.000   target <= 1.3 (lean server)   {_ok(ratio <= 1.3)}"
     )
-    print("  fake server in this process (its CPU shares this trio thread):")
-    print(f"    bare httpx, stock pool     {stock_in / 0.5:6.3f}")
-    print(f"    bare httpx, StackPool warm {stack_in / 0.5:6.3f}")
-    print(f"    runtime, cold / 500 ms     {cold_in / 0.5:6.3f}")
-    print(f"    runtime, warm / 500 ms     {warm_in / 0.5:6.3f}")
 
 
 async def bench_hedge(calls: int = 300, parallel: int = 30) -> None:

@@ -1,39 +1,42 @@
-"""Adapter for any OpenAI-compatible server, over httpx directly.
+"""Adapter for any OpenAI-compatible server, over a lean HTTP/1.1 client.
 
 Ollama, LM Studio, vLLM, llama.cpp's server, OpenRouter and friends speak
 the chat-completions protocol with small differences (missing optional
 fields, no usage, `[DONE]` or not). This adapter reads the documented
 protocol tolerantly and maps every transport failure to our errors. One
-`httpx.AsyncClient` per provider actor, on `StackPool`: connections are
-pooled and reused at O(1) cost per call.
+HTTP client per provider actor: `_http11.Http11Client` (pooled connections,
+O(1) per call, a fraction of httpx's CPU per call), or httpx when the
+environment sets a proxy (`_http_proxy.py`).
 """
 
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import trio
 
 from ..errors import InvalidResponse, ProviderError, ProviderTimeout, ProviderUnavailable
 from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse, Request
 from . import _embed_wire
 from . import _openai_wire as wire
 from ._adapter import ProviderConfig
-from ._pool import StackPool
+from ._http11 import Http11Client
+from ._http_proxy import ProxiedClient, proxied
 from ._sse import LineSplitter
 from ._status import error_from_status, provider_error
+from ._transport import (
+    HttpClient,
+    HttpResponse,
+    TransportCutShort,
+    TransportError,
+    TransportTimeout,
+)
 
 
-def _proxied(url: str) -> bool:
-    """Whether the environment routes `url` through a proxy (as httpx would read it)."""
-    proxies = urllib.request.getproxies()
-    scheme = httpx.URL(url).scheme
-    if not (proxies.get(scheme) or proxies.get("all")):
-        return False
-    return not urllib.request.proxy_bypass(httpx.URL(url).host)
+def _encode(body: object) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 class CompatibleAdapter:
@@ -41,21 +44,20 @@ class CompatibleAdapter:
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
+        base_url = (config.base_url or "").rstrip("/")
+        self._url = f"{base_url}/chat/completions"
         headers = {"Accept": "application/json", **config.headers}
         if config.api_key:
             headers["Authorization"] = f"Bearer {config.api_key}"
-        self._url = f"{(config.base_url or '').rstrip('/')}/chat/completions"
-        # One client, on our O(1) pool (httpcore's own rescans its connections
-        # on every request: quadratic at hundreds of calls in flight). It
-        # keeps as many idle connections as calls may run at once, so a
-        # burst reuses every socket of the one before. A configured proxy
-        # (HTTP(S)_PROXY / ALL_PROXY) needs httpx's own transport.
-        transport = None if _proxied(self._url) else StackPool(max_keepalive=config.max_concurrent)
-        self._client = httpx.AsyncClient(
-            headers=headers,
-            timeout=httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
-            limits=httpx.Limits(max_keepalive_connections=32, max_connections=None),
-            transport=transport,
+        # As many idle connections kept as calls may run at once, so a burst
+        # reuses every socket of the one before.
+        make = ProxiedClient if proxied(self._url) else Http11Client
+        self._client: HttpClient = make(
+            base_url,
+            headers,
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            max_keepalive=config.max_concurrent,
         )
 
     def __repr__(self) -> str:
@@ -67,40 +69,43 @@ class CompatibleAdapter:
     def _fail(self, kind: type[ProviderError], detail: str) -> ProviderError:
         return provider_error(kind, detail, self.config)
 
-    def _transport_error(self, exc: httpx.TransportError) -> ProviderError:
-        if isinstance(exc, httpx.TimeoutException):
-            return self._fail(ProviderTimeout, f"{type(exc).__name__} from {self._url}")
-        if isinstance(exc, httpx.RemoteProtocolError):
+    def _transport_error(self, exc: TransportError) -> ProviderError:
+        if isinstance(exc, TransportTimeout):
+            return self._fail(ProviderTimeout, f"{exc} ({self._url})")
+        if isinstance(exc, TransportCutShort):
             return self._fail(InvalidResponse, f"the response was cut short ({exc})")
-        return self._fail(
-            ProviderUnavailable, f"cannot reach {self._url} ({type(exc).__name__}: {exc})"
-        )
+        return self._fail(ProviderUnavailable, f"cannot reach {self._url} ({exc})")
 
-    async def _raise_for_status(self, response: httpx.Response) -> None:
-        if response.status_code < 400:
+    async def _raise_for_status(self, response: HttpResponse) -> None:
+        if response.status < 400:
             return
-        body_bytes = await response.aread()
+        body_bytes = await response.read()
         try:
             body: object = json.loads(body_bytes)
         except ValueError:
             body = body_bytes.decode("utf-8", "replace")
         raise error_from_status(
-            response.status_code,
+            response.status,
             wire.error_message(body),
             self.config,
             code=wire.error_code(body),
             headers=response.headers,
         )
 
+    async def _post_json(self, path: str, body: object) -> object:
+        """POST and read a whole JSON answer (errors mapped; ValueError if not JSON)."""
+        try:
+            response = await self._client.post(path, _encode(body))
+            await self._raise_for_status(response)
+            return json.loads(await response.read())
+        except TransportError as exc:
+            raise self._transport_error(exc) from exc
+
     async def generate(self, request: Request) -> GenerateResponse:
         body = wire.request_body(request, self.config.model, stream=False)
         try:
-            response = await self._client.post(self._url, json=body)
-            await self._raise_for_status(response)
-            data = response.json()
+            data: Any = await self._post_json("/chat/completions", body)
             return wire.response_from_wire(data)
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc) from exc
         except (ValueError, KeyError, TypeError, IndexError) as exc:
             raise self._fail(
                 InvalidResponse, f"the answer is not a chat.completion object ({exc!r})"
@@ -112,13 +117,9 @@ class CompatibleAdapter:
         kind of answer is read)."""
         encoding = str(self.config.options.get("embedding_format", "base64"))
         body = _embed_wire.request_body(request, self.config.model, encoding)
-        url = f"{self._url.removesuffix('/chat/completions')}/embeddings"
         try:
-            response = await self._client.post(url, json=body)
-            await self._raise_for_status(response)
-            return _embed_wire.response_from_wire(response.json(), len(request.texts))
-        except httpx.TransportError as exc:
-            raise self._transport_error(exc) from exc
+            data: Any = await self._post_json("/embeddings", body)
+            return _embed_wire.response_from_wire(data, len(request.texts))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise self._fail(
                 InvalidResponse, f"the answer is not an embeddings list object ({exc!r})"
@@ -126,28 +127,24 @@ class CompatibleAdapter:
 
     async def stream(self, request: Request) -> AsyncIterator[Chunk]:
         body = wire.request_body(request, self.config.model, stream=True)
-        client = self._client
-        http_request = client.build_request("POST", self._url, json=body)
         try:
-            response = await client.send(http_request, stream=True)
-        except httpx.TransportError as exc:
+            response = await self._client.post("/chat/completions", _encode(body))
+        except TransportError as exc:
             raise self._transport_error(exc) from exc
-        parts: AsyncIterator[bytes] | None = None
         try:
             await self._raise_for_status(response)
             final = wire.FinalChunk(wire.estimate_prompt_tokens(request))
-            parts = _body_parts(response)
             splitter = LineSplitter()
             ended = done = False
             while not (ended or done):
                 try:
-                    part = await parts.__anext__()
-                except StopAsyncIteration:
-                    lines, ended = splitter.flush(), True
-                except httpx.TransportError as exc:
+                    part = await response.receive_some()
+                except TransportError as exc:
                     raise self._transport_error(exc) from exc
-                else:
+                if part:
                     lines = splitter.feed(part)
+                else:
+                    lines, ended = splitter.flush(), True
                 # Every line of this read is parsed before the next await.
                 for line in lines:
                     chunk, done = self._parse_line(line)
@@ -162,10 +159,9 @@ class CompatibleAdapter:
                 raise self._fail(InvalidResponse, wire.CUT_SHORT)
             for ready in final.flush():
                 yield ready
+            if done:
+                await _drain(response)
         finally:
-            if parts is not None:
-                # closed here, not left to the garbage collector's finalizer
-                await parts.aclose()  # type: ignore[attr-defined]
             await response.aclose()
 
     def _parse_line(self, line: bytes) -> tuple[Chunk | None, bool]:
@@ -187,11 +183,17 @@ class CompatibleAdapter:
             raise self._fail(InvalidResponse, f"malformed SSE data line {shown!r} ({exc})") from exc
 
 
-def _body_parts(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The body's bytes as they arrive. Without a content-encoding, straight
-    from the transport's stream (httpx's own `aiter_raw` adds a generator and
-    two context managers per read); otherwise decoded by httpx."""
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    if encoding in ("", "identity") and isinstance(response.stream, httpx.AsyncByteStream):
-        return response.stream.__aiter__()
-    return response.aiter_bytes()
+# How long the end of a body may lag behind its `[DONE]` line.
+_DRAIN_GRACE = 1.0
+
+
+async def _drain(response: HttpResponse) -> None:
+    """Read what follows `[DONE]`: a server ends the body right after it, and a
+    body read to its end lets its connection serve the next call (no new TCP
+    and TLS handshake). A server that does not is left, closed by `aclose`."""
+    with trio.move_on_after(_DRAIN_GRACE):
+        try:
+            while await response.receive_some():
+                pass
+        except TransportError:
+            pass  # the connection is closed instead of reused: nothing lost

@@ -52,7 +52,9 @@ async def test_quorum_stops_early_and_cancels_the_rest(
     start = trio.current_time()
     result = await ensemble([llm("a"), llm("b"), llm("c")], "Hi", combine="concat", min_responses=2)
     assert trio.current_time() - start == pytest.approx(2.05, abs=0.1)
-    assert server.open_connections == 0
+    # c's socket is closed; a's and b's, read to their end, are kept alive
+    assert server.active_requests == 0
+    assert (server.total_connections, server.open_connections) == (3, 2)
     assert {a.label: a.status for a in result.attempts}["c"] is Status.CANCELLED
     assert "[a]" in result.content and "[b]" in result.content
 
@@ -137,7 +139,9 @@ async def test_hedge_starts_the_second_attempt_after_the_delay(
     assert result.content.startswith("quick")
     assert trio.current_time() - start == pytest.approx(1.73, abs=0.05)
     assert [a.status for a in result.attempts] == [Status.CANCELLED, Status.WON]
-    assert server.open_connections == 0
+    # the slow attempt's socket is closed; the winner's is kept alive
+    assert (server.total_connections, server.open_connections) == (2, 1)
+    assert server.active_requests == 0
 
 
 async def test_hedge_does_not_start_another_when_the_first_is_quick(
@@ -239,4 +243,6 @@ async def test_patterns_compose(
     assert result.winners[0].label == "voted"
     assert result.winners[0].nested is not None
     assert result.usage.total_tokens >= result.winners[0].nested.usage.total_tokens
-    assert server.open_connections == 0
+    # the hedged loser's socket is closed; the two finished calls' are kept alive
+    assert server.active_requests == 0
+    assert (server.total_connections, server.open_connections) == (3, 2)
