@@ -16,7 +16,9 @@ httpx and StackPool): the provider for any self-hosted server that speaks the
 OpenAI wire, as this upstream does. `--sdk` adds a row for the same model on
 `provider = "openai"` (the openai SDK, which parses every chunk with pydantic).
 
-    python benchmarks/gateway.py [--sdk]      # or: make bench / run_all.py gateway
+    python benchmarks/gateway.py [--sdk] [--no-litellm]   # or: make bench / run_all.py gateway
+
+`--no-litellm` leaves LiteLLM's proxy out (no install, a run of about a minute).
 """
 
 from __future__ import annotations
@@ -207,7 +209,7 @@ def _start_gateway(stack: ExitStack, tmp: Path, upstream: str, provider: str, la
     return f"http://127.0.0.1:{port}/v1"
 
 
-def main(sdk: bool) -> None:
+def main(sdk: bool, litellm: bool = True) -> None:
     logs = _procs.CACHE / "logs"
     with ExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="gwbench-")))
@@ -227,6 +229,8 @@ def main(sdk: bool) -> None:
             )
 
         try:
+            if not litellm:
+                raise _procs.StartFailed("--no-litellm")
             exe = _procs.install_litellm()
             config, port, log = tmp / "litellm.yaml", _procs.free_port(), logs / "litellm.log"
             _procs.litellm_config(config, upstream, MODEL)
@@ -261,5 +265,7 @@ async def _serve_upstream(url_file: Path) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--upstream"]:
         trio.run(_serve_upstream, Path(sys.argv[2]))
+    elif {"-h", "--help"} & set(sys.argv[1:]):
+        print(__doc__)
     else:
-        main(sdk="--sdk" in sys.argv[1:])
+        main(sdk="--sdk" in sys.argv[1:], litellm="--no-litellm" not in sys.argv[1:])

@@ -183,6 +183,19 @@ class _StreamReader:
     def __aiter__(self) -> _StreamReader:
         return self
 
+    def receive_nowait(self) -> Any:
+        """The next reply if one is already waiting; `trio.WouldBlock` otherwise.
+
+        Also `trio.WouldBlock` once the replies have ended: the end (and the
+        producer's error, if any) takes an await to learn, so the next
+        `__anext__` reports it. A reader that drains with this, then awaits
+        `__anext__`, sees every reply once and in order.
+        """
+        try:
+            return self._recv.receive_nowait()
+        except trio.EndOfChannel:
+            raise trio.WouldBlock from None
+
     async def __anext__(self) -> Any:
         try:
             return await self._recv.receive()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import attrs
 import trio
@@ -126,11 +126,6 @@ async def _complete(send: Send, target: Target, request: ChatRequest, ctx: ChatC
     await send_json(send, 200, completion(response, id=id, model=request.model, created=created))
 
 
-# Frames waiting for the client, per stream. Past this the upstream waits:
-# a slow client slows its own upstream call, nothing piles up in memory.
-_OUTBOX = 64
-
-
 async def _stream(send: Send, target: Target, request: ChatRequest, ctx: ChatContext) -> None:
     id, created = _ids()
     writer = ChunkWriter(
@@ -150,38 +145,32 @@ async def _stream(send: Send, target: Target, request: ChatRequest, ctx: ChatCon
             await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
             await body(writer.first())
 
-    async def produce(chunks: AsyncIterator[Chunk], out: trio.MemorySendChannel[bytes]) -> None:
-        # Errors are kept, not raised: the nursery would wrap them in a group.
-        nonlocal failure
-        async with out:
-            try:
-                async for chunk in chunks:
-                    if chunk.usage is not None:
-                        record.usage = chunk.usage
-                    if chunk.text or chunk.tool_calls:
-                        record.token()
-                    await out.send(writer.add(chunk))
-            except Exception as exc:
-                failure = exc
+    def frame(chunk: Chunk) -> bytes:
+        if chunk.usage is not None:
+            record.usage = chunk.usage
+        if chunk.text or chunk.tool_calls:
+            record.token()
+        return writer.add(chunk)
 
     try:
         with ctx.drain.scope() as scope:
             async with target.stream(request.args, ctx.config.request_timeout) as chunks:
-                # One task reads chunks, this one writes: frames that came in while
-                # a write was under way leave together in the next one. Under load
-                # that saves most per-write costs (ASGI message, h11, a send()
-                # syscall per chunk); alone, each frame still leaves at once.
-                out, frames = trio.open_memory_channel[bytes](_OUTBOX)
-                async with trio.open_nursery() as nursery, frames:
-                    nursery.start_soon(produce, chunks, out)
-                    async for frame in frames:
-                        await start()
-                        data = frame + b"".join(_drain(frames))
-                        if data:
-                            await body(data)
+                take = _taker(chunks)
+                # This task reads and writes: chunks that arrived while a write was
+                # under way leave together in the next one (the provider actor keeps
+                # reading meanwhile, into the stream's buffer). Under load that saves
+                # most per-write costs (ASGI message, h11, a send() syscall per
+                # chunk) and a task switch per chunk; alone, each chunk leaves at once.
+                async for chunk in chunks:
+                    await start()
+                    data = frame(chunk)
+                    if take is not None:
+                        data += b"".join([frame(c) for c in _ready(take)])
+                    if data:
+                        await body(data)
     except trio.Cancelled:
         raise
-    except BaseException as exc:  # an error opening the stream or writing, maybe in a group
+    except BaseException as exc:  # an error opening, reading or writing the stream
         if not isinstance(leaf(exc), Exception):
             raise
         failure = exc
@@ -199,11 +188,17 @@ async def _stream(send: Send, target: Target, request: ChatRequest, ctx: ChatCon
         await body(error_frame(error.body()), more=False)
 
 
-def _drain(frames: trio.MemoryReceiveChannel[bytes]) -> list[bytes]:
-    """Every frame already waiting, without blocking."""
+def _taker(chunks: AsyncIterator[Chunk]) -> Callable[[], Chunk] | None:
+    """The stream's `receive_nowait`, when it has one (a provider's stream does)."""
+    take: Callable[[], Chunk] | None = getattr(chunks, "receive_nowait", None)
+    return take
+
+
+def _ready(take: Callable[[], Chunk]) -> list[Chunk]:
+    """Every chunk that has already arrived, in order, without waiting."""
     ready = []
     while True:
         try:
-            ready.append(frames.receive_nowait())
-        except (trio.WouldBlock, trio.EndOfChannel):
+            ready.append(take())
+        except trio.WouldBlock:
             return ready
