@@ -23,7 +23,6 @@ stay) and the next message starts a new activation. The invariants:
 from __future__ import annotations
 
 import contextvars
-import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -293,7 +292,10 @@ class Cell:
         # The slot is taken *before* receiving: a message, once out of the
         # mailbox, is handed to its task with no checkpoint in between, so a
         # cancel can never drop it unanswered.
-        limit = trio.CapacityLimiter(self.concurrency or math.inf)
+        if not self.concurrency:
+            await self._run_unlimited(behaviour, ctx, nursery)
+            return
+        limit = trio.CapacityLimiter(self.concurrency)
         while True:
             slot = object()
             await limit.acquire_on_behalf_of(slot)
@@ -306,6 +308,34 @@ class Cell:
                 limit.release_on_behalf_of(slot)
                 raise
             nursery.start_soon(self._dispatch_released, behaviour, ctx, envelope, limit, slot)
+
+    async def _run_unlimited(
+        self, behaviour: Behaviour, ctx: ActorContext, nursery: trio.Nursery
+    ) -> None:
+        # No slots to count. Every message already queued is handed to its
+        # task at once (receive_nowait: no checkpoint between taking it and
+        # starting its task, so a cancel cannot drop it); receive() — one
+        # task switch per message — only when the mailbox is empty.
+        recv = self.recv
+        while True:
+            try:
+                envelope = recv.receive_nowait()
+            except trio.WouldBlock:
+                try:
+                    envelope = await recv.receive()
+                except trio.EndOfChannel:
+                    return  # mailbox closed and drained: a graceful stop
+            except trio.EndOfChannel:
+                return
+            nursery.start_soon(self._dispatch_unlimited, behaviour, ctx, envelope)
+
+    async def _dispatch_unlimited(
+        self, behaviour: Behaviour, ctx: ActorContext, envelope: Envelope
+    ) -> None:
+        try:
+            await dispatch(self.name, behaviour, ctx, envelope)
+        finally:
+            self.handled += 1
 
     async def _dispatch_released(
         self,

@@ -64,7 +64,12 @@ class ActorRef:
         if cell.hibernating:
             cell.wake()  # before enqueueing: with no room, the send waits for the loop
         try:
-            await cell.send.send(envelope)
+            try:
+                # Room in the mailbox: no task switch (send() always yields
+                # once, a scheduler pass per message in a burst of calls).
+                cell.send.send_nowait(envelope)
+            except trio.WouldBlock:
+                await cell.send.send(envelope)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise MailboxClosed(self.name) from None
 
@@ -75,6 +80,7 @@ class ActorRef:
         when the actor has stopped. Cancelling it before the message is queued
         means the message was not sent.
         """
+        await trio.lowlevel.checkpoint_if_cancelled()  # (cheap: yields only if cancelled)
         await self._post(Tell(message=message))
 
     def tell_nowait(self, message: object) -> None:
@@ -111,7 +117,10 @@ class ActorRef:
         _check_timeout(timeout)
         call = Call(self._cell.system.call_ids.next(), self.name, cancel_on_abandon)
         try:
-            with trio.fail_after(math.inf if timeout is None else timeout):
+            if timeout is None:  # no cancel scope to open and close: one less per call
+                await self._post(Ask(call=call, message=message))
+                return await call.wait()
+            with trio.fail_after(timeout):
                 await self._post(Ask(call=call, message=message))
                 return await call.wait()
         except trio.TooSlowError:

@@ -95,7 +95,7 @@ class CompatibleAdapter:
     async def _post_json(self, path: str, body: object) -> object:
         """POST and read a whole JSON answer (errors mapped; ValueError if not JSON)."""
         try:
-            response = await self._client.post(path, _encode(body))
+            response = await self._client.post(path, _encode(body), whole=True)
             await self._raise_for_status(response)
             return json.loads(await response.read())
         except TransportError as exc:

@@ -271,8 +271,10 @@ class Http11Client:
             return
         await self._discard(connection)
 
-    async def post(self, path: str, body: bytes) -> Response:
-        """Send `body` (JSON) to `path` under the base URL; the response once its head is in.
+    async def post(self, path: str, body: bytes, *, whole: bool = False) -> Response:
+        """Send `body` (JSON) to `path` under the base URL; the response once
+        its head is in, or with `whole=True` once its body is in too (one
+        timeout scope for the whole exchange instead of two).
 
         Read the response to its end (`read`, or `receive_some` until b"")
         or `aclose` it; raises TransportUnavailable, TransportTimeout or
@@ -282,12 +284,14 @@ class Http11Client:
             raise TransportUnavailable("the HTTP client is closed")
         connection = await self._checkout()
         try:
-            return await self._exchange(connection, path, body)
+            return await self._exchange(connection, path, body, whole)
         except BaseException:  # a cancel too: a half-used connection is never reused
             await self._discard(connection)
             raise
 
-    async def _exchange(self, connection: _Connection, path: str, body: bytes) -> Response:
+    async def _exchange(
+        self, connection: _Connection, path: str, body: bytes, whole: bool
+    ) -> Response:
         target = (self.origin.prefix + path).encode()
         data = b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s" % (
             target,
@@ -309,12 +313,21 @@ class Http11Client:
                 if parse.head_done:
                     status = parse.parser.get_status_code()
                     if status >= 200:
-                        return Response(self, connection, status)
+                        break
                     # 1xx (100 Continue, 103 Early Hints): the answer follows
                     connection.next_response()
                     parse = connection.parse
                 scope.deadline = trio.current_time() + self._read_timeout
-        raise TransportTimeout(f"no response head within {self._read_timeout:g}s")
+            response = Response(self, connection, status)
+            if not whole:
+                return response
+            pieces = []
+            while piece := await response.receive_some():
+                pieces.append(piece)
+                scope.deadline = trio.current_time() + self._read_timeout
+            response.body = b"".join(pieces)
+            return response
+        raise TransportTimeout(f"no data from the server for {self._read_timeout:g}s")
 
     async def aclose(self) -> None:
         """Close every connection, idle or in use (an in-use response then fails)."""
@@ -328,7 +341,7 @@ class Http11Client:
 class Response:
     """A response whose head has arrived; its body is read with `read` or `receive_some`."""
 
-    __slots__ = ("_client", "_connection", "_decoder", "_done", "headers", "status")
+    __slots__ = ("_client", "_connection", "_decoder", "_done", "body", "headers", "status")
 
     def __init__(self, client: Http11Client, connection: _Connection, status: int) -> None:
         self.status = status
@@ -337,6 +350,7 @@ class Response:
         self._connection = connection
         self._done = False
         self._decoder = _decoder(self.headers.get("content-encoding", ""))
+        self.body: bytes | None = None  # the whole body, when posted with whole=True
 
     async def receive_some(self) -> bytes:
         """The next bytes of the body (decoded), or b"" at its end, when the
@@ -375,6 +389,8 @@ class Response:
 
     async def read(self) -> bytes:
         """The whole body; each wait for data is bounded by the read timeout."""
+        if self.body is not None:
+            return self.body
         timeout = self._client._read_timeout
         pieces = []
         try:

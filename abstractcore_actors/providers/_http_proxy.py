@@ -60,13 +60,13 @@ class ProxiedClient:
     def __repr__(self) -> str:  # never the headers: they carry the API key
         return f"<ProxiedClient {self._base_url}>"
 
-    async def post(self, path: str, body: bytes) -> ProxiedResponse:
+    async def post(self, path: str, body: bytes, *, whole: bool = False) -> ProxiedResponse:
         url = self._base_url + path
         request = self._client.build_request(
             "POST", url, content=body, headers={"Content-Type": "application/json"}
         )
         with _mapped(url):
-            response = await self._client.send(request, stream=True)
+            response = await self._client.send(request, stream=not whole)
         return ProxiedResponse(response, url)
 
     async def aclose(self) -> None:

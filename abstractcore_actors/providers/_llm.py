@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, final
@@ -91,7 +91,7 @@ def build_request(
         seed=seed,
         tool_choice=check_tool_choice(tool_choice, specs),
         extra=dict(extra or {}),
-        request_id=request_id or f"req_{uuid.uuid4().hex[:16]}",
+        request_id=request_id or f"req_{secrets.token_hex(8)}",  # (uuid4: 3x the CPU)
         session_id=session_id,
     )
 

@@ -33,8 +33,9 @@ class HttpResponse(Protocol):
 
 
 class HttpClient(Protocol):
-    async def post(self, path: str, body: bytes) -> HttpResponse:
-        """POST a JSON body to `path` under the client's base URL."""
+    async def post(self, path: str, body: bytes, *, whole: bool = False) -> HttpResponse:
+        """POST a JSON body to `path` under the client's base URL; with
+        `whole`, return once the body is in too (then `read` does no I/O)."""
         ...
 
     async def aclose(self) -> None: ...
