@@ -13,6 +13,7 @@ the request bytes exactly as they arrived.
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -26,7 +27,7 @@ _LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 class RawConnection:
     """One accepted socket: read whole requests, write raw bytes."""
 
-    def __init__(self, stream: trio.SocketStream) -> None:
+    def __init__(self, stream: trio.abc.Stream) -> None:
         self.stream = stream
         self.buffer = bytearray()
 
@@ -102,16 +103,22 @@ class RawServer:
 
 
 @asynccontextmanager
-async def open_raw_server(answer: Answer) -> AsyncIterator[RawServer]:
+async def open_raw_server(
+    answer: Answer, *, ssl_context: ssl.SSLContext | None = None
+) -> AsyncIterator[RawServer]:
     """Serve on 127.0.0.1 (a free port): `answer(conn, request)` writes each
     response and returns whether to read another request on that connection;
-    False closes it. Leaving the block closes every connection."""
+    False closes it. With `ssl_context`, https (a failed handshake ends the
+    connection). Leaving the block closes every connection."""
     server = RawServer()
 
-    async def connection(stream: trio.SocketStream) -> None:
+    async def connection(tcp: trio.SocketStream) -> None:
         server.open_connections += 1
         server.total_connections += 1
         server._notify()
+        stream: trio.abc.Stream = tcp
+        if ssl_context is not None:
+            stream = trio.SSLStream(tcp, ssl_context, server_side=True)
         conn = RawConnection(stream)
         try:
             while (request := await conn.read_request()) is not None:

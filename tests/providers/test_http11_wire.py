@@ -253,7 +253,9 @@ async def test_a_reset_mid_body_is_transport_unavailable() -> None:
         await conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\npart")
         await trio.sleep(0.05)  # the client has the head and waits for the rest
         linger = struct.pack("ii", 1, 0)  # close with a RST, not a FIN
-        conn.stream.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
+        tcp = conn.stream
+        assert isinstance(tcp, trio.SocketStream)
+        tcp.socket.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, linger)
         return False
 
     async with open_raw_server(answer) as server:
