@@ -251,6 +251,7 @@ def adapter_factory(config: ProviderConfig) -> Callable[[ProviderConfig], Adapte
 
         resolve_model_path(config.model)  # fail now, at create_llm, not in the actor
         return LocalAdapter
-    from ._compatible import CompatibleAdapter
+    from ._compatible import CompatibleAdapter, check_config
 
+    check_config(config)  # fail now, at create_llm, not in the actor
     return CompatibleAdapter

@@ -23,6 +23,7 @@ from . import _embed_wire
 from . import _openai_wire as wire
 from ._adapter import ProviderConfig
 from ._http11 import Http11Client
+from ._http11_wire import Origin, request_head
 from ._http_proxy import ProxiedClient, proxied
 from ._sse import LineSplitter
 from ._status import error_from_status, provider_error
@@ -39,6 +40,20 @@ def _encode(body: object) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _headers(config: ProviderConfig) -> dict[str, str]:
+    headers = {"Accept": "application/json", **config.headers}
+    if config.api_key:
+        headers["Authorization"] = f"Bearer {config.api_key}"
+    return headers
+
+
+def check_config(config: ProviderConfig) -> None:
+    """Raise ConfigurationError now, at create_llm, for a base_url or header that
+    no request could carry; raised later, in the provider actor's start, it
+    would crash the actor at every restart."""
+    request_head(Origin(config.base_url or ""), _headers(config))
+
+
 class CompatibleAdapter:
     """POST {base_url}/chat/completions with JSON or SSE."""
 
@@ -46,9 +61,7 @@ class CompatibleAdapter:
         self.config = config
         base_url = (config.base_url or "").rstrip("/")
         self._url = f"{base_url}/chat/completions"
-        headers = {"Accept": "application/json", **config.headers}
-        if config.api_key:
-            headers["Authorization"] = f"Bearer {config.api_key}"
+        headers = _headers(config)
         # As many idle connections kept as calls may run at once, so a burst
         # reuses every socket of the one before.
         make = ProxiedClient if proxied(self._url) else Http11Client

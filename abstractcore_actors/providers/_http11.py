@@ -30,82 +30,19 @@ than a cancel scope per read.
 from __future__ import annotations
 
 import math
-import re
 import select
 import ssl
 import zlib
 from collections import deque
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 import httptools
 import trio
 
-from ..errors import ConfigurationError
+from ._http11_wire import Origin, Parse, decoder, request_head
 from ._transport import TransportCutShort, TransportTimeout, TransportUnavailable
 
 _READ_SIZE = 65536
-# Every body we read may be compressed with these; brotli and zstd need
-# packages that a plain install does not have.
-_ACCEPT_ENCODING = "gzip, deflate"
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field names
-
-
-class Origin:
-    """scheme://host:port of a base URL, and the path prefix under it."""
-
-    __slots__ = ("authority", "host", "port", "prefix", "scheme")
-
-    def __init__(self, base_url: str) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL with a host: {base_url!r}")
-        self.scheme = parts.scheme
-        self.host = parts.hostname
-        default = 443 if parts.scheme == "https" else 80
-        self.port = parts.port or default
-        self.prefix = parts.path.rstrip("/")
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        self.authority = host if self.port == default else f"{host}:{self.port}"
-
-    def __repr__(self) -> str:
-        return f"{self.scheme}://{self.authority}{self.prefix}"
-
-
-class _Parse:
-    """httptools' callbacks for one response: its head, its body pieces, its end."""
-
-    __slots__ = ("complete", "delimited", "head_done", "headers", "keep_alive", "parser", "pieces")
-
-    def __init__(self) -> None:
-        self.parser = httptools.HttpResponseParser(self)
-        self.headers: dict[str, str] = {}
-        self.pieces: list[bytes] = []
-        self.head_done = False
-        self.complete = False
-        self.keep_alive = False
-        # Whether the body's end is marked (Content-Length or chunked); if
-        # not, the body runs until the server closes the connection.
-        self.delimited = False
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
-        headers = self.headers
-        headers[key] = f"{headers[key]}, {text}" if key in headers else text
-
-    def on_headers_complete(self) -> None:
-        self.head_done = True
-        self.delimited = "content-length" in self.headers or "chunked" in self.headers.get(
-            "transfer-encoding", ""
-        )
-
-    def on_body(self, body: bytes) -> None:
-        self.pieces.append(body)
-
-    def on_message_complete(self) -> None:
-        self.complete = True
-        # asked now: once past the message, llhttp answers False
-        self.keep_alive = self.parser.should_keep_alive()
 
 
 class _Connection:
@@ -117,11 +54,11 @@ class _Connection:
         self.stream = stream
         self.socket = socket
         self.idle_since = 0.0
-        self.parse = _Parse()
+        self.parse = Parse()
 
     def next_response(self) -> None:
         """Ready for the next response on this (kept-alive) connection."""
-        self.parse = _Parse()
+        self.parse = Parse()
 
     async def receive(self) -> bool:
         """Feed the next bytes from the socket to the parser; False at EOF."""
@@ -170,21 +107,14 @@ class Http11Client:
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.origin = Origin(base_url)
+        # Validated and encoded once: each request adds only its path and
+        # its Content-Length.
+        self._head = request_head(self.origin, headers)
         self._connect_timeout = math.inf if connect_timeout is None else connect_timeout
         self._read_timeout = math.inf if read_timeout is None else read_timeout
         self._max_keepalive = max_keepalive
         self._keepalive_expiry = keepalive_expiry
         self._ssl_context = ssl_context
-        names = {name.lower() for name in headers}
-        fixed = [("Host", self.origin.authority)]
-        if "accept-encoding" not in names:
-            fixed.append(("Accept-Encoding", _ACCEPT_ENCODING))
-        if "user-agent" not in names:
-            fixed.append(("User-Agent", "abstractcore-actors"))
-        fixed += [*headers.items(), ("Content-Type", "application/json")]
-        # Validated and encoded once: each request adds only its path and
-        # its Content-Length.
-        self._head = b"".join(_header_line(name, value) for name, value in fixed)
         self._idle: deque[_Connection] = deque()
         self._open: set[_Connection] = set()
         self._closed = False
@@ -300,6 +230,7 @@ class Http11Client:
             body,
         )
         parse = connection.parse
+        response: Response | None = None
         with trio.CancelScope(deadline=trio.current_time() + self._read_timeout) as scope:
             try:
                 await connection.stream.send_all(data)
@@ -311,14 +242,9 @@ class Http11Client:
                 if not await connection.receive():
                     raise TransportCutShort("the server closed the connection without a response")
                 if parse.head_done:
-                    status = parse.parser.get_status_code()
-                    if status >= 200:
-                        break
-                    # 1xx (100 Continue, 103 Early Hints): the answer follows
-                    connection.next_response()
-                    parse = connection.parse
+                    break  # (interim 1xx heads are skipped by the parser)
                 scope.deadline = trio.current_time() + self._read_timeout
-            response = Response(self, connection, status)
+            response = Response(self, connection, parse.status)
             if not whole:
                 return response
             pieces = []
@@ -327,7 +253,9 @@ class Http11Client:
                 scope.deadline = trio.current_time() + self._read_timeout
             response.body = b"".join(pieces)
             return response
-        raise TransportTimeout(f"no data from the server for {self._read_timeout:g}s")
+        if response is None:
+            raise TransportTimeout(f"no response head within {self._read_timeout:g}s")
+        raise TransportTimeout(f"the response body stalled for {self._read_timeout:g}s")
 
     async def aclose(self) -> None:
         """Close every connection, idle or in use (an in-use response then fails)."""
@@ -341,7 +269,17 @@ class Http11Client:
 class Response:
     """A response whose head has arrived; its body is read with `read` or `receive_some`."""
 
-    __slots__ = ("_client", "_connection", "_decoder", "_done", "body", "headers", "status")
+    __slots__ = (
+        "_client",
+        "_connection",
+        "_corrupt",
+        "_decoder",
+        "_done",
+        "_fed",
+        "body",
+        "headers",
+        "status",
+    )
 
     def __init__(self, client: Http11Client, connection: _Connection, status: int) -> None:
         self.status = status
@@ -349,7 +287,9 @@ class Response:
         self._client = client
         self._connection = connection
         self._done = False
-        self._decoder = _decoder(self.headers.get("content-encoding", ""))
+        self._corrupt = False
+        self._fed = False
+        self._decoder = decoder(self.headers.get("content-encoding", ""))
         self.body: bytes | None = None  # the whole body, when posted with whole=True
 
     async def receive_some(self) -> bytes:
@@ -379,13 +319,24 @@ class Response:
 
     def _decode(self, data: bytes) -> bytes:
         assert self._decoder is not None
+        self._fed = True
         try:
             return self._decoder.decompress(data)
         except zlib.error as exc:
+            self._corrupt = True  # a server that sent this is not asked again on this socket
             raise TransportCutShort(f"the compressed body is corrupt ({exc})") from exc
 
     def _decode_end(self) -> bytes:
-        return self._decoder.flush() if self._decoder is not None else b""
+        decoder = self._decoder
+        if decoder is None:
+            return b""
+        tail = decoder.flush()
+        # zlib does not complain about a stream cut before its end; an empty
+        # body (nothing compressed) is no stream at all and is let through.
+        if self._fed and not decoder.eof:
+            self._corrupt = True
+            raise TransportCutShort("the compressed body ends before its compressed stream")
+        return tail
 
     async def read(self) -> bytes:
         """The whole body; each wait for data is bounded by the read timeout."""
@@ -416,29 +367,4 @@ class Response:
         end in hand already (the parser saw it): then the connection is
         reused instead of closed."""
         parse = self._connection.parse
-        await self._end(reusable=parse.complete and parse.keep_alive)
-
-
-def _header_line(name: str, value: str) -> bytes:
-    if not _TOKEN.fullmatch(name):
-        raise ConfigurationError(f"{name!r} is not a valid HTTP header name")
-    # (the value is never shown: it may be a key)
-    if any(c in value for c in "\r\n\0"):
-        raise ConfigurationError(f"the value of header {name!r} contains a line break or NUL")
-    try:
-        return f"{name}: {value.strip()}\r\n".encode("latin-1")
-    except UnicodeEncodeError:
-        raise ConfigurationError(
-            f"the value of header {name!r} is not Latin-1 text (HTTP/1.1 sends bytes)"
-        ) from None
-
-
-def _decoder(encoding: str) -> zlib._Decompress | None:
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return None
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
-        return zlib.decompressobj()
-    raise TransportCutShort(f"the server sent a body encoded with {encoding!r}, not asked for")
+        await self._end(reusable=parse.complete and parse.keep_alive and not self._corrupt)
