@@ -12,7 +12,7 @@ Targets: added p50 <= 2 ms at 50 concurrent; requests/s >= 2x LiteLLM at 200.
 When LiteLLM cannot be installed or started, it says why and reports (a), (b).
 
 The gateway's model uses `provider = "openai-compatible"` (our SSE parser over
-httpx and StackPool): the provider for any self-hosted server that speaks the
+our lean HTTP/1.1 client): the provider for any self-hosted server that speaks the
 OpenAI wire, as this upstream does. `--sdk` adds a row for the same model on
 `provider = "openai"` (the openai SDK, which parses every chunk with pydantic).
 
