@@ -32,9 +32,10 @@ import attrs
 import trio
 
 from ._behaviour import BehaviourFactory
-from ._cell import Cell, LazyEvent
+from ._cell import Cell
 from ._errors import ActorCrashed, SupervisorGaveUp, ValidationError
 from ._hibernation import DEFAULT_HIBERNATE_AFTER, Sweeper
+from ._lazy_event import LazyEvent
 
 if TYPE_CHECKING:
     from ._ref import ActorRef

@@ -38,7 +38,7 @@ from ..kernel import ActorContext, Behaviour, StreamSink, UnhandledMessage
 from ..types import Chunk, GenerateResponse, Request, Timings, Usage
 from ._adapter import Adapter, ProviderConfig
 from ._embed import EmbedCall, serve_embed
-from ._resilience import CircuitBreaker, RetryPolicy
+from ._resilience import CircuitBreaker, FreeSlot, RetryPolicy
 
 T = TypeVar("T")
 
@@ -253,7 +253,7 @@ class ProviderActor(Behaviour):
                 attempt += 1
                 self._admit()
                 try:
-                    async with _Slot(self.limiter):
+                    async with FreeSlot(self.limiter):
                         result = await call()
                 except ProviderError as exc:
                     self.breaker.failed(exc)
@@ -314,7 +314,7 @@ class ProviderActor(Behaviour):
         sent = False
         idle_until = -math.inf
         with trio.CancelScope(deadline=deadline) as scope:
-            async with _Slot(self.limiter):
+            async with FreeSlot(self.limiter):
                 upstream = self.adapter.stream(request)
                 try:
                     while True:
@@ -371,25 +371,6 @@ class ProviderActor(Behaviour):
             error.first_token_sent = sent
             raise error
         return sent
-
-
-class _Slot:
-    """`async with limiter`, without its task switch when a slot is free
-    (`acquire` always yields once: a scheduler pass per call in a burst)."""
-
-    __slots__ = ("_limiter",)
-
-    def __init__(self, limiter: trio.CapacityLimiter) -> None:
-        self._limiter = limiter
-
-    async def __aenter__(self) -> None:
-        try:
-            self._limiter.acquire_nowait()
-        except trio.WouldBlock:
-            await self._limiter.acquire()
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._limiter.release()
 
 
 def _tally(tally: _StreamTally, chunk: Chunk) -> None:

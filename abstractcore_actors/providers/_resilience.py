@@ -1,6 +1,7 @@
-"""Retry with backoff + full jitter honouring Retry-After, and a circuit breaker.
+"""Retry with backoff + full jitter honouring Retry-After, a circuit breaker, and
+the concurrency slot taken without a task switch when one is free.
 
-Both are plain values owned by one provider actor, so every caller of that
+All are plain values owned by one provider actor, so every caller of that
 provider shares them; nothing is global.
 """
 
@@ -106,3 +107,22 @@ class CircuitBreaker:
     def finished_neutral(self) -> None:
         """The call ended without telling us anything (cancelled, bad request)."""
         self._trial_running = False
+
+
+class FreeSlot:
+    """`async with limiter`, without its task switch when a slot is free
+    (`acquire` always yields once: a scheduler pass per call in a burst)."""
+
+    __slots__ = ("_limiter",)
+
+    def __init__(self, limiter: trio.CapacityLimiter) -> None:
+        self._limiter = limiter
+
+    async def __aenter__(self) -> None:
+        try:
+            self._limiter.acquire_nowait()
+        except trio.WouldBlock:
+            await self._limiter.acquire()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._limiter.release()
