@@ -328,28 +328,22 @@ class Cell:
                     return  # mailbox closed and drained: a graceful stop
             except trio.EndOfChannel:
                 return
-            nursery.start_soon(self._dispatch_unlimited, behaviour, ctx, envelope)
-
-    async def _dispatch_unlimited(
-        self, behaviour: Behaviour, ctx: ActorContext, envelope: Envelope
-    ) -> None:
-        try:
-            await dispatch(self.name, behaviour, ctx, envelope)
-        finally:
-            self.handled += 1
+            nursery.start_soon(self._dispatch_released, behaviour, ctx, envelope)
 
     async def _dispatch_released(
         self,
         behaviour: Behaviour,
         ctx: ActorContext,
         envelope: Envelope,
-        limit: trio.CapacityLimiter,
-        slot: object,
+        limit: trio.CapacityLimiter | None = None,
+        slot: object = None,
     ) -> None:
+        """Handle one envelope in its own task; then free its slot, if counted."""
         try:
             await dispatch(self.name, behaviour, ctx, envelope)
         finally:
-            limit.release_on_behalf_of(slot)
+            if limit is not None:
+                limit.release_on_behalf_of(slot)
             self.handled += 1
 
     # -- end of life -----------------------------------------------------

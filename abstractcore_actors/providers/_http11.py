@@ -247,11 +247,7 @@ class Http11Client:
             response = Response(self, connection, parse.status)
             if not whole:
                 return response
-            pieces = []
-            while piece := await response.receive_some():
-                pieces.append(piece)
-                scope.deadline = trio.current_time() + self._read_timeout
-            response.body = b"".join(pieces)
+            response.body = await response.read_within(scope)
             return response
         if response is None:
             raise TransportTimeout(f"no response head within {self._read_timeout:g}s")
@@ -343,16 +339,24 @@ class Response:
         if self.body is not None:
             return self.body
         timeout = self._client._read_timeout
-        pieces = []
+        body = b""
         try:
             with trio.CancelScope(deadline=trio.current_time() + timeout) as scope:
-                while piece := await self.receive_some():
-                    pieces.append(piece)
-                    scope.deadline = trio.current_time() + timeout
+                body = await self.read_within(scope)
         finally:
             await self.aclose()
         if scope.cancelled_caught:
             raise TransportTimeout(f"the response body stalled for {timeout:g}s")
+        return body
+
+    async def read_within(self, scope: trio.CancelScope) -> bytes:
+        """The rest of the body, moving `scope`'s deadline a read timeout on
+        after each piece: the caller's scope bounds each wait for data."""
+        timeout = self._client._read_timeout
+        pieces = []
+        while piece := await self.receive_some():
+            pieces.append(piece)
+            scope.deadline = trio.current_time() + timeout
         return b"".join(pieces)
 
     async def _end(self, *, reusable: bool) -> None:
