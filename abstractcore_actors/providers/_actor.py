@@ -36,7 +36,7 @@ from ..events import (
 )
 from ..kernel import ActorContext, Behaviour, StreamSink, UnhandledMessage
 from ..types import Chunk, GenerateResponse, Request, Timings, Usage
-from ._adapter import Adapter, ProviderConfig
+from ._adapter import Accepted, Adapter, ProviderConfig
 from ._embed import EmbedCall, serve_embed
 from ._resilience import CircuitBreaker, FreeSlot, RetryPolicy
 
@@ -81,6 +81,7 @@ class _StreamTally:
     start: float
     ttft: float | None = None
     ttft_reported: bool = False
+    accepted: bool = False  # ACCEPTED passed on to the reader
     finish_reason: str | None = None
     usage: Usage | None = None
 
@@ -326,6 +327,14 @@ class ProviderActor(Behaviour):
                             chunk = await upstream.__anext__()
                         except StopAsyncIteration:
                             break
+                        if isinstance(chunk, Accepted):
+                            if not tally.accepted:  # once, though a retry accepts again
+                                tally.accepted = True
+                                try:
+                                    sink.send_nowait(chunk)
+                                except trio.WouldBlock:  # an unbuffered reader
+                                    await sink.send(chunk)
+                            continue
                         sent = True
                         if tally.ttft is None or chunk.is_final or chunk.usage is not None:
                             _tally(tally, chunk)

@@ -39,6 +39,19 @@ class ProviderConfig:
         return (self.api_key, *self.headers.values())
 
 
+@attrs.frozen
+class Accepted:
+    """What an adapter's stream may yield once, before its first chunk: the
+    upstream has taken the call on (a hosted API answered 200 and the body is
+    under way). From here on a failure is the stream's, not the request's; a
+    gateway can send its own response head now instead of at the first token,
+    as the upstream itself did. Never reaches callers: the provider actor
+    passes it on once and `ResponseStream` keeps it (see `wait_accepted`)."""
+
+
+ACCEPTED = Accepted()
+
+
 class Adapter(Protocol):
     """One wire protocol. Raise only `ProviderError` subclasses (or ValidationError)."""
 
@@ -50,10 +63,12 @@ class Adapter(Protocol):
         reason, usage and model."""
         ...
 
-    def stream(self, request: Request) -> AsyncIterator[Chunk]:
+    def stream(self, request: Request) -> AsyncIterator[Chunk | Accepted]:
         """An async generator of chunks; the last has `finish_reason` (and usage
         when the provider reports it). Closing it early must close the HTTP
-        response (the socket goes back to the pool or is closed)."""
+        response (the socket goes back to the pool or is closed). It may yield
+        `ACCEPTED` once, first, as soon as the upstream has accepted the call
+        (a hosted API's 200 head); one that cannot tell (a local model) does not."""
         ...
 
     async def aclose(self) -> None:

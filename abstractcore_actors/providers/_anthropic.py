@@ -43,7 +43,7 @@ from ..types import (
     ToolCallDelta,
     Usage,
 )
-from ._adapter import ProviderConfig
+from ._adapter import ACCEPTED, Accepted, ProviderConfig
 from ._status import (
     TIMEOUT_ERRORS,
     TRANSPORT_ERRORS,
@@ -345,7 +345,7 @@ class AnthropicAdapter:
             model=message.model,
         )
 
-    async def stream(self, request: Request) -> AsyncGenerator[Chunk, None]:
+    async def stream(self, request: Request) -> AsyncGenerator[Chunk | Accepted, None]:
         """Chunks as the events arrive; the last has finish_reason and usage.
 
         Raises InvalidResponse if the stream ends without `message_stop`.
@@ -359,6 +359,7 @@ class AnthropicAdapter:
             raise self._map(exc) from exc
         fold = _Fold()
         try:
+            yield ACCEPTED
             while not fold.finished:
                 try:
                     # `anext` on the stream itself, not `async for`: that would

@@ -21,7 +21,7 @@ from ..errors import InvalidResponse, ProviderError, ProviderTimeout, ProviderUn
 from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse, Request
 from . import _embed_wire
 from . import _openai_wire as wire
-from ._adapter import ProviderConfig
+from ._adapter import ACCEPTED, Accepted, ProviderConfig
 from ._http11 import Http11Client
 from ._http11_wire import Origin, request_head
 from ._http_proxy import ProxiedClient, proxied
@@ -138,7 +138,7 @@ class CompatibleAdapter:
                 InvalidResponse, f"the answer is not an embeddings list object ({exc!r})"
             ) from exc
 
-    async def stream(self, request: Request) -> AsyncIterator[Chunk]:
+    async def stream(self, request: Request) -> AsyncIterator[Chunk | Accepted]:
         body = wire.request_body(request, self.config.model, stream=True)
         try:
             response = await self._client.post("/chat/completions", _encode(body))
@@ -146,6 +146,7 @@ class CompatibleAdapter:
             raise self._transport_error(exc) from exc
         try:
             await self._raise_for_status(response)
+            yield ACCEPTED
             final = wire.FinalChunk(wire.estimate_prompt_tokens(request))
             splitter = LineSplitter()
             ended = done = False

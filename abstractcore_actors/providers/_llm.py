@@ -21,7 +21,7 @@ from ..types import (
 )
 from ._accumulate import Accumulator
 from ._actor import GenerateCall, StreamCall
-from ._adapter import ProviderConfig
+from ._adapter import Accepted, ProviderConfig
 from ._embed import EmbedCall, build_embedding_request
 from ._request import Prompt, build_request
 
@@ -54,18 +54,44 @@ class ResponseStream:
         # the kernel's reader takes waiting replies without an await; another
         # iterator (a test's, a pattern's) has nothing to offer that way
         self._nowait: Callable[[], Any] | None = getattr(items, "receive_nowait", None)
+        self._accepted = False
+        self._held: Chunk | None = None  # the chunk `wait_accepted` read ahead
 
     def __aiter__(self) -> ResponseStream:
         return self
 
     async def __anext__(self) -> Chunk:
+        if self._held is not None:
+            chunk, self._held = self._held, None
+            return chunk
+        while True:
+            try:
+                item = await self._items.__anext__()
+            except StopAsyncIteration:
+                if self._end is None:
+                    self._end = trio.current_time()
+                raise
+            if not isinstance(item, Accepted):
+                return self._took(item)
+            self._accepted = True
+
+    async def wait_accepted(self) -> None:
+        """Return once the provider has taken the call on, before its first token
+        where it can tell: a hosted API's response began (HTTP 200) — or else
+        at the first chunk, or at the end of an empty stream. Raises the call's
+        error if it failed first. Reads no chunk away: `async for` still sees
+        every one. A gateway sends its response head here; a UI shows "connected".
+        """
+        if self._accepted or self._held is not None or self._end is not None:
+            return
         try:
-            chunk: Chunk = await self._items.__anext__()
+            item = await self._items.__anext__()
         except StopAsyncIteration:
-            if self._end is None:
-                self._end = trio.current_time()
-            raise
-        return self._took(chunk)
+            self._end = trio.current_time()
+            return
+        self._accepted = True
+        if not isinstance(item, Accepted):
+            self._held = self._took(item)
 
     def receive_nowait(self) -> Chunk:
         """The next chunk if it has already arrived; `trio.WouldBlock` otherwise.
@@ -76,10 +102,16 @@ class ResponseStream:
         of `__anext__` sees every chunk once, in order, and is how a reader
         takes a burst of chunks with one task switch instead of one per chunk.
         """
+        if self._held is not None:
+            chunk, self._held = self._held, None
+            return chunk
         if self._nowait is None:
             raise trio.WouldBlock
-        chunk: Chunk = self._nowait()
-        return self._took(chunk)
+        item = self._nowait()
+        if isinstance(item, Accepted):
+            self._accepted = True
+            item = self._nowait()
+        return self._took(item)
 
     def _took(self, chunk: Chunk) -> Chunk:
         if self._ttft is None and (chunk.text or chunk.tool_calls):

@@ -23,7 +23,7 @@ from ..types import (
     Usage,
 )
 from . import _openai_wire as wire
-from ._adapter import ProviderConfig
+from ._adapter import ACCEPTED, Accepted, ProviderConfig
 from ._status import (
     TRANSPORT_ERRORS,
     error_from_status,
@@ -130,7 +130,7 @@ class OpenAIAdapter:
         usage = Usage(prompt_tokens=result.usage.prompt_tokens if result.usage else 0)
         return EmbeddingResponse(vectors=vectors, model=result.model or "", usage=usage)
 
-    async def stream(self, request: Request) -> AsyncIterator[Chunk]:
+    async def stream(self, request: Request) -> AsyncIterator[Chunk | Accepted]:
         try:
             upstream = await self._client.chat.completions.create(
                 **self._params(request, stream=True)
@@ -138,6 +138,7 @@ class OpenAIAdapter:
         except _SDK_ERRORS as exc:
             raise self._map(exc) from exc
         try:
+            yield ACCEPTED
             final = wire.FinalChunk(wire.estimate_prompt_tokens(request))
             events = upstream.__aiter__()
             while True:

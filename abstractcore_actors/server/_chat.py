@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import attrs
 import trio
@@ -156,6 +156,14 @@ async def _stream(send: Send, target: Target, request: ChatRequest, ctx: ChatCon
         with ctx.drain.scope() as scope:
             async with target.stream(request.args, ctx.config.request_timeout) as chunks:
                 take = _taker(chunks)
+                accepted = _acceptance(chunks)
+                if accepted is not None:
+                    # The head goes out once the upstream has accepted the call,
+                    # as the upstream's own did: a client parses it while the
+                    # model thinks, not after. An error before this is a status;
+                    # after it, an error frame (as with OpenAI itself).
+                    await accepted()
+                    await start()
                 # This task reads and writes: chunks that arrived while a write was
                 # under way leave together in the next one (the provider actor keeps
                 # reading meanwhile, into the stream's buffer). Under load that saves
@@ -192,6 +200,12 @@ def _taker(chunks: AsyncIterator[Chunk]) -> Callable[[], Chunk] | None:
     """The stream's `receive_nowait`, when it has one (a provider's stream does)."""
     take: Callable[[], Chunk] | None = getattr(chunks, "receive_nowait", None)
     return take
+
+
+def _acceptance(chunks: AsyncIterator[Chunk]) -> Callable[[], Awaitable[None]] | None:
+    """The stream's `wait_accepted`, when it has one (a provider's stream does)."""
+    wait: Callable[[], Awaitable[None]] | None = getattr(chunks, "wait_accepted", None)
+    return wait
 
 
 def _ready(take: Callable[[], Chunk]) -> list[Chunk]:

@@ -13,7 +13,7 @@ import itertools
 import json
 import re
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from functools import partial
 from typing import Any
 
@@ -34,7 +34,7 @@ from abstractcore_actors.errors import (
     RateLimited,
 )
 from abstractcore_actors.providers._accumulate import Accumulator
-from abstractcore_actors.providers._adapter import ProviderConfig
+from abstractcore_actors.providers._adapter import ACCEPTED, ProviderConfig
 from abstractcore_actors.providers._anthropic import AnthropicAdapter, messages_to_wire
 from abstractcore_actors.testing import (
     FakeAnthropicServer,
@@ -103,8 +103,17 @@ def adapter(make_adapter: Callable[..., AnthropicAdapter]) -> AnthropicAdapter:
     return make_adapter()
 
 
+async def chunks_of(adapter: AnthropicAdapter, request: Request) -> AsyncIterator[Chunk]:
+    """The stream's chunks, checking that ACCEPTED came first, once."""
+    async with aclosing(adapter.stream(request)) as stream:
+        assert await anext(stream) is ACCEPTED
+        async for item in stream:
+            assert isinstance(item, Chunk)
+            yield item
+
+
 async def collect(adapter: AnthropicAdapter, request: Request = HI) -> list[Chunk]:
-    return [chunk async for chunk in adapter.stream(request)]
+    return [chunk async for chunk in chunks_of(adapter, request)]
 
 
 def sent_body(server: FakeAnthropicServer) -> dict[str, Any]:
@@ -381,7 +390,7 @@ async def test_faults_give_typed_errors(
     got: list[Chunk] = []
     with trio.fail_after(5), pytest.raises(error) as info:
         if streaming:
-            async for chunk in adapter.stream(HI):
+            async for chunk in chunks_of(adapter, HI):
                 got.append(chunk)
         else:
             await adapter.generate(HI)
@@ -583,6 +592,7 @@ async def test_closing_the_stream_early_closes_the_connection(
     server.push(Reply(text=" ".join(["word"] * 100), token_latency=0.1))
     stream = adapter.stream(HI)
     with trio.fail_after(5):
+        assert await anext(stream) is ACCEPTED
         got = [await anext(stream), await anext(stream)]
         assert server.open_connections == 1
         await stream.aclose()
@@ -597,7 +607,7 @@ async def test_cancelling_a_stream_closes_the_connection(
     server.push(Reply(text=" ".join(["word"] * 100), token_latency=0.1))
     got: list[Chunk] = []
     with trio.move_on_after(0.35) as scope:
-        async for chunk in adapter.stream(HI):
+        async for chunk in chunks_of(adapter, HI):
             got.append(chunk)
     assert scope.cancelled_caught
     assert 0 < len(got) < 100

@@ -91,6 +91,23 @@ async def test_streamed_text_is_upstreams_and_the_first_chunk_has_the_role(
     assert all(c.usage is None for c in chunks)
 
 
+async def test_the_head_goes_out_when_the_upstream_accepts_not_at_its_first_token(
+    client: openai.AsyncOpenAI, routes: Routes, upstream: FakeOpenAIServer
+) -> None:
+    # As the upstream's own head does: the client learns the request was taken
+    # (and parses the head) while the model is still silent.
+    routes.steps["gpt-test"] = Reply(text="late", ttft=3 * DEADLINE)
+    with trio.fail_after(DEADLINE):
+        stream = await client.chat.completions.create(
+            model="gpt-test", messages=[{"role": "user", "content": "x"}], stream=True
+        )
+        assert stream.response.status_code == 200
+        assert stream.response.headers["content-type"].startswith("text/event-stream")
+        assert upstream.active_requests == 1  # no token yet: still in its wait
+        await stream.close()
+        await upstream.wait_for_connections(0)  # and leaving still cancels it
+
+
 async def test_include_usage_adds_a_last_chunk_with_no_choices(
     client: openai.AsyncOpenAI, routes: Routes
 ) -> None:

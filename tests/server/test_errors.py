@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import openai
 import pytest
@@ -132,7 +134,6 @@ async def test_unknown_paths_and_methods(http: httpx.AsyncClient) -> None:
         (Fault.status(503, "busy"), 503, openai.InternalServerError),
         (Fault.status(400, "bad thing"), 400, openai.BadRequestError),
         (Fault.status(401, f"wrong key {UPSTREAM_KEY}"), 502, openai.InternalServerError),
-        (Fault.malformed(), 502, openai.InternalServerError),
     ],
 )
 async def test_upstream_errors_map_to_statuses(
@@ -158,6 +159,31 @@ async def test_upstream_errors_map_to_statuses(
         assert "sk-upstream" not in str(error["message"])
     if status == 429:
         assert response.headers["retry-after"] == "7"
+
+
+async def test_an_error_after_the_upstream_accepted_is_an_error_frame(
+    client: openai.AsyncOpenAI, http: httpx.AsyncClient, routes: Routes
+) -> None:
+    # The upstream answered 200, then sent garbage before any token: our head
+    # went out at its 200, so the error is a frame (as OpenAI's own would be);
+    # a whole answer still gets a status.
+    routes.steps["gpt-test"] = Fault.malformed()
+    with trio.fail_after(DEADLINE):
+        whole = await http.post("/v1/chat/completions", json=chat())
+        streamed = await http.post("/v1/chat/completions", json=chat(stream=True))
+        stream = await client.chat.completions.create(
+            model="gpt-test", messages=[{"role": "user", "content": "x"}], stream=True
+        )
+        with pytest.raises(openai.APIError) as caught:
+            async for _ in stream:
+                pass
+    assert assert_openai_error(whole, 502)["code"] == "upstream_invalid_response"
+    assert streamed.status_code == 200
+    frames = [line[6:] for line in streamed.text.splitlines() if line.startswith("data: ")]
+    error = json.loads(frames[-1])["error"]
+    assert error["code"] == "upstream_invalid_response"
+    assert "sk-upstream" not in streamed.text
+    assert "malformed" in caught.value.message
 
 
 async def test_an_error_mid_stream_is_an_error_frame(
