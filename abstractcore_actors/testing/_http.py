@@ -77,13 +77,17 @@ class Exchange:
         )
 
     async def pause(self, seconds: float) -> None:
-        """Wait `seconds` (trio.sleep, so a MockClock controls it), reading the
+        """Wait `seconds` (trio's clock, so a MockClock controls it), reading the
         socket meanwhile: a client that goes away ends the wait at once with
         ClientGone instead of going unnoticed until the next write."""
-        if seconds <= 0:
+        await self.pause_until(trio.current_time() + seconds)
+
+    async def pause_until(self, deadline: float) -> None:
+        """`pause` until trio's clock reads `deadline` (at once if it has)."""
+        if deadline <= trio.current_time():
             await trio.lowlevel.checkpoint()
             return
-        with trio.move_on_after(seconds):
+        with trio.move_on_at(deadline):
             while True:
                 try:
                     data = await self.stream.receive_some(_READ_SIZE)
@@ -343,11 +347,19 @@ class FakeServer:
         await exchange.start_stream(self.headers())
         await exchange.pause(fault.wait_first() if fault else reply.ttft)
         await exchange.send(plan.head)
+        # A model's pace: chunk n is due `n * token_latency` after the first,
+        # however long a send took. (Pausing after each send instead lets any
+        # delay in sending — a busy core, a slow reader — push every later
+        # chunk back, so a proxy in front would seem to slow the model down.)
+        first = trio.current_time()
         for n, chunk in enumerate(plan.chunks):
-            if fault is not None and n == fault.after_chunks and await _act(exchange, fault, plan):
-                return
+            if fault is not None and n == fault.after_chunks:
+                if await _act(exchange, fault, plan):
+                    return
+                # it stalled: the model resumes its pace from here
+                first = trio.current_time() - max(n - 1, 0) * reply.token_latency
             if n > 0:
-                await exchange.pause(reply.token_latency)
+                await exchange.pause_until(first + n * reply.token_latency)
             await exchange.send(chunk)
         if (
             fault is not None

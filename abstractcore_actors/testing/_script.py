@@ -71,7 +71,8 @@ class Reply:
     "tool_use"). `usage` defaults to counts: prompt tokens are the words of
     the request's messages, completion tokens the streamed chunks. `ttft` is
     the wait before the first byte of the body (non-stream: before the
-    response), `token_latency` the wait between two chunks. `model` defaults
+    response), `token_latency` the model's pace: chunk n is due `n * token_latency`
+    after the first, however long sending took. `model` defaults
     to the model the request named. `stream_usage=False` plays a server that
     ignores `stream_options.include_usage` (llama.cpp's server does): the
     stream carries no usage at all.
