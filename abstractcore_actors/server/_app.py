@@ -17,7 +17,7 @@ from ._events_ws import EventsEndpoint
 from ._exposition import CONTENT_TYPE
 from ._http import ClientGone, Message, Receive, Scope, Send, header, send_error, send_json
 from ._keys import KeyPolicy, Limiter
-from ._metrics import GatewayMetrics
+from ._metrics import INVALID, UNREAD, GatewayMetrics
 from ._routing import Router
 
 
@@ -40,6 +40,9 @@ def _releasing(send: Send, release: Callable[[], None]) -> Send:
         await send(message)
 
     return sending
+
+
+_CALLS = {"/v1/chat/completions": "chat", "/v1/embeddings": "embeddings"}
 
 
 @final
@@ -114,24 +117,12 @@ class GatewayApp:
                 return
             if not path.startswith("/v1/"):
                 raise self._not_found(path)
+            if path in _CALLS:
+                self._allow(method, "POST")
+                await self._call(_CALLS[path], scope, receive, send)
+                return
             key = self._check_key(scope)
-            if path == "/v1/chat/completions":
-                self._allow(method, "POST")
-                self.drain.check()
-                await self._chat(scope, receive, send, key)
-            elif path == "/v1/embeddings":
-                self._allow(method, "POST")
-                self.drain.check()
-                with self.limiter.hold(key) as release:
-                    await embeddings(
-                        scope,
-                        receive,
-                        _releasing(send, release),
-                        self.router,
-                        self.config,
-                        self._allowed(key),
-                    )
-            elif path == "/v1/models":
+            if path == "/v1/models":
                 self._allow(method, "GET")
                 await send_json(send, 200, self._models(key))
             else:
@@ -152,10 +143,10 @@ class GatewayApp:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": data, "more_body": False})
 
-    async def _chat(
-        self, scope: Scope, receive: Receive, send: Send, key: KeyPolicy | None
-    ) -> None:
-        with self.metrics.request() as record:
+    async def _call(self, endpoint: str, scope: Scope, receive: Receive, send: Send) -> None:
+        """A chat or embeddings request, counted in /metrics however it ends
+        (refusals too: a bad key, the key's concurrency limit, draining)."""
+        with self.metrics.request(endpoint) as record:
 
             async def recording(message: Message) -> None:
                 if message["type"] == "http.response.start":
@@ -164,17 +155,40 @@ class GatewayApp:
                     record.sent = True
                 await send(message)
 
-            ctx = ChatContext(
-                router=self.router,
-                config=self.config,
-                drain=self.drain,
-                record=record,
-                labels=self.metrics.labels,
-                key=key,
-            )
+            async def reading() -> Message:
+                message = await receive()
+                body_done = message["type"] == "http.request" and not message.get("more_body")
+                if body_done and record.model == UNREAD:
+                    record.model = INVALID  # read, and not yet resolved to a model
+                return message
+
             try:
+                key = self._check_key(scope)
+                self.drain.check()
                 with self.limiter.hold(key) as release:
-                    await chat_completions(scope, receive, _releasing(recording, release), ctx)
+                    sending = _releasing(recording, release)
+                    if endpoint == "chat":
+                        ctx = ChatContext(
+                            router=self.router,
+                            config=self.config,
+                            drain=self.drain,
+                            record=record,
+                            labels=self.metrics.labels,
+                            key=key,
+                        )
+                        await chat_completions(scope, reading, sending, ctx)
+                    else:
+                        await embeddings(
+                            scope,
+                            reading,
+                            sending,
+                            self.router,
+                            self.config,
+                            drain=self.drain,
+                            record=record,
+                            labels=self.metrics.labels,
+                            allowed=self._allowed(key),
+                        )
             except ClientGone:
                 record.outcome = "client_disconnect"
             except Exception as exc:

@@ -17,15 +17,18 @@ from typing import Any
 
 import attrs
 
-from ..errors import UnsupportedOperation, ValidationError
+from ..errors import ProviderTimeout, UnsupportedOperation, ValidationError
 from ..providers._embed import build_embedding_request
 from ..providers._embed_wire import ENCODINGS, response_to_wire
 from ..types import EmbeddingRequest
 from ._chat import to_http
 from ._config import GatewayConfig
+from ._drain import Drain, shutting_down
 from ._errors import HTTPError, bad_request
 from ._http import Receive, Scope, Send, read_body, send_error, send_json, until_disconnect
+from ._metrics import ModelLabels, RequestRecord
 from ._request import parse_json
+from ._request_id import client_request_id, with_request_id
 from ._routing import Router
 from ._virtual import is_virtual
 
@@ -107,25 +110,50 @@ async def embeddings(
     send: Send,
     router: Router,
     config: GatewayConfig,
+    *,
+    drain: Drain,
+    record: RequestRecord,
+    labels: ModelLabels,
     allowed: Callable[[str], bool] = lambda name: True,
 ) -> None:
     """Answer one embeddings request. Raises HTTPError (or ClientGone) before
     anything is sent; a client that disconnects cancels the upstream call.
-    `allowed`: the caller's key policy (a refused model is a 404, as for chat)."""
+    `allowed`: the caller's key policy (a refused model is a 404, as for chat).
+    `drain`: past the shutdown grace the call is cancelled and answered 503.
+    `record`: what /metrics counts of this request. The request id is the
+    client's `X-Request-Id` (or a fresh one), echoed, as for chat."""
+    request_id = client_request_id(scope)
+    send = with_request_id(send, request_id)
     raw = await read_body(scope, receive, config.body_limit)
     call = parse_embeddings(parse_json(raw))
     _no_virtual(call.model)
     llm = router.llm(call.model, allowed)
+    record.model = labels(call.model)
+    record.provider = router.provider_of(call.model)
+    request = attrs.evolve(call.request, request_id=request_id)
 
     async def handler() -> None:
+        response = None
         try:
-            response = await llm.embed_request(call.request, timeout=config.request_timeout)
+            with drain.scope() as cut:
+                response = await llm.embed_request(request, timeout=config.request_timeout)
         except Exception as exc:
-            await send_error(send, _http_error(exc))
+            error = _http_error(exc)
+            timed_out = isinstance(exc, ProviderTimeout)
+            record.failed(error.code or error.type, "timeout" if timed_out else "error")
+            await send_error(send, error)
             return
+        if response is None:
+            assert cut.cancelled_caught  # the shutdown grace ran out
+            error = shutting_down()
+            record.failed(error.code or error.type, "shutdown")
+            await send_error(send, error)
+            return
+        record.usage = response.usage
         answer: dict[str, Any] = response_to_wire(
             response, model=call.model, encoding=call.encoding
         )
         await send_json(send, 200, answer)
 
-    await until_disconnect(receive, handler)
+    if await until_disconnect(receive, handler) and not record.sent:
+        record.outcome = "client_disconnect"

@@ -1,7 +1,8 @@
-"""The gateway's metrics (GET /metrics): what each chat request did, by model.
+"""The gateway's metrics (GET /metrics): what each API request did, by model.
 
-Each request is one `RequestRecord`, filled in while it is answered and
-counted when it ends. Labels only take bounded values: configured model
+Each chat or embeddings request is one `RequestRecord`, filled in while it is
+answered and counted when it ends, refusals (401, 429, 503) included; the
+`endpoint` label tells chat from embeddings. Labels only take bounded values: configured model
 names, up to `metrics_max_models` other names (passthrough and virtual
 names; the rest are "other"), provider names the runtime knows, HTTP
 status codes and our error codes. Never a key, never a message.
@@ -21,6 +22,8 @@ from ._exposition import Counter, Gauge, Histogram, render
 
 OTHER = "other"
 INVALID = "invalid"  # a request whose model name did not resolve
+UNREAD = "none"  # refused before its body was read (401, 413, 429, 503)
+ENDPOINTS = ("chat", "embeddings")
 _MAX_LABEL = 200
 
 
@@ -43,10 +46,11 @@ class ModelLabels:
 
 @attrs.define(eq=False)
 class RequestRecord:
-    """One chat request, as the metrics see it."""
+    """One API request, as the metrics see it."""
 
     started: float
-    model: str = INVALID
+    endpoint: str = "chat"
+    model: str = UNREAD
     provider: str = "none"
     status: int = 0
     outcome: str = "ok"  # ok | error | client_disconnect | timeout | shutdown
@@ -73,15 +77,15 @@ class GatewayMetrics:
     requests: Counter = attrs.field(
         factory=lambda: Counter(
             "gateway_requests_total",
-            "Chat requests answered, by model, provider, HTTP status and outcome.",
-            ("model", "provider", "code", "outcome"),
+            "API requests answered, by endpoint, model, provider, HTTP status and outcome.",
+            ("endpoint", "model", "provider", "code", "outcome"),
         )
     )
     duration: Histogram = attrs.field(
         factory=lambda: Histogram(
             "gateway_request_duration_seconds",
-            "Time from a chat request's arrival to its last byte, by model.",
-            ("model",),
+            "Time from a request's arrival to its last byte, by endpoint and model.",
+            ("endpoint", "model"),
         )
     )
     ttft: Histogram = attrs.field(
@@ -101,18 +105,21 @@ class GatewayMetrics:
     errors: Counter = attrs.field(
         factory=lambda: Counter(
             "gateway_errors_total",
-            "Chat requests that failed, by provider, model and error code.",
-            ("provider", "model", "type"),
+            "Requests that failed, by endpoint, provider, model and error code.",
+            ("endpoint", "provider", "model", "type"),
         )
     )
     in_flight: Gauge = attrs.field(
-        factory=lambda: Gauge("gateway_requests_in_flight", "Chat requests being answered now.", ())
+        factory=lambda: Gauge(
+            "gateway_requests_in_flight", "Chat and embeddings requests being answered now.", ()
+        )
     )
     cancelled: Counter = attrs.field(
         factory=lambda: Counter(
             "gateway_requests_cancelled_total",
-            "Chat requests cut short, by model and reason (client_disconnect, timeout, shutdown).",
-            ("model", "reason"),
+            "Requests cut short, by endpoint, model and reason "
+            "(client_disconnect, timeout, shutdown).",
+            ("endpoint", "model", "reason"),
         )
     )
 
@@ -122,9 +129,11 @@ class GatewayMetrics:
         return cls(ModelLabels(known, config.metrics_max_models))
 
     @contextmanager
-    def request(self) -> Iterator[RequestRecord]:
-        """A record for one request, counted when the block ends (however it ends)."""
-        record = RequestRecord(started=trio.current_time())
+    def request(self, endpoint: str = "chat") -> Iterator[RequestRecord]:
+        """A record for one request to `endpoint` (chat or embeddings), counted
+        when the block ends (however it ends)."""
+        assert endpoint in ENDPOINTS, endpoint
+        record = RequestRecord(started=trio.current_time(), endpoint=endpoint)
         self.in_flight.add(1)
         try:
             yield record
@@ -133,19 +142,19 @@ class GatewayMetrics:
             self._count(record)
 
     def _count(self, r: RequestRecord) -> None:
-        model = r.model
-        self.requests.inc((model, r.provider, str(r.status), r.outcome))
+        model, endpoint = r.model, r.endpoint
+        self.requests.inc((endpoint, model, r.provider, str(r.status), r.outcome))
         now = trio.current_time()
-        self.duration.observe(now - r.started, (model,))
+        self.duration.observe(now - r.started, (endpoint, model))
         if r.first_token is not None:
             self.ttft.observe(r.first_token - r.started, (model,))
         if r.usage is not None:
             self.tokens.inc((r.provider, model, "prompt"), r.usage.prompt_tokens)
             self.tokens.inc((r.provider, model, "completion"), r.usage.completion_tokens)
         if r.error is not None:
-            self.errors.inc((r.provider, model, r.error))
+            self.errors.inc((endpoint, r.provider, model, r.error))
         if r.outcome in ("client_disconnect", "timeout", "shutdown"):
-            self.cancelled.inc((model, r.outcome))
+            self.cancelled.inc((endpoint, model, r.outcome))
 
     def exposition(self) -> bytes:
         return render(

@@ -72,18 +72,28 @@ class SingleTarget:
 @attrs.frozen
 class RaceTarget:
     llms: tuple[LLM, ...]
-    timeout: float | None = None  # the name's ?timeout=, over the gateway's
+    timeout: float | None = None  # the name's ?timeout=: may only shorten the gateway's
 
     async def generate(self, args: Mapping[str, Any], timeout: float | None) -> GenerateResponse:
-        result = await race(list(self.llms), timeout=self.timeout or timeout, **args)
+        result = await race(list(self.llms), timeout=_tighter(self.timeout, timeout), **args)
         return result.response
 
     @asynccontextmanager
     async def stream(
         self, args: Mapping[str, Any], timeout: float | None
     ) -> AsyncIterator[AsyncIterator[Chunk]]:
-        async with race_stream(list(self.llms), timeout=self.timeout or timeout, **args) as chunks:
+        async with race_stream(
+            list(self.llms), timeout=_tighter(self.timeout, timeout), **args
+        ) as chunks:
             yield chunks
+
+
+def _tighter(asked: float | None, limit: float | None) -> float | None:
+    """A virtual name's ?timeout= within the gateway's request_timeout: a client
+    may ask for less time than the server allows, never for more."""
+    if asked is None:
+        return limit
+    return asked if limit is None else min(asked, limit)
 
 
 Pattern = Callable[[list[LLM], float | None, Mapping[str, Any]], Awaitable[PatternResult]]
@@ -118,10 +128,10 @@ class PatternTarget:
 
     llms: tuple[LLM, ...]
     run: Pattern
-    timeout: float | None = None  # the name's ?timeout=, over the gateway's
+    timeout: float | None = None  # the name's ?timeout=: may only shorten the gateway's
 
     async def generate(self, args: Mapping[str, Any], timeout: float | None) -> GenerateResponse:
-        result = await self.run(list(self.llms), self.timeout or timeout, args)
+        result = await self.run(list(self.llms), _tighter(self.timeout, timeout), args)
         return result.response
 
     @asynccontextmanager

@@ -170,3 +170,23 @@ async def test_a_client_that_leaves_cancels_the_upstream_call(
     with trio.fail_after(2):  # far less than the 30 s stall
         await upstream.wait_for_connections(0)
     assert upstream.active_requests == 0
+
+
+async def test_a_client_request_id_is_echoed_and_reaches_the_events(
+    rt: Runtime, http: httpx.AsyncClient
+) -> None:
+    async with rt.events.subscribe() as events:
+        with trio.fail_after(DEADLINE):
+            response = await http.post(
+                "/v1/embeddings",
+                json={"model": "gpt-test", "input": "a"},
+                headers={"x-request-id": "emb-42"},
+            )
+            assert response.status_code == 200, response.text
+            event = await events.receive()
+    assert response.headers["x-request-id"] == "emb-42"
+    assert event.request_id == "emb-42"
+    bad = await http.post(
+        "/v1/embeddings", json={"model": "gpt-test", "input": "a"}, headers={"x-request-id": "a b"}
+    )
+    assert assert_openai_error(bad, 400)["code"] == "invalid_request_id"

@@ -131,6 +131,39 @@ def test_any_label_value_round_trips_through_the_format(values: list[str], amoun
 def test_a_fresh_app_has_its_own_numbers() -> None:
     a = GatewayMetrics.for_config(GatewayConfig())
     b = GatewayMetrics.for_config(GatewayConfig())
-    a.requests.inc(("local", "local", "200", "ok"))
+    a.requests.inc(("chat", "local", "local", "200", "ok"))
     assert a.requests.values and not b.requests.values
     assert attrs.has(type(a))
+
+
+async def test_embeddings_and_refusals_are_counted(
+    rt: Runtime, upstream: FakeOpenAIServer, http: httpx.AsyncClient
+) -> None:
+    with trio.fail_after(DEADLINE):
+        good = await http.post("/v1/embeddings", json={"model": "gpt-test", "input": ["a", "b"]})
+        unknown = await http.post("/v1/embeddings", json={"model": "nope", "input": "a"})
+        anonymous = await http.post(
+            "/v1/chat/completions", json=chat(), headers={"authorization": "Bearer wrong"}
+        )
+        oversize = await http.post(
+            "/v1/chat/completions",
+            content=b"{" + b" " * (64 * 1024 + 1),
+            headers={"content-type": "application/json"},
+        )
+        metrics = await scrape(http)
+    assert [r.status_code for r in (good, unknown, anonymous, oversize)] == [200, 404, 401, 413]
+    requests = metrics["gateway_requests_total"]
+    assert requests.value(endpoint="embeddings", model="gpt-test", code="200", outcome="ok") == 1
+    assert requests.value(endpoint="embeddings", model="invalid", code="404") == 1
+    # refused before the body was read: no model to name
+    assert requests.value(endpoint="chat", model="none", code="401", outcome="error") == 1
+    assert requests.value(endpoint="chat", model="none", code="413", outcome="error") == 1
+    assert requests.value() == 4
+    errors = metrics["gateway_errors_total"]
+    assert errors.value(endpoint="chat", type="invalid_api_key") == 1
+    assert errors.value(endpoint="embeddings", type="model_not_found") == 1
+    tokens = metrics["gateway_tokens_total"]
+    assert tokens.value(model="gpt-test", type="prompt") > 0  # the embedding's input tokens
+    duration = metrics["gateway_request_duration_seconds"]
+    assert duration.value("_count", endpoint="embeddings") == 2
+    assert metrics["gateway_requests_in_flight"].value() == 0

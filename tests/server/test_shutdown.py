@@ -12,7 +12,7 @@ import trio
 
 from abstractcore_actors import Runtime
 from abstractcore_actors.server import make_app, serve
-from abstractcore_actors.testing import FakeOpenAIServer, Reply, prepare_sdk_client
+from abstractcore_actors.testing import FakeOpenAIServer, Fault, Reply, prepare_sdk_client
 
 from .conftest import DEADLINE, KEY, Routes, chat, gateway_config
 
@@ -116,3 +116,34 @@ def test_config_grace_is_kept(grace: float) -> None:
     from abstractcore_actors.server import GatewayConfig
 
     assert GatewayConfig(shutdown_grace=grace).shutdown_grace == grace
+
+
+async def test_past_the_grace_an_embedding_is_cut_with_a_503_and_upstream_closed(
+    rt: Runtime, upstream: FakeOpenAIServer
+) -> None:
+    upstream.push_embedding(Fault.stall(30))
+    app = make_app(rt, gateway_config(upstream))
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    headers = {"authorization": f"Bearer {KEY}"}
+    answers: list[httpx.Response] = []
+    with trio.fail_after(DEADLINE):
+        async with (
+            httpx.AsyncClient(transport=transport, base_url="http://gw", headers=headers) as http,
+            trio.open_nursery() as nursery,
+        ):
+
+            async def ask() -> None:
+                body = {"model": "gpt-test", "input": "a"}
+                answers.append(await http.post("/v1/embeddings", json=body))
+
+            nursery.start_soon(ask)
+            await upstream.wait_for_connections(1)  # the upstream call is under way
+            start = trio.current_time()
+            app.start_draining(0.3)
+        took = trio.current_time() - start
+        await upstream.wait_for_connections(0)
+    [answer] = answers
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "server_shutting_down"
+    assert 0.3 <= took < 3  # the grace, not the 30 s stall
+    assert upstream.active_requests == 0

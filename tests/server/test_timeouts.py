@@ -1,0 +1,112 @@
+"""`request_timeout` bounds every upstream call: a 504 (or a final error frame
+once a stream has begun), the upstream connection closed, and a virtual
+model's `?timeout=` may shorten that bound but never lengthen it."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+import trio
+
+from abstractcore_actors import Runtime
+from abstractcore_actors.server import GatewayConfig, serve
+from abstractcore_actors.testing import FakeOpenAIServer, Fault, Reply
+
+from .conftest import DEADLINE, KEY, Routes, assert_openai_error, chat, gateway_config
+
+BOUND = 0.3  # the gateway's request_timeout in these tests
+STALL = 30.0  # far past every bound here: a test that waits for it fails on DEADLINE
+
+
+@pytest.fixture
+def config(upstream: FakeOpenAIServer) -> GatewayConfig:
+    return gateway_config(upstream, request_timeout=BOUND)
+
+
+@pytest.fixture
+async def bounded(rt: Runtime, config: GatewayConfig) -> AsyncIterator[httpx.AsyncClient]:
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(functools.partial(serve, rt, config, port=0))
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"authorization": f"Bearer {KEY}"},
+            timeout=DEADLINE,
+        ) as http:
+            yield http
+        nursery.cancel_scope.cancel()
+
+
+async def _upstream_closed(upstream: FakeOpenAIServer) -> None:
+    with trio.fail_after(2):
+        await upstream.wait_for_connections(0)
+    assert upstream.active_requests == 0
+
+
+async def test_a_stalled_upstream_is_a_504_within_the_request_timeout(
+    bounded: httpx.AsyncClient, upstream: FakeOpenAIServer, routes: Routes
+) -> None:
+    routes.steps["slow"] = Fault.stall(STALL)
+    with trio.fail_after(DEADLINE):
+        start = trio.current_time()
+        response = await bounded.post("/v1/chat/completions", json=chat("slow"))
+        took = trio.current_time() - start
+    error = assert_openai_error(response, 504)
+    assert error["type"] == "timeout"
+    assert BOUND <= took < BOUND + 2
+    await _upstream_closed(upstream)
+
+
+async def test_a_stream_that_stalls_after_its_head_ends_with_an_error_frame(
+    bounded: httpx.AsyncClient, upstream: FakeOpenAIServer, routes: Routes
+) -> None:
+    routes.steps["slow"] = Fault.stall(STALL, after_chunks=2, reply=Reply(chunks=["a", "b", "c"]))
+    with trio.fail_after(DEADLINE):
+        async with bounded.stream(
+            "POST", "/v1/chat/completions", json=chat("slow", stream=True)
+        ) as response:
+            assert response.status_code == 200  # the head went out at acceptance
+            body = (await response.aread()).decode()
+    assert '"content":"a"' in body and '"content":"b"' in body
+    assert '"content":"c"' not in body
+    last = body.strip().split("\n\n")[-1]
+    assert last.startswith("data: {") and '"error"' in last and '"timeout"' in last
+    assert "[DONE]" not in body  # a cut stream is not a finished one
+    await _upstream_closed(upstream)
+
+
+@pytest.mark.parametrize("model", ["race:slow,slow?timeout=3600", "hedge:slow,slow?timeout=3600"])
+async def test_a_virtual_timeout_cannot_outlast_the_gateway_bound(
+    bounded: httpx.AsyncClient, upstream: FakeOpenAIServer, routes: Routes, model: str
+) -> None:
+    routes.steps["slow"] = Fault.stall(STALL)
+    with trio.fail_after(DEADLINE):
+        start = trio.current_time()
+        response = await bounded.post("/v1/chat/completions", json=chat(model))
+        took = trio.current_time() - start
+    assert_openai_error(response, 504)
+    assert took < BOUND + 2  # not an hour
+    await _upstream_closed(upstream)
+
+
+async def test_a_virtual_timeout_may_be_shorter_than_the_gateway_bound(
+    rt: Runtime, upstream: FakeOpenAIServer, routes: Routes
+) -> None:
+    routes.steps["slow"] = Fault.stall(STALL)
+    config = gateway_config(upstream, request_timeout=DEADLINE * 2)
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(functools.partial(serve, rt, config, port=0))
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"authorization": f"Bearer {KEY}"},
+            timeout=DEADLINE,
+        ) as http:
+            with trio.fail_after(DEADLINE):
+                response = await http.post(
+                    "/v1/chat/completions", json=chat("race:slow,slow?timeout=0.2")
+                )
+        nursery.cancel_scope.cancel()
+    assert_openai_error(response, 504)
+    await _upstream_closed(upstream)
