@@ -54,7 +54,7 @@ LEVELS = ((1, 40, 1), (50, 200, 6), (200, 600, 1))
 # latency there is the gateway's own, not the client's queue.
 PACED_MODEL = "gpt-paced"
 TOKEN_GAP = 0.020
-PACED_LEVEL = (50, 150, 2)
+PACED_LEVEL = (50, 150, 4)
 ADDED_P50_TARGET = 0.002
 RPS_RATIO_TARGET = 2.0
 
@@ -91,6 +91,9 @@ class Result:
         return len(self.latencies) / self.wall
 
     def quantile(self, q: float) -> float:
+        """The q-quantile of the latencies; NaN when every stream failed."""
+        if not self.latencies:
+            return float("nan")
         ordered = sorted(self.latencies)
         return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
@@ -112,14 +115,24 @@ async def _one(client: openai.AsyncOpenAI, model: str) -> float:
     return elapsed
 
 
-async def run_level(client: openai.AsyncOpenAI, model: str, concurrency: int, total: int) -> Result:
-    """`total` streams, `concurrency` at a time; failures are counted, not raised."""
+async def run_level(
+    client: openai.AsyncOpenAI, model: str, concurrency: int, total: int, ramp: float = 0.0
+) -> Result:
+    """`total` streams, `concurrency` at a time; failures are counted, not raised.
+
+    The workers start spread over `ramp` seconds (about one stream's length):
+    started all at once, equal streams end together and the next ones start
+    together, so every server sees waves of `concurrency` requests in lockstep,
+    which no real traffic keeps up and which mostly measures how a server
+    queues a burst.
+    """
     latencies: list[float] = []
     failures: list[str] = []
     left = total
 
-    async def worker() -> None:
+    async def worker(i: int) -> None:
         nonlocal left
+        await trio.sleep(i * ramp / concurrency)
         while left > 0:
             left -= 1
             try:
@@ -129,11 +142,11 @@ async def run_level(client: openai.AsyncOpenAI, model: str, concurrency: int, to
 
     start = time.perf_counter()
     async with trio.open_nursery() as nursery:
-        for _ in range(concurrency):
-            nursery.start_soon(worker)
+        for i in range(concurrency):
+            nursery.start_soon(worker, i)
     wall = time.perf_counter() - start
     return Result(
-        latencies=latencies or [float("nan")],
+        latencies=latencies,
         wall=wall,
         failures=len(failures),
         first_failure=failures[0] if failures else "",
@@ -148,25 +161,31 @@ async def measure(targets: list[Target]) -> dict[tuple[str, int], Result]:
     results: dict[tuple[str, int], Result] = {}
     try:
         for concurrency, total, rounds in LEVELS:
+            ramp = 0.0
             for t in targets:
-                # a warm-up round opens this level's connections and fills caches
-                await run_level(clients[t.label], t.model, concurrency, concurrency)
+                # a warm-up round opens this level's connections and fills
+                # caches; the direct path's median latency is every path's
+                # ramp, so all start their streams alike
+                warm = await run_level(clients[t.label], t.model, concurrency, concurrency)
+                if t.label == "direct":
+                    ramp = _finite(warm.quantile(0.5))
             runs: dict[str, list[Result]] = {t.label: [] for t in targets}
             for turn in range(rounds):
                 order = targets if turn % 2 == 0 else targets[::-1]
                 for t in order:
                     if t.label == "litellm" and turn > 0:
                         continue
-                    run = await run_level(clients[t.label], t.model, concurrency, total)
+                    run = await run_level(clients[t.label], t.model, concurrency, total, ramp)
                     runs[t.label].append(run)
             for label, done in runs.items():
                 results[label, concurrency] = Result.pooled(done)
         concurrency, total, rounds = PACED_LEVEL
         paced = [t for t in targets if t.label != "litellm"]  # it cannot keep 50/s up
         runs = {t.label: [] for t in paced}
+        ramp = TTFT + CHUNKS * TOKEN_GAP  # a paced stream's length
         for turn in range(rounds):
             for t in paced if turn % 2 == 0 else paced[::-1]:
-                run = await run_level(clients[t.label], PACED_MODEL, concurrency, total)
+                run = await run_level(clients[t.label], PACED_MODEL, concurrency, total, ramp)
                 runs[t.label].append(run)
         for label, done in runs.items():
             results[f"paced {label}", concurrency] = Result.pooled(done)
@@ -244,6 +263,10 @@ def report(targets: list[Target], results: dict[tuple[str, int], Result]) -> Non
         if concurrency == 200:
             target = f"  (target >= {RPS_RATIO_TARGET:.1f})  {_ok(ratio >= RPS_RATIO_TARGET)}"
         print(f"  req/s gateway/LiteLLM at {concurrency:>3} concurrent: {ratio:6.2f}{target}")
+
+
+def _finite(seconds: float) -> float:
+    return seconds if seconds == seconds and seconds < float("inf") else 0.0
 
 
 def _ok(good: bool) -> str:
