@@ -9,7 +9,11 @@ const ui = {
   requestId: $("request-id"), chunks: $("chunks"), timeline: $("timeline"),
 };
 const VIRTUAL_EXAMPLES = ["race:", "ensemble:", "hedge:0.5:"];
-let current = null; // {controller, socket}
+
+// The request on screen. A new Send supersedes it: the old one is aborted (the
+// gateway cancels its upstream call) and nothing it still says reaches the page.
+//   {id, controller, socket, kind, members, winner, running, error}
+let current = null;
 
 function headers(extra) {
   const h = Object.assign({}, extra);
@@ -18,7 +22,17 @@ function headers(extra) {
   return h;
 }
 
-function setStatus(text) { ui.status.textContent = text; }
+// state: "" | "running" | "done" | "stopped" | "error" (styled, and read by tests)
+function setStatus(text, state) {
+  ui.status.textContent = text;
+  ui.status.dataset.state = state || "";
+}
+
+function askForKey(message) {
+  setStatus(message + " (enter the gateway's API key above)", "error");
+  ui.key.setAttribute("aria-invalid", "true");
+  ui.key.focus();
+}
 
 function newRequestId() {
   const bytes = new Uint8Array(8);
@@ -26,10 +40,21 @@ function newRequestId() {
   return "console-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+// The server's message of an OpenAI-style error body, else the HTTP status text.
+async function errorMessage(response) {
+  const body = await response.json().catch(() => null);
+  const error = body && body.error;
+  if (error && typeof error.message === "string") return error.message;
+  return response.statusText || "request failed";
+}
+
 async function loadModels() {
   try {
     const response = await fetch("/v1/models", { headers: headers({}) });
-    if (!response.ok) { setStatus("models: HTTP " + response.status + " (API key?)"); return; }
+    if (response.status === 401) { askForKey("models: HTTP 401: " + await errorMessage(response)); return; }
+    if (!response.ok) { setStatus("models: HTTP " + response.status + ": " + await errorMessage(response), "error"); return; }
+    ui.key.removeAttribute("aria-invalid");
+    if (!current) setStatus("", "");
     const body = await response.json();
     const names = body.data.map((m) => m.id);
     ui.models.replaceChildren();
@@ -43,8 +68,15 @@ async function loadModels() {
     }
     if (!ui.model.value && names.length) ui.model.value = names[0];
   } catch (err) {
-    setStatus("cannot list models: " + err.message);
+    setStatus("cannot list models: " + err.message, "error");
   }
+}
+
+// "race:a,b?timeout=3" -> {kind: "race", members: ["a", "b"]}; a plain model -> kind "".
+function parseModel(name) {
+  const match = /^(race|ensemble|hedge):(?:[0-9.]+:)?([^?]*)/.exec(name);
+  if (!match) return { kind: "", members: [] };
+  return { kind: match[1], members: match[2].split(",").map((m) => m.trim()) };
 }
 
 // -- the timeline ------------------------------------------------------------
@@ -52,9 +84,20 @@ async function loadModels() {
 let started = 0;
 let chunkCount = 0;
 
-function describe(e) {
+function contenderOf(e) {
+  const slash = e.request_id.lastIndexOf("/");
+  return slash < 0 ? null : Number(e.request_id.slice(slash + 1));
+}
+
+function contenderName(run, index) {
+  const member = run.members[index];
+  return "contender " + index + (member ? " (" + member + ")" : "");
+}
+
+function describe(e, run) {
   const parts = [];
-  if (e.request_id.includes("/")) parts.push("contender " + e.request_id.split("/").pop());
+  const index = contenderOf(e);
+  if (index !== null) parts.push(contenderName(run, index));
   if (e.provider || e.model) parts.push(e.provider + "/" + e.model);
   switch (e.type) {
     case "generation.first_token": parts.push("ttft " + e.ttft.toFixed(3) + " s"); break;
@@ -63,7 +106,10 @@ function describe(e) {
       parts.push("usage " + e.prompt_tokens + " in / " + e.completion_tokens + " out");
       parts.push(e.duration.toFixed(3) + " s");
       break;
-    case "cancelled": parts.push(e.reason || e.source); break;
+    case "cancelled":
+      if (run.winner !== null && index !== null && index !== run.winner) parts.push("lost the " + run.kind);
+      parts.push(e.reason || e.source);
+      break;
     case "error": case "retry.attempted": case "retry.exhausted":
       parts.push(e.error_type + ": " + e.message); break;
   }
@@ -71,51 +117,70 @@ function describe(e) {
   return parts.join(" · ");
 }
 
-function addEvent(e) {
+function item(type, className, kindText, text, timestamp) {
+  const li = document.createElement("li");
+  li.className = className;
+  li.dataset.type = type;
+  const t = document.createElement("span");
+  t.className = "t";
+  t.textContent = "+" + Math.max(0, timestamp - started).toFixed(3) + "s";
+  const kind = document.createElement("span");
+  kind.className = "kind";
+  kind.textContent = kindText;
+  li.append(t, kind, document.createTextNode(text));
+  ui.timeline.append(li);
+  return li;
+}
+
+// A race is won by the first contender to stream a token, a hedge by the first to answer.
+function maybeWinner(e, run) {
+  const index = contenderOf(e);
+  if (index === null || run.winner !== null) return;
+  const wins = (run.kind === "race" && e.type === "generation.first_token")
+    || (run.kind === "hedge" && e.type === "generation.completed");
+  if (!wins) return;
+  run.winner = index;
+  item("console.winner", "winner", "winner", contenderName(run, index) + " won the " + run.kind
+    + "; the answer is its own", e.timestamp);
+}
+
+function addEvent(e, run) {
   if (e.type === "generation.chunk") {
     chunkCount += 1;
     ui.chunks.textContent = "(" + chunkCount + " chunks)";
     if (!e.dropped) return; // chunks are counted, not listed, unless something was lost
   }
-  const li = document.createElement("li");
-  li.className = e.type.replace(/\./g, "-");
-  const t = document.createElement("span");
-  t.className = "t";
-  t.textContent = "+" + Math.max(0, e.timestamp - started).toFixed(3) + "s";
-  const kind = document.createElement("span");
-  kind.className = "kind";
-  kind.textContent = e.type;
-  li.append(t, kind, document.createTextNode(describe(e)));
-  li.dataset.type = e.type;
-  ui.timeline.append(li);
+  item(e.type, e.type.replace(/\./g, "-"), e.type, describe(e, run), e.timestamp);
+  maybeWinner(e, run);
 }
 
-function note(text) {
+function note(text, className) {
   const li = document.createElement("li");
-  li.className = "note";
+  li.className = className || "note";
   li.textContent = text;
   ui.timeline.append(li);
 }
 
 // Resolves once the server says "subscribed" (or the socket failed: we still send).
-function openEvents(requestId) {
+function openEvents(run) {
   const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-  const url = scheme + location.host + "/v1/events?request_id=" + encodeURIComponent(requestId);
+  const url = scheme + location.host + "/v1/events?request_id=" + encodeURIComponent(run.id);
   const socket = new WebSocket(url);
   const ready = new Promise((resolve) => {
     socket.addEventListener("open", () => {
-      const key = ui.key.value.trim();
       // Browsers cannot set headers on a WebSocket: the key goes in the first message.
-      if (key) socket.send(JSON.stringify({ type: "auth", api_key: key }));
+      // Sent even when empty: a gateway with keys then refuses at once (4401) instead
+      // of waiting for it; one without keys ignores the message.
+      socket.send(JSON.stringify({ type: "auth", api_key: ui.key.value.trim() }));
     });
     socket.addEventListener("message", (message) => {
       let data;
       try { data = JSON.parse(message.data); } catch { return; }
       if (data.type === "subscribed") { resolve(); return; }
-      addEvent(data);
+      if (current === run) addEvent(data, run);
     });
     socket.addEventListener("close", (close) => {
-      if (close.code !== 1000 && close.code !== 1005) {
+      if (current === run && close.code !== 1000 && close.code !== 1005) {
         note("events closed: " + close.code + (close.reason ? " " + close.reason : ""));
       }
       resolve();
@@ -128,82 +193,110 @@ function openEvents(requestId) {
 
 function showText(text) { ui.answer.append(document.createTextNode(text)); }
 
-function handleFrame(frame) {
+// Returns false at the end of the stream ([DONE] or an error frame).
+function handleFrame(frame, run) {
   const data = frame.split("\n").filter((l) => l.startsWith("data:"))
     .map((l) => l.slice(5).trimStart()).join("\n");
-  if (!data || data === "[DONE]") return;
+  if (!data) return true;
+  if (data === "[DONE]") { run.finished = true; return false; }
   const chunk = JSON.parse(data);
-  if (chunk.error) { note("error: " + chunk.error.message); return; }
+  if (chunk.error) {
+    run.error = typeof chunk.error.message === "string" ? chunk.error.message : "stream failed";
+    note("error: " + run.error, "error");
+    return false;
+  }
   for (const choice of chunk.choices || []) {
     if (choice.delta && choice.delta.content) showText(choice.delta.content);
   }
+  return true;
 }
 
-async function readSSE(body) {
+async function readSSE(body, run) {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) break;
+    if (done) return;
+    if (current !== run) { reader.cancel(); return; }
     buffer += decoder.decode(value, { stream: true }).replace(/\r\n/g, "\n");
     let end;
     while ((end = buffer.indexOf("\n\n")) >= 0) {
-      handleFrame(buffer.slice(0, end));
+      const more = handleFrame(buffer.slice(0, end), run);
       buffer = buffer.slice(end + 2);
+      if (!more) { reader.cancel(); return; }
     }
   }
 }
 
+function finish(run, text, state) {
+  run.running = false;
+  if (current !== run) return; // superseded: the page belongs to the newer request
+  setStatus(text, state);
+  ui.stop.disabled = true;
+}
+
 async function send(event) {
   event.preventDefault();
-  if (current) current.socket.close(1000);
-  const requestId = newRequestId();
-  const controller = new AbortController();
+  const previous = current;
+  if (previous) {
+    previous.controller.abort();
+    previous.socket.close(1000);
+  }
+  const model = ui.model.value.trim();
+  const run = Object.assign(parseModel(model), {
+    id: newRequestId(), controller: new AbortController(), socket: null,
+    winner: null, running: true, finished: false, error: null,
+  });
+  current = run;
   ui.answer.replaceChildren();
   ui.timeline.replaceChildren();
-  ui.requestId.textContent = requestId;
+  ui.requestId.textContent = run.id;
   chunkCount = 0;
   ui.chunks.textContent = "";
   started = Date.now() / 1000;
-  const events = openEvents(requestId);
-  current = { controller, socket: events.socket };
-  ui.send.disabled = true;
+  const events = openEvents(run);
+  run.socket = events.socket;
   ui.stop.disabled = false;
-  setStatus("connecting…");
+  setStatus("connecting…", "running");
   await events.ready;
-  setStatus("asking…");
+  if (current !== run || run.controller.signal.aborted) {
+    finish(run, "stopped", "stopped");
+    return;
+  }
+  setStatus("asking…", "running");
   try {
     const response = await fetch("/v1/chat/completions", {
       method: "POST",
-      signal: controller.signal,
-      headers: headers({ "Content-Type": "application/json", "X-Request-Id": requestId }),
+      signal: run.controller.signal,
+      headers: headers({ "Content-Type": "application/json", "X-Request-Id": run.id }),
       body: JSON.stringify({
-        model: ui.model.value.trim(),
+        model,
         stream: true,
         stream_options: { include_usage: true },
         messages: [{ role: "user", content: ui.prompt.value }],
       }),
     });
     if (!response.ok) {
-      const body = await response.json().catch(() => ({}));
-      const message = body.error ? body.error.message : response.statusText;
-      setStatus("HTTP " + response.status + ": " + message);
+      const message = "HTTP " + response.status + ": " + await errorMessage(response);
+      finish(run, "error: " + message, "error");
+      if (response.status === 401 && current === run) askForKey("error: " + message);
       return;
     }
-    setStatus("streaming…");
-    await readSSE(response.body);
-    setStatus("done");
+    if (current === run) setStatus("streaming…", "running");
+    await readSSE(response.body, run);
+    if (run.error !== null) finish(run, "error: " + run.error, "error");
+    else if (!run.finished) finish(run, "error: the stream ended before [DONE]", "error");
+    else finish(run, "done", "done");
   } catch (err) {
-    setStatus(err.name === "AbortError" ? "stopped" : "failed: " + err.message);
-  } finally {
-    ui.send.disabled = false;
-    ui.stop.disabled = true;
+    if (err.name === "AbortError") finish(run, "stopped", "stopped");
+    else finish(run, "failed: " + err.message, "error");
   }
 }
 
+// Stop: abort the running request; with nothing running it does nothing.
 function stop() {
-  if (current) current.controller.abort();
+  if (current && current.running) current.controller.abort();
 }
 
 ui.form.addEventListener("submit", send);
