@@ -19,7 +19,7 @@ from ._http import Receive, Scope, Send, read_body, send_error, send_json, until
 from ._keys import KeyPolicy
 from ._metrics import ModelLabels, RequestRecord
 from ._request import ChatRequest, parse_chat, parse_json
-from ._request_id import client_request_id, with_request_id
+from ._request_id import client_request_id, client_session_id, open_requests, with_request_id
 from ._response_format import StructuredTarget
 from ._routing import Router, Target
 from ._wire import ChunkWriter, completion, error_frame
@@ -73,10 +73,14 @@ def _error_code(error: HTTPError) -> str:
 async def chat_completions(scope: Scope, receive: Receive, send: Send, ctx: ChatContext) -> None:
     """Answer one chat request. Raises HTTPError (or ClientGone) before anything is sent."""
     request_id = client_request_id(scope)
+    ids: dict[str, str] = {"request_id": request_id}
+    session_id = client_session_id(scope)
+    if session_id is not None:
+        ids["session_id"] = session_id
     send = with_request_id(send, request_id)
     raw = await read_body(scope, receive, ctx.config.body_limit)
     request = parse_chat(parse_json(raw), max_tokens_cap=ctx.max_tokens())
-    request = attrs.evolve(request, args={**request.args, "request_id": request_id})
+    request = attrs.evolve(request, args={**request.args, **ids})
     target = ctx.router.resolve(request.model, ctx.allowed)
     if request.response_format is not None:
         target = StructuredTarget(target, request.response_format)
@@ -84,12 +88,17 @@ async def chat_completions(scope: Scope, receive: Receive, send: Send, ctx: Chat
     ctx.record.provider = ctx.router.provider_of(request.model)
     answer = _stream if request.stream else _complete
 
-    async def handler() -> None:
-        await answer(send, target, request, ctx)
+    # who sent it, while it runs: /v1/events shows a key its own requests
+    owner = ctx.key.hash if ctx.key is not None else None
+    requests = open_requests(ctx.router.rt.events)
+    with requests.hold(request_id, owner, request.model, send) as sending:
 
-    # the server reports a disconnect after a complete response too: not a cut
-    if await until_disconnect(receive, handler) and not ctx.record.sent:
-        ctx.record.outcome = "client_disconnect"
+        async def handler() -> None:
+            await answer(sending, target, request, ctx)
+
+        # the server reports a disconnect after a complete response too: not a cut
+        if await until_disconnect(receive, handler) and not ctx.record.sent:
+            ctx.record.outcome = "client_disconnect"
 
 
 def _ids() -> tuple[str, int]:

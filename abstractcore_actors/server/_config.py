@@ -12,7 +12,7 @@ from typing import Any
 import attrs
 
 from ..errors import ConfigurationError
-from ._keys import KeyPolicy
+from ._keys import EVENTS_ALL, EVENTS_OWN, KeyPolicy
 
 DEFAULT_BODY_LIMIT = 1024 * 1024
 DEFAULT_SHUTDOWN_GRACE = 10.0
@@ -117,7 +117,7 @@ class GatewayConfig:
                 found = found or policy
         for stored in self.api_key_hashes:
             if hmac.compare_digest(digest, stored):
-                found = found or KeyPolicy(hash=stored)
+                found = found or KeyPolicy(hash=stored, events=EVENTS_ALL)
         return found
 
     def public_names(self) -> list[str]:
@@ -168,7 +168,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
         raise ConfigurationError(f"invalid gateway config: {exc!r}") from exc
 
 
-_KEY_FIELDS = ("name", "hash", "key", "models", "max_concurrent", "max_tokens")
+_KEY_FIELDS = ("name", "hash", "key", "models", "max_concurrent", "max_tokens", "events")
 
 
 def _key_policy(spec: dict[str, Any]) -> KeyPolicy:
@@ -191,6 +191,7 @@ def _key_policy(spec: dict[str, Any]) -> KeyPolicy:
         models=models,
         max_concurrent=spec.get("max_concurrent"),
         max_tokens=spec.get("max_tokens"),
+        events=spec.get("events", EVENTS_OWN),
     )
 
 

@@ -2,7 +2,8 @@
 
 The protocol, server to client (every frame is one JSON object):
 
-    {"type": "subscribed", "filters": {...}}     once, when events start to flow
+    {"type": "subscribed", "filters": {...}, "scope": "all" | "own"}
+                                                  once, when events start to flow
     {"type": "generation.started", "request_id": ..., "seq": 1, "dropped": 0, ...}
     ...                                           one frame per event (`Event.to_dict()`)
 
@@ -10,11 +11,17 @@ Client to server: only `{"type": "auth", "api_key": "..."}` as the first
 message when the key did not come in an `Authorization: Bearer` header
 (browsers cannot set headers on a WebSocket); anything else is ignored.
 
+What a key sees is its policy's (`KeyPolicy.events`), whatever the query
+asks: "own" (a [[keys]] entry's default) the events of the gateway requests
+it sent; "all" every call to a model it may use (every call, for a key with
+no model list, a plain `api_keys` one, or without keys); "none" no socket.
+`scope` in the first frame says which.
+
 Close codes: 4400 bad query (the reason says which parameter), 4401 no or
-a wrong key (the reason never holds the key), 1001 the server is shutting
-down. A slow client never slows generation: its buffer (`buffer`, default
-256) drops its oldest events, and the next event it gets says how many in
-`dropped`.
+a wrong key (the reason never holds the key), 4403 a key that may not watch
+events, 1001 the server is shutting down. A slow client never slows
+generation: its buffer (`buffer`, default 256) drops its oldest events, and
+the next event it gets says how many in `dropped`.
 """
 
 from __future__ import annotations
@@ -29,8 +36,10 @@ import trio
 from ..events import Event
 from ..runtime import Runtime
 from ._config import GatewayConfig
-from ._event_filter import BadQuery, EventQuery, parse_query
+from ._event_filter import BadQuery, EventQuery, parse_query, visibility
 from ._http import Message, Receive, Scope, Send, header
+from ._keys import EVENTS_NONE, EVENTS_OWN, KeyPolicy
+from ._request_id import open_requests
 
 log = logging.getLogger("abstractcore_actors.server")
 
@@ -39,12 +48,14 @@ AUTH_TIMEOUT = 5.0  # seconds a browser has to send its auth message
 CLOSE_SHUTDOWN = 1001
 CLOSE_BAD_QUERY = 4400
 CLOSE_UNAUTHORIZED = 4401
+CLOSE_FORBIDDEN = 4403
 _SEND_CLOSE_GRACE = 0.5  # a close frame on shutdown: best effort, never a hang
 
 NEED_KEY = (
     "authentication required: send 'Authorization: Bearer <key>' or, first, "
     '{"type": "auth", "api_key": "<key>"}'
 )
+NO_EVENTS = 'this API key may not watch events (its [[keys]] entry has events = "none")'
 
 
 class _Refused(Exception):
@@ -101,16 +112,18 @@ class EventsEndpoint:
             self.open_sockets -= 1
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key_ok = self._header_key(scope)
         await send({"type": "websocket.accept"})
+        requests = open_requests(self._rt.events)
         try:
             query = parse_query(scope.get("query_string", b""))
-            accepts = query.predicate(self._config)
-            if key_ok is False:
-                raise _Refused(CLOSE_UNAUTHORIZED, "invalid API key")
-            if key_ok is None:
-                await self._first_message_auth(receive)
-            await self._stream(query, accepts, receive, send)
+            asked = query.predicate(self._config, requests)
+            key = await self._key(scope, receive)
+            if key is not None and key.events == EVENTS_NONE:
+                raise _Refused(CLOSE_FORBIDDEN, NO_EVENTS)
+            allowed = visibility(self._config, key, requests)
+            accepts = asked if allowed is None else _both(allowed, asked)
+            own = key is not None and key.events == EVENTS_OWN
+            await self._stream(query, accepts, "own" if own else "all", receive, send)
         except BadQuery as exc:
             await _close(send, CLOSE_BAD_QUERY, f"bad query: {exc}")
         except _Refused as exc:
@@ -122,17 +135,21 @@ class EventsEndpoint:
             await _close(send, CLOSE_SHUTDOWN, "server shutting down")
             raise
 
-    def _header_key(self, scope: Scope) -> bool | None:
-        """True: allowed (or no keys configured); False: a wrong key; None: no header."""
+    async def _key(self, scope: Scope, receive: Receive) -> KeyPolicy | None:
+        """The caller's key policy (None when no keys are configured): from the
+        `Authorization` header, else from the first message; _Refused (4401)."""
         if not self._config.auth_required:
-            return True
+            return None
         value = header(scope, b"authorization")
         if value is None:
-            return None
+            return await self._first_message_auth(receive)
         scheme, _, key = value.decode("latin-1").partition(" ")
-        return scheme.lower() == "bearer" and self._config.key_allowed(key.strip())
+        policy = self._config.find_key(key.strip()) if scheme.lower() == "bearer" else None
+        if policy is None:
+            raise _Refused(CLOSE_UNAUTHORIZED, "invalid API key")
+        return policy
 
-    async def _first_message_auth(self, receive: Receive) -> None:
+    async def _first_message_auth(self, receive: Receive) -> KeyPolicy:
         with trio.move_on_after(AUTH_TIMEOUT):
             message = await receive()
             if message["type"] == "websocket.disconnect":
@@ -144,15 +161,17 @@ class EventsEndpoint:
             if not isinstance(data, dict) or data.get("type") != "auth":
                 raise _Refused(CLOSE_UNAUTHORIZED, NEED_KEY)
             key = data.get("api_key")
-            if not isinstance(key, str) or not self._config.key_allowed(key):
+            policy = self._config.find_key(key) if isinstance(key, str) else None
+            if policy is None:
                 raise _Refused(CLOSE_UNAUTHORIZED, "invalid API key")
-            return
+            return policy
         raise _Refused(CLOSE_UNAUTHORIZED, f"no auth message within {AUTH_TIMEOUT:g} s; {NEED_KEY}")
 
     async def _stream(
         self,
         query: EventQuery,
         accepts: Callable[[Event], bool],
+        scope: str,
         receive: Receive,
         send: Send,
     ) -> None:
@@ -175,13 +194,22 @@ class EventsEndpoint:
 
             nursery.start_soon(watch_client)
             nursery.start_soon(watch_shutdown)
-            await _send_json(send, {"type": "subscribed", "filters": query.describe()})
+            hello: dict[str, object] = {
+                "type": "subscribed",
+                "filters": query.describe(),
+                "scope": scope,
+            }
+            await _send_json(send, hello)
             async for event in events:
                 await _send_json(send, event.to_dict())
             nursery.cancel_scope.cancel()  # the runtime closed its bus
         if gone:
             raise _Gone
         await _close(send, CLOSE_SHUTDOWN, "server shutting down")
+
+
+def _both(first: Callable[[Event], bool], then: Callable[[Event], bool]) -> Callable[[Event], bool]:
+    return lambda event: first(event) and then(event)
 
 
 async def _send_json(send: Send, data: dict[str, object]) -> None:

@@ -17,6 +17,11 @@ import attrs
 from ..errors import ConfigurationError
 from ._errors import HTTPError
 
+EVENTS_ALL = "all"
+EVENTS_OWN = "own"
+EVENTS_NONE = "none"
+EVENTS_SCOPES = (EVENTS_OWN, EVENTS_ALL, EVENTS_NONE)
+
 
 def _hash(value: str) -> str:
     digest = value.strip().lower()
@@ -36,6 +41,9 @@ class KeyPolicy:
     or its target matches; a virtual model when all its members are allowed.
     `max_concurrent`: requests it may have open at once (None: no limit).
     `max_tokens`: caps each of its requests' max_tokens.
+    `events`: what it may watch on `/v1/events` — "own" (default): the events
+    of its own requests only; "all": every request's, of the models it may
+    use; "none": the socket is refused.
     """
 
     hash: str = attrs.field(converter=_hash, repr=False)
@@ -45,8 +53,13 @@ class KeyPolicy:
     )
     max_concurrent: int | None = None
     max_tokens: int | None = None
+    events: str = EVENTS_OWN
 
     def __attrs_post_init__(self) -> None:
+        if self.events not in EVENTS_SCOPES:
+            raise ConfigurationError(
+                f"events must be one of {', '.join(EVENTS_SCOPES)} (got {self.events!r})"
+            )
         for field, value in (
             ("max_concurrent", self.max_concurrent),
             ("max_tokens", self.max_tokens),
