@@ -18,6 +18,7 @@ from ._exposition import CONTENT_TYPE
 from ._http import ClientGone, Message, Receive, Scope, Send, header, send_error, send_json
 from ._keys import KeyPolicy, Limiter
 from ._metrics import INVALID, UNREAD, GatewayMetrics
+from ._request_id import OpenRequests
 from ._routing import Router
 
 
@@ -54,7 +55,8 @@ class GatewayApp:
         self.rt = rt
         self.config = config
         self.router = Router(rt, config)
-        self.events = EventsEndpoint(rt, config)
+        self.requests = OpenRequests()  # who sent each open chat request
+        self.events = EventsEndpoint(rt, config, self.requests)
         self.created = int(time.time())
         self.metrics = GatewayMetrics.for_config(config)
         self.limiter = Limiter()
@@ -174,6 +176,7 @@ class GatewayApp:
                             drain=self.drain,
                             record=record,
                             labels=self.metrics.labels,
+                            requests=self.requests,
                             key=key,
                         )
                         await chat_completions(scope, reading, sending, ctx)

@@ -19,7 +19,7 @@ from ._http import Receive, Scope, Send, read_body, send_error, send_json, until
 from ._keys import KeyPolicy
 from ._metrics import ModelLabels, RequestRecord
 from ._request import ChatRequest, parse_chat, parse_json
-from ._request_id import client_request_id, client_session_id, open_requests, with_request_id
+from ._request_id import OpenRequests, client_request_id, client_session_id, with_request_id
 from ._response_format import StructuredTarget
 from ._routing import Router, Target
 from ._wire import ChunkWriter, completion, error_frame
@@ -56,6 +56,7 @@ class ChatContext:
     drain: Drain
     record: RequestRecord
     labels: ModelLabels
+    requests: OpenRequests  # the app's open requests, for /v1/events
     key: KeyPolicy | None = None
 
     def allowed(self, name: str) -> bool:
@@ -90,8 +91,7 @@ async def chat_completions(scope: Scope, receive: Receive, send: Send, ctx: Chat
 
     # who sent it, while it runs: /v1/events shows a key its own requests
     owner = ctx.key.hash if ctx.key is not None else None
-    requests = open_requests(ctx.router.rt.events)
-    with requests.hold(request_id, owner, request.model, send) as sending:
+    with ctx.requests.hold(request_id, owner, request.model, send) as sending:
 
         async def handler() -> None:
             await answer(sending, target, request, ctx)

@@ -39,7 +39,7 @@ from ._config import GatewayConfig
 from ._event_filter import BadQuery, EventQuery, parse_query, visibility
 from ._http import Message, Receive, Scope, Send, header
 from ._keys import EVENTS_NONE, EVENTS_OWN, KeyPolicy
-from ._request_id import open_requests
+from ._request_id import OpenRequests
 
 log = logging.getLogger("abstractcore_actors.server")
 
@@ -83,9 +83,10 @@ def _reason(text: str) -> str:
 class EventsEndpoint:
     """Serves `/v1/events` for one app; `shutdown()` closes every socket with 1001."""
 
-    def __init__(self, rt: Runtime, config: GatewayConfig) -> None:
+    def __init__(self, rt: Runtime, config: GatewayConfig, requests: OpenRequests) -> None:
         self._rt = rt
         self._config = config
+        self._requests = requests
         self._closing = trio.Event()
         self.open_sockets = 0
 
@@ -113,7 +114,7 @@ class EventsEndpoint:
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "websocket.accept"})
-        requests = open_requests(self._rt.events)
+        requests = self._requests
         try:
             query = parse_query(scope.get("query_string", b""))
             asked = query.predicate(self._config, requests)

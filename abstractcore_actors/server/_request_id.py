@@ -18,21 +18,21 @@ match the whole family by prefix.
 `OpenRequests` remembers, while a request runs, which key sent it and as
 which model: `/v1/events` shows a key only its own requests (or those of
 models it may use), and tells apart two public names over one upstream
-model. One per event bus, since that is what events are shared through.
+model. One per app, shared by its chat endpoint and its `/v1/events`: an
+app's sockets attribute only its own requests.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import final
 
 import attrs
 
-from ..events import Event, EventBus
+from ..events import Event
 from ._errors import HTTPError, bad_request
 from ._http import Message, Scope, Send, header
 from ._virtual import is_virtual, parse_virtual
@@ -156,14 +156,3 @@ class OpenRequests:
     def sender(self, event: Event) -> Sender | None:
         """Who sent the gateway request `event` belongs to (None: not one of ours)."""
         return self._open.get(event.request_id.partition("/")[0])
-
-
-_BY_BUS: weakref.WeakKeyDictionary[EventBus, OpenRequests] = weakref.WeakKeyDictionary()
-
-
-def open_requests(bus: EventBus) -> OpenRequests:
-    """The open requests whose events go through `bus` (shared by every app on it)."""
-    found = _BY_BUS.get(bus)
-    if found is None:
-        found = _BY_BUS[bus] = OpenRequests()
-    return found
