@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +21,9 @@ from ._response_format import ResponseFormat, parse_response_format
 
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 _TOOL_CHOICES = ("auto", "none", "required")
+_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_TOKENS_LIMIT = 2**31 - 1  # what upstreams count tokens in; more is never meant
+SEED_RANGE = (-(2**63), 2**63 - 1)
 
 
 @attrs.frozen(kw_only=True)
@@ -45,8 +49,22 @@ def parse_json(raw: bytes) -> Any:
         raise bad_request(f"the request body is not valid JSON: {exc}") from None
 
 
+_JSON_KINDS: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),
+    (int, "integer"),
+    (float, "number"),
+    (str, "string"),
+    (list, "array"),
+    (dict, "object"),
+)
+
+
 def _kind(value: object) -> str:
-    return "null" if value is None else type(value).__name__
+    """The JSON type of a decoded value, as a client would name it."""
+    for kind, name in _JSON_KINDS:
+        if isinstance(value, kind):
+            return name
+    return "null"
 
 
 def _is_int(value: object) -> bool:
@@ -54,12 +72,20 @@ def _is_int(value: object) -> bool:
 
 
 def _is_number(value: object) -> bool:
-    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)  # type: ignore[arg-type]
+    # (math.isfinite on a huge int raises OverflowError: ints are finite anyway)
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _shown(value: object) -> str:
+    """What a client sent, briefly: its JSON type, and a short string itself."""
+    if isinstance(value, str) and len(value) <= 40:
+        return f"string {value!r}"
+    return _kind(value)
 
 
 def _expect(ok: bool, param: str, wanted: str, value: object) -> None:
     if not ok:
-        raise bad_request(f"{param} must be {wanted} (got {_kind(value)})", param=param)
+        raise bad_request(f"{param} must be {wanted} (got {_shown(value)})", param=param)
 
 
 def _list(value: object, param: str, wanted: str = "a list") -> list[Any]:
@@ -72,6 +98,12 @@ def _object(value: object, param: str) -> dict[str, Any]:
     return value  # type: ignore[return-value]
 
 
+def _optional_str(body: Mapping[str, Any], key: str, param: str) -> Any:
+    value = body.get(key)
+    _expect(value is None or isinstance(value, str), param, "a string", value)
+    return value
+
+
 def _text(content: object, param: str) -> str:
     if content is None or isinstance(content, str):
         return content or ""
@@ -80,10 +112,13 @@ def _text(content: object, param: str) -> str:
     for i, item in enumerate(parts):
         where = f"{param}[{i}]"
         part = _object(item, where)
-        if part.get("type") != "text":
+        kind = part.get("type")
+        _expect(isinstance(kind, str), f"{where}.type", 'a content part type ("text")', kind)
+        if kind != "text":
             raise bad_request(
-                f"{where}: only text content parts are supported (got type {part.get('type')!r})",
-                param=where,
+                f"{where}.type: only text content parts are supported (got {kind!r}); "
+                "send images and audio to the provider directly",
+                param=f"{where}.type",
             )
         _expect(isinstance(part.get("text"), str), f"{where}.text", "a string", part.get("text"))
         texts.append(part["text"])
@@ -96,6 +131,8 @@ def _tool_calls(value: object, param: str) -> tuple[ToolCall, ...]:
         where = f"{param}[{i}]"
         call = _object(item, where)
         _expect(isinstance(call.get("id"), str), f"{where}.id", "a string", call.get("id"))
+        kind = call.get("type", "function")
+        _expect(kind == "function", f"{where}.type", '"function"', kind)
         fn = _object(call.get("function"), f"{where}.function")
         name: Any = fn.get("name")
         arguments: Any = fn.get("arguments", "")
@@ -109,18 +146,18 @@ def _message(value: object, i: int) -> Message:
     where = f"messages[{i}]"
     value = _object(value, where)
     role = value.get("role")
+    if not isinstance(role, str) or (role != "tool" and role not in _ROLES):
+        raise bad_request(
+            f"{where}.role must be one of system, developer, user, assistant, tool "
+            f"(got {_shown(role)})",
+            param=f"{where}.role",
+        )
+    name = _optional_str(value, "name", f"{where}.name")
     if role == "tool":
         call_id = value.get("tool_call_id")
         _expect(isinstance(call_id, str), f"{where}.tool_call_id", "a string", call_id)
-        name = value.get("name")
-        _expect(name is None or isinstance(name, str), f"{where}.name", "a string", name)
         content = _text(value.get("content"), f"{where}.content")
         return Message(role="tool", content=content, tool_call_id=call_id, name=name)
-    if role not in _ROLES:
-        raise bad_request(
-            f"{where}.role must be one of system, developer, user, assistant, tool (got {role!r})",
-            param=f"{where}.role",
-        )
     content = _text(value.get("content"), f"{where}.content")
     if role == "assistant" and value.get("tool_calls") is not None:
         calls = _tool_calls(value["tool_calls"], f"{where}.tool_calls")
@@ -129,36 +166,61 @@ def _message(value: object, i: int) -> Message:
 
 
 def _tools(value: object) -> list[ToolSpec]:
-    specs = []
+    specs: list[ToolSpec] = []
     for i, item in enumerate(_list(value, "tools")):
         where = f"tools[{i}]"
         tool = _object(item, where)
-        if tool.get("type", "function") != "function":
-            raise bad_request(f"{where}.type must be 'function'", param=f"{where}.type")
-        fn = _object(tool.get("function"), f"{where}.function")
+        kind = tool.get("type", "function")
+        _expect(kind == "function", f"{where}.type", '"function"', kind)
+        at = f"{where}.function"
+        fn = _object(tool.get("function"), at)
         name: Any = fn.get("name")
         description: Any = fn.get("description", "")
         parameters: Any = fn.get("parameters", {"type": "object", "properties": {}})
-        _expect(isinstance(name, str) and bool(name), f"{where}.function.name", "a name", name)
-        at = f"{where}.function"
+        if not (isinstance(name, str) and _TOOL_NAME.match(name)):
+            raise bad_request(
+                f"{at}.name must be 1 to 64 letters, digits, _ or - (got {_shown(name)})",
+                param=f"{at}.name",
+            )
+        if name in (s.name for s in specs):
+            raise bad_request(f"{at}.name: two tools are named {name!r}", param=f"{at}.name")
         _expect(isinstance(description, str), f"{at}.description", "a string", description)
-        _expect(isinstance(parameters, dict), f"{at}.parameters", "an object", parameters)
+        _expect(
+            isinstance(parameters, dict), f"{at}.parameters", "a JSON schema object", parameters
+        )
+        kind = parameters.get("type", "object")
+        _expect(kind == "object", f"{at}.parameters.type", '"object"', kind)
+        properties = parameters.get("properties", {})
+        _expect(
+            isinstance(properties, dict), f"{at}.parameters.properties", "an object", properties
+        )
         specs.append(ToolSpec(name=name, description=description, parameters=parameters))
     return specs
 
 
-def _tool_choice(value: object) -> str:
+def _tool_choice(value: object, tools: list[ToolSpec]) -> str:
+    name: object = None
     if isinstance(value, str) and value in _TOOL_CHOICES:
         return value
-    if isinstance(value, dict) and isinstance(value.get("function"), dict):
-        name = value["function"].get("name")
-        if isinstance(name, str) and name:
-            return name
-    raise bad_request(
-        'tool_choice must be "auto", "none", "required" or '
-        '{"type": "function", "function": {"name": ...}}',
-        param="tool_choice",
-    )
+    if isinstance(value, dict):
+        kind = value.get("type", "function")
+        fn = value.get("function")
+        if kind == "function" and isinstance(fn, dict):
+            name = fn.get("name")
+    if not isinstance(name, str) or not name:
+        raise bad_request(
+            'tool_choice must be "auto", "none", "required" or '
+            '{"type": "function", "function": {"name": ...}}',
+            param="tool_choice",
+        )
+    names = [t.name for t in tools]
+    if name not in names:
+        raise bad_request(
+            f"tool_choice names the tool {name!r}, which is not in tools "
+            f'({", ".join(names) or "none given"}): add it to tools, or use "auto"',
+            param="tool_choice",
+        )
+    return name
 
 
 def _sampling(body: Mapping[str, Any], args: dict[str, Any]) -> None:
@@ -174,11 +236,13 @@ def _sampling(body: Mapping[str, Any], args: dict[str, Any]) -> None:
         value = body.get(key)
         if value is None:
             continue
-        _expect(_is_int(value) and value >= 1, key, "an integer >= 1", value)
+        ok = _is_int(value) and 1 <= value <= MAX_TOKENS_LIMIT
+        _expect(ok, key, f"an integer from 1 to {MAX_TOKENS_LIMIT}", value)
         args.setdefault("max_tokens", value)
     seed = body.get("seed")
     if seed is not None:
-        _expect(_is_int(seed), "seed", "an integer", seed)
+        low, high = SEED_RANGE
+        _expect(_is_int(seed) and low <= seed <= high, "seed", "a 64-bit integer", seed)
         args["seed"] = seed
     stop = body.get("stop")
     if isinstance(stop, str):
@@ -188,8 +252,10 @@ def _sampling(body: Mapping[str, Any], args: dict[str, Any]) -> None:
         _expect(ok, "stop", "a string or a list of up to 4 strings", stop)
         args["stop"] = stop
     n = body.get("n")
-    if n is not None and n != 1:
-        raise bad_request("only n=1 is supported", param="n")
+    if n is not None:
+        _expect(_is_int(n), "n", "an integer", n)
+        if n != 1:
+            raise bad_request("only n=1 is supported: send one request per answer", param="n")
 
 
 def parse_chat(body: object, *, max_tokens_cap: int | None = None) -> ChatRequest:
@@ -204,7 +270,7 @@ def parse_chat(body: object, *, max_tokens_cap: int | None = None) -> ChatReques
     if body.get("tools") is not None:
         args["tools"] = _tools(body["tools"])
     if body.get("tool_choice") is not None:
-        args["tool_choice"] = _tool_choice(body["tool_choice"])
+        args["tool_choice"] = _tool_choice(body["tool_choice"], args.get("tools", []))
     _sampling(body, args)
     if max_tokens_cap is not None:
         args["max_tokens"] = min(args.get("max_tokens", max_tokens_cap), max_tokens_cap)
