@@ -43,7 +43,7 @@ from ..structured import (
     response_model,
     stream_structured,
 )
-from ..structured_core import json_text
+from ..structured_core import json_text, schema_problem
 from ..types import Chunk, GenerateResponse, Usage
 from ._errors import HTTPError, bad_request
 from ._routing import RaceTarget, SingleTarget, Target, as_chunk
@@ -90,14 +90,35 @@ def parse_response_format(value: object) -> ResponseFormat | None:
     strict = spec.get("strict")
     if strict is not None and not isinstance(strict, bool):
         raise bad_request(f"{where}.strict must be a boolean", param=f"{where}.strict")
+    description = spec.get("description")
+    if description is not None and not isinstance(description, str):
+        raise bad_request(f"{where}.description must be a string", param=f"{where}.description")
     schema = spec.get("schema", {"type": "object"})
     if not isinstance(schema, dict):
         raise bad_request(f"{where}.schema must be a JSON schema object", param=f"{where}.schema")
+    _check_schema(schema, checkable=False)
     try:
         model = attrs.evolve(response_model(schema), name=name)
     except ValidationError as exc:
         raise bad_request(f"{where}.schema: {exc}", param=f"{where}.schema") from None
     return ResponseFormat(wire=value, model=model)
+
+
+def _check_schema(schema: Mapping[str, Any], *, checkable: bool) -> None:
+    """HTTPError 400 naming the keyword's path when the schema is malformed, or
+    (`checkable`) has a keyword the validated path could not check."""
+    problem = schema_problem(schema, checkable=checkable)
+    if problem is None:
+        return
+    path, what = problem
+    where = "response_format.json_schema.schema"
+    hint = ""
+    if checkable:
+        hint = (
+            ": this model's answers are validated by the gateway, so remove it, or ask "
+            "an openai model (native structured output, which checks it upstream)"
+        )
+    raise bad_request(f"{where}.{path} {what}{hint}", param=where)
 
 
 def _native(llm: LLM) -> bool:
@@ -129,6 +150,7 @@ class StructuredTarget:
                 "(an openai upstream); run the tool calls first, then ask for the JSON",
                 param="response_format",
             )
+        _check_schema(self.format.model.schema, checkable=True)
         return None
 
     async def generate(self, args: Mapping[str, Any], timeout: float | None) -> GenerateResponse:

@@ -27,6 +27,8 @@ from ._result import StructuredResult as StructuredResult
 from ._result import StructuredUsage as StructuredUsage
 from ._schema import ResponseModel as ResponseModel
 from ._schema import response_model as response_model
+from ._schema_check import SchemaProblem as SchemaProblem
+from ._schema_check import schema_problem as schema_problem
 from ._stream import StructuredStream as StructuredStream
 from ._stream import stream_structured as stream_structured
 from ._view import Partial as Partial

@@ -27,6 +27,16 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "boolean": (bool,),
     "null": (type(None),),
 }
+TYPE_NAMES = tuple(_TYPES)
+
+
+def resolve_pointer(root: Mapping[str, Any], ref: str) -> object:
+    """What a `$ref` points to, as the validator reads it: `#/a/b` walks `root`
+    by keys (None when a step is missing); any other reference means `root`."""
+    node: Any = root
+    for part in ref.removeprefix("#/").split("/") if ref.startswith("#/") else ():
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
 
 
 def json_type(value: object) -> str:
@@ -78,10 +88,7 @@ class Validator:
     def _resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
         seen = 0
         while "$ref" in schema and seen < 32:
-            ref = str(schema["$ref"])
-            node: Any = self.root
-            for part in ref.removeprefix("#/").split("/") if ref.startswith("#/") else ():
-                node = node.get(part, {}) if isinstance(node, Mapping) else {}
+            node = resolve_pointer(self.root, str(schema["$ref"]))
             schema = node if isinstance(node, Mapping) else {}
             seen += 1
         return schema

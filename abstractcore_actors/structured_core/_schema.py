@@ -30,6 +30,7 @@ import attrs
 
 from ..errors import ValidationError
 from ._jsonschema import Problem, Validator
+from ._schema_check import schema_problem
 
 T = TypeVar("T")
 JsonSchema = dict[str, Any]
@@ -119,6 +120,10 @@ def _from_dict_schema(schema: Mapping[str, Any]) -> ResponseModel[Any]:
             'a JSON schema response model must describe an object: {"type": "object", '
             '"properties": {...}} (wrap a single value in a property)'
         )
+    problem = schema_problem(schema)
+    if problem is not None:
+        path, what = problem
+        raise ValidationError(f"the JSON schema is malformed: {path} {what}")
     copied = dict(schema)
     return ResponseModel(
         name=_name(str(copied.get("title") or "answer")),

@@ -251,3 +251,113 @@ async def test_a_race_takes_the_first_valid_answer(
             response_format=FORMAT,
         )
     assert reply.choices[0].message.content == PARIS
+
+
+def _format(schema: object) -> dict[str, Any]:
+    return {"type": "json_schema", "json_schema": {"name": "A", "schema": schema}}
+
+
+OBJ: dict[str, Any] = {"type": "object"}
+
+
+@pytest.mark.parametrize(
+    ("schema", "where"),
+    [
+        ({**OBJ, "required": 5}, "schema.required must be a list"),
+        ({**OBJ, "required": "name"}, "schema.required must be a list"),
+        ({**OBJ, "enum": 5}, "schema.enum must be a non-empty list"),
+        ({**OBJ, "anyOf": 5}, "schema.anyOf must be a non-empty list"),
+        ({**OBJ, "oneOf": [5]}, "schema.oneOf[0] must be a schema object"),
+        ({"type": ["object", 3]}, "schema.type[1] must be a type name"),
+        ({"type": "objekt"}, "schema.type names an unknown type 'objekt'"),
+        ({**OBJ, "properties": []}, "schema.properties must be an object"),
+        ({**OBJ, "properties": {"a": 5}}, "schema.properties.a must be a schema object"),
+        (
+            {**OBJ, "properties": {"a": True}},
+            "schema.properties.a must be a schema object: true/false",
+        ),
+        ({**OBJ, "properties": {"a": {"items": [OBJ]}}}, "schema.properties.a.items must be one"),
+        ({**OBJ, "additionalProperties": 5}, "schema.additionalProperties must be a schema"),
+        (
+            {**OBJ, "properties": {"a": {"$ref": "#/$defs/B"}}},
+            "schema.properties.a.$ref '#/$defs/B' does",
+        ),
+        ({**OBJ, "properties": {"a": {"$ref": 5}}}, "schema.properties.a.$ref must be a local"),
+        (
+            {**OBJ, "$defs": {"B": {"$ref": "#/$defs/B"}}, "properties": {}},
+            "schema.$defs.B.$ref '#/$defs/B' only leads to more $refs",
+        ),
+        ({**OBJ, "description": 5}, "schema.description must be a string"),
+    ],
+)
+async def test_a_malformed_schema_is_a_400_before_any_upstream_call(
+    http: httpx.AsyncClient, upstream: FakeOpenAIServer, schema: object, where: str
+) -> None:
+    for model in ("gpt-test", "native", "race:fast,slow"):
+        for stream in (False, True):
+            body = chat(model, response_format=_format(schema), stream=stream)
+            with trio.fail_after(DEADLINE):
+                response = await http.post("/v1/chat/completions", json=body)
+            error = assert_openai_error(response, 400)
+            assert error["param"] == "response_format.json_schema.schema"
+            assert f"response_format.json_schema.{where}" in str(error["message"])
+    assert upstream.requests == []
+
+
+UNCHECKED = {
+    **CITY,
+    "properties": {**CITY["properties"], "name": {"type": "string", "pattern": "^P"}},
+}
+
+
+async def test_keywords_the_validator_cannot_check_are_refused_where_it_would_check(
+    http: httpx.AsyncClient, upstream: FakeOpenAIServer, routes: Routes
+) -> None:
+    next_to_any_of = {**OBJ, "properties": {"a": {"anyOf": [{"type": "string"}], "enum": ["x"]}}}
+    cases = ((UNCHECKED, "properties.name.pattern"), (next_to_any_of, "properties.a.enum"))
+    for schema, where in cases:
+        for model in ("gpt-test", "claude", "race:fast,slow"):
+            with trio.fail_after(DEADLINE):
+                body = chat(model, response_format=_format(schema))
+                response = await http.post("/v1/chat/completions", json=body)
+            error = assert_openai_error(response, 400)
+            assert error["param"] == "response_format.json_schema.schema"
+            assert f"schema.{where}" in str(error["message"])
+    assert upstream.requests == []
+    # an openai upstream checks its own schema: forwarded as it came
+    routes.steps["native"] = Reply(text=PARIS)
+    with trio.fail_after(DEADLINE):
+        body = chat("native", response_format=_format(UNCHECKED))
+        response = await http.post("/v1/chat/completions", json=body)
+    assert response.status_code == 200, response.text
+    [sent] = _bodies(upstream)
+    assert sent["response_format"]["json_schema"]["schema"] == UNCHECKED
+
+
+async def test_annotations_and_refs_a_validator_reads_are_accepted(
+    http: httpx.AsyncClient, routes: Routes
+) -> None:
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "title": "Trip",
+        "properties": {
+            "city": {"$ref": "#/$defs/City", "description": "where"},
+            "when": {"type": "string", "format": "date"},
+            "note": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+        },
+        "required": ["city", "when", "note"],
+        "additionalProperties": False,
+        "$defs": {"City": CITY},
+    }
+    routes.steps["gpt-test"] = Reply(
+        text=json.dumps({"city": json.loads(PARIS), "when": "x", "note": None})
+    )
+    with trio.fail_after(DEADLINE):
+        response = await http.post(
+            "/v1/chat/completions", json=chat(response_format=_format(schema))
+        )
+    assert response.status_code == 200, response.text
+    assert (
+        json.loads(response.json()["choices"][0]["message"]["content"])["city"]["name"] == "Paris"
+    )
