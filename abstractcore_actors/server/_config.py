@@ -19,9 +19,27 @@ DEFAULT_SHUTDOWN_GRACE = 10.0
 DEFAULT_METRICS_MAX_MODELS = 100
 
 
+HASH_HOWTO = "python -c \"from abstractcore_actors.server import hash_key; print(hash_key('KEY'))\""
+_HEX = frozenset("0123456789abcdef")
+
+
 def hash_key(key: str) -> str:
     """The SHA-256 hex digest under which an API key is stored."""
     return hashlib.sha256(key.encode()).hexdigest()
+
+
+def check_hash(value: object, where: str) -> str:
+    """`value` as a stored key hash (64 hex digits, lowercased); ConfigurationError
+    otherwise, saying how to make one. The value is never shown: it may be a key."""
+    if isinstance(value, str):
+        digest = value.strip().lower()
+        if len(digest) == 64 and _HEX.issuperset(digest):
+            return digest
+    raise ConfigurationError(
+        f"{where} is not a key hash: it must be the SHA-256 hex digest of the key "
+        f"(64 hex digits), not the key itself. Make one with: {HASH_HOWTO} "
+        "(or list the key itself under api_keys / as key = ...)"
+    )
 
 
 @attrs.frozen(kw_only=True)
@@ -37,7 +55,15 @@ class ModelRoute:
 
 
 def _hashes(values: Iterable[str]) -> frozenset[str]:
-    return frozenset(v.lower() for v in values)
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise ConfigurationError("api_key_hashes must be a list of key hashes (see hash_key)")
+    return frozenset(check_hash(v, f"api_key_hashes[{i}]") for i, v in enumerate(values))
+
+
+def _strings(value: object, where: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ConfigurationError(f"{where} must be a list of non-empty strings")
+    return value
 
 
 @attrs.frozen(kw_only=True)
@@ -137,9 +163,13 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
             )
             for name, spec in dict(data.get("models", {})).items()
         }
-        keys = [_key_policy(dict(spec)) for spec in data.get("keys", [])]
-        hashes = list(server.pop("api_key_hashes", []))
-        hashes += [hash_key(str(k)) for k in server.pop("api_keys", [])]
+        keys = [_key_policy(dict(spec), i) for i, spec in enumerate(data.get("keys", []))]
+        hashes = server.pop("api_key_hashes", [])
+        if not isinstance(hashes, list):
+            raise ConfigurationError("api_key_hashes must be a list of key hashes (see hash_key)")
+        plain = _strings(server.pop("api_keys", []), "api_keys")
+        hashes = [check_hash(h, f"api_key_hashes[{i}]") for i, h in enumerate(hashes)]
+        hashes += [hash_key(k) for k in plain]
         kwargs: dict[str, Any] = {
             "aliases": {str(k): str(v) for k, v in dict(data.get("aliases", {})).items()},
             "api_key_hashes": hashes,
@@ -171,7 +201,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
 _KEY_FIELDS = ("name", "hash", "key", "models", "max_concurrent", "max_tokens", "events")
 
 
-def _key_policy(spec: dict[str, Any]) -> KeyPolicy:
+def _key_policy(spec: dict[str, Any], index: int) -> KeyPolicy:
     unknown = sorted(set(spec) - set(_KEY_FIELDS))
     if unknown:
         raise ConfigurationError(
@@ -179,7 +209,17 @@ def _key_policy(spec: dict[str, Any]) -> KeyPolicy:
         )
     if ("hash" in spec) == ("key" in spec):
         raise ConfigurationError("each [[keys]] entry needs exactly one of hash or key")
-    digest = str(spec["hash"]) if "hash" in spec else hash_key(str(spec["key"]))
+    where = (
+        f"[[keys]] entry {index} ({spec['name']!r})"
+        if "name" in spec
+        else f"[[keys]] entry {index}"
+    )
+    if "hash" in spec:
+        digest = check_hash(spec["hash"], f"{where}: hash")
+    elif isinstance(spec["key"], str) and spec["key"]:
+        digest = hash_key(spec["key"])
+    else:
+        raise ConfigurationError(f"{where}: key must be a non-empty string")
     models = spec.get("models")
     if models is not None and not (
         isinstance(models, list) and all(isinstance(m, str) and m for m in models)

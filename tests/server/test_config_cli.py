@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import httpx
@@ -110,3 +111,72 @@ async def test_without_a_config_the_local_model_is_served_without_auth() -> None
             assert models["object"] == "list"
             assert [(m["id"], m["owned_by"]) for m in models["data"]] == [("local", "local")]
             nursery.cancel_scope.cancel()
+
+
+SECRET = "sk-live-Plaintext-Key-Ünïcode"
+HOWTO = "python -c \"from abstractcore_actors.server import hash_key; print(hash_key('KEY'))\""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f'[server]\napi_key_hashes = ["{SECRET}"]\n',
+        f'[server]\napi_key_hashes = ["{hash_key(SECRET)[:63]}é"]\n',  # 64 chars, not ASCII
+        f'[server]\napi_key_hashes = ["{hash_key(SECRET)[:62]}"]\n',
+        f'[server]\napi_key_hashes = ["{hash_key(SECRET)}0"]\n',
+        f'[server]\napi_key_hashes = ["{hash_key(SECRET)[:63]}g"]\n',
+        f'[[keys]]\nname = "team"\nhash = "{SECRET}"\n',
+        f'[[keys]]\nhash = "{hash_key(SECRET)[:63]}é"\n',
+    ],
+)
+def test_a_key_hash_that_is_not_sha256_hex_is_refused_without_echoing_it(
+    tmp_path: Path, text: str
+) -> None:
+    path = tmp_path / "gw.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigurationError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert HOWTO in message and "64 hex digits" in message
+    assert SECRET not in message and hash_key(SECRET)[:40] not in message
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[server]\napi_key_hashes = [5]\n", "api_key_hashes[0]"),
+        (f'[server]\napi_key_hashes = "{hash_key("x")}"\n', "must be a list"),
+        ('[server]\napi_keys = "letters"\n', "api_keys must be a list"),  # not 7 one-letter keys
+        ("[server]\napi_keys = [5]\n", "api_keys must be a list"),
+        ('[[keys]]\nkey = ""\n', "key must be a non-empty string"),
+        ("[[keys]]\nhash = 5\n", "[[keys]] entry 0: hash"),
+    ],
+)
+def test_key_lists_of_the_wrong_shape_are_configuration_errors(
+    tmp_path: Path, text: str, words: str
+) -> None:
+    path = tmp_path / "gw.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigurationError) as caught:
+        load_config(path)
+    assert words in str(caught.value)
+
+
+def test_hashes_in_any_case_match_and_python_configs_are_checked_too() -> None:
+    upper = hash_key("k1").upper()
+    config = GatewayConfig(api_key_hashes=[f"  {upper} "])
+    assert config.key_allowed("k1") and not config.key_allowed("k2")
+    assert config.api_key_hashes == frozenset({hash_key("k1")})
+    mixed = load_config_text(f'[[keys]]\nname = "t"\nhash = "{hash_key("k2").upper()}"\n')
+    assert mixed.find_key("k2") is not None and mixed.find_key("k2").name == "t"  # type: ignore[union-attr]
+    with pytest.raises(ConfigurationError) as caught:
+        GatewayConfig(api_key_hashes=[SECRET])
+    assert SECRET not in str(caught.value) and "hash_key" in str(caught.value)
+    with pytest.raises(ConfigurationError):
+        GatewayConfig(api_key_hashes=hash_key("k1"))  # type: ignore[arg-type]
+
+
+def load_config_text(text: str) -> GatewayConfig:
+    from abstractcore_actors.server._config import config_from_mapping
+
+    return config_from_mapping(tomllib.loads(text))
