@@ -230,10 +230,9 @@ class GatewayApp:
             if key is not None and not key.allows(name, aliases):
                 continue  # a key sees only its own models
             target = self.config.aliases.get(name, name)
-            route = self.config.models[target]
-            data.append(
-                {"id": name, "object": "model", "created": self.created, "owned_by": route.provider}
-            )
+            route = self.config.models.get(target)
+            owner = route.provider if route is not None else "virtual"
+            data.append({"id": name, "object": "model", "created": self.created, "owned_by": owner})
         return {"object": "list", "data": data}
 
 

@@ -79,7 +79,7 @@ async def chat_completions(scope: Scope, receive: Receive, send: Send, ctx: Chat
     if session_id is not None:
         ids["session_id"] = session_id
     send = with_request_id(send, request_id)
-    raw = await read_body(scope, receive, ctx.config.body_limit)
+    raw = await read_body(scope, receive, ctx.config.body_limit, ctx.config.body_timeout)
     request = parse_chat(parse_json(raw), max_tokens_cap=ctx.max_tokens())
     request = attrs.evolve(request, args={**request.args, **ids})
     target = ctx.router.resolve(request.model, ctx.allowed)

@@ -12,9 +12,12 @@ from typing import Any
 import attrs
 
 from ..errors import ConfigurationError
+from ._errors import HTTPError
 from ._keys import EVENTS_ALL, EVENTS_OWN, KeyPolicy
+from ._virtual import is_virtual, parse_virtual
 
 DEFAULT_BODY_LIMIT = 1024 * 1024
+DEFAULT_BODY_TIMEOUT = 30.0
 DEFAULT_SHUTDOWN_GRACE = 10.0
 DEFAULT_METRICS_MAX_MODELS = 100
 
@@ -70,12 +73,15 @@ def _strings(value: object, where: str) -> list[str]:
 class GatewayConfig:
     """The gateway's settings; frozen, so a running app's config never changes under it.
 
-    `models`: public name -> ModelRoute. `aliases`: other name -> public name.
+    `models`: public name -> ModelRoute. `aliases`: other name -> public name,
+    or a virtual model over them (`best = "race:fast,claude"`).
     `api_key_hashes`: SHA-256 hex digests of the accepted bearer keys (see
     `hash_key`); empty means no authentication. `passthrough`: also route
     `provider/model` names that are not in `models`. `max_tokens`: every
     request's max_tokens is capped to it (and set to it when absent).
     `request_timeout`: seconds for one upstream call (None: the provider's).
+    `body_timeout`: seconds a client has to send its whole request body
+    (a slow or stalled body is a 408, never a connection held open).
     `keys`: richer keys (`KeyPolicy`: a name, allowed models, limits); a hash
     in `api_key_hashes` too is a key that may do everything.
     `metrics_auth`: /metrics needs a key too (when keys are configured).
@@ -93,6 +99,7 @@ class GatewayConfig:
     body_limit: int = attrs.field(default=DEFAULT_BODY_LIMIT, validator=attrs.validators.gt(0))
     max_tokens: int | None = None
     request_timeout: float | None = None
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
     keys: tuple[KeyPolicy, ...] = attrs.field(default=(), converter=tuple)
     metrics_auth: bool = True
     metrics_max_models: int = attrs.field(
@@ -104,7 +111,9 @@ class GatewayConfig:
 
     def __attrs_post_init__(self) -> None:
         for alias, target in self.aliases.items():
-            if target not in self.models:
+            if is_virtual(target):
+                self._check_virtual_alias(alias, target)
+            elif target not in self.models:
                 raise ConfigurationError(
                     f"alias {alias!r} points to {target!r}, which is not a configured model "
                     f"(configured: {', '.join(sorted(self.models)) or 'none'})"
@@ -113,9 +122,35 @@ class GatewayConfig:
             raise ConfigurationError(f"max_tokens must be >= 1 (got {self.max_tokens})")
         if self.request_timeout is not None and not self.request_timeout > 0:
             raise ConfigurationError(f"request_timeout must be > 0 (got {self.request_timeout})")
+        if not self.body_timeout > 0:
+            raise ConfigurationError(f"body_timeout must be > 0 (got {self.body_timeout})")
         names = [k.name for k in self.keys]
         if len(set(names)) != len(names):
             raise ConfigurationError("two keys have the same name: give each key its own name")
+
+    def _check_virtual_alias(self, alias: str, target: str) -> None:
+        """An alias may name a virtual model over configured models (or, with
+        passthrough, provider/model names); never over another virtual one."""
+        try:
+            spec = parse_virtual(target)
+        except HTTPError as exc:
+            raise ConfigurationError(f"alias {alias!r}: {exc.message}") from None
+        for member in spec.model_names():
+            plain = self.aliases.get(member, member)
+            if is_virtual(plain):
+                raise ConfigurationError(
+                    f"alias {alias!r} = {target!r} uses {member!r}, itself a virtual model: "
+                    "virtual models do not nest; name the plain models"
+                )
+            if plain not in self.models and not (self.passthrough and "/" in plain):
+                raise ConfigurationError(
+                    f"alias {alias!r} = {target!r} uses {member!r}, which is not a configured "
+                    f"model (configured: {', '.join(sorted(self.models)) or 'none'})"
+                )
+
+    def is_virtual_name(self, name: str) -> bool:
+        """Whether `name` is a virtual model, or an alias of one."""
+        return is_virtual(self.aliases.get(name, name))
 
     def __repr__(self) -> str:
         return (
@@ -182,6 +217,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
             "body_limit",
             "max_tokens",
             "request_timeout",
+            "body_timeout",
             "metrics_auth",
             "metrics_max_models",
             "shutdown_grace",

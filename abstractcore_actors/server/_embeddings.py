@@ -30,7 +30,6 @@ from ._metrics import ModelLabels, RequestRecord
 from ._request import parse_json
 from ._request_id import client_request_id, with_request_id
 from ._routing import Router
-from ._virtual import is_virtual
 
 
 @attrs.frozen(kw_only=True)
@@ -88,9 +87,9 @@ def parse_embeddings(body: object) -> EmbeddingsCall:
     return EmbeddingsCall(model=model, request=request, encoding=str(encoding))
 
 
-def _no_virtual(name: str) -> None:
-    if is_virtual(name):
-        kind = name.partition(":")[0]
+def _no_virtual(name: str, config: GatewayConfig) -> None:
+    if config.is_virtual_name(name):
+        kind = config.aliases.get(name, name).partition(":")[0]
         raise bad_request(
             f"virtual model {name!r} cannot embed: {kind} combines chat answers, and vectors "
             "of different models do not mix. Name one embedding model",
@@ -124,9 +123,9 @@ async def embeddings(
     client's `X-Request-Id` (or a fresh one), echoed, as for chat."""
     request_id = client_request_id(scope)
     send = with_request_id(send, request_id)
-    raw = await read_body(scope, receive, config.body_limit)
+    raw = await read_body(scope, receive, config.body_limit, config.body_timeout)
     call = parse_embeddings(parse_json(raw))
-    _no_virtual(call.model)
+    _no_virtual(call.model, config)
     llm = router.llm(call.model, allowed)
     record.model = labels(call.model)
     record.provider = router.provider_of(call.model)

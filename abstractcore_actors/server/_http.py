@@ -30,9 +30,22 @@ def header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+async def read_body(scope: Scope, receive: Receive, limit: int, timeout: float) -> bytes:
     """The whole request body; HTTPError 413 past `limit` bytes (by Content-Length
-    or by counting, for chunked bodies), ClientGone when the client left."""
+    or by counting, for chunked bodies), 408 when it has not all arrived within
+    `timeout` seconds, ClientGone when the client left."""
+    with trio.move_on_after(timeout):
+        return await _read_body(scope, receive, limit)
+    raise HTTPError(
+        408,
+        f"the request body did not arrive within {timeout:g} s: send it whole, at once",
+        type="invalid_request_error",
+        code="request_timeout",
+        headers=[(b"connection", b"close")],
+    )
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     too_big = HTTPError(
         413,
         f"the request body is larger than the limit of {limit} bytes",

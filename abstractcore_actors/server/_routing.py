@@ -190,8 +190,18 @@ class Router:
     def resolve(self, name: str, allowed: Allowed = _everything) -> Target:
         """The target for `name`; HTTPError 400 (malformed virtual name), 404 (unknown,
         or a model `allowed` refuses) or 503 (cannot be set up)."""
+        aliased = self.config.aliases.get(name)
+        if aliased is not None and is_virtual(aliased):
+            # the operator's virtual alias: a key allowed the alias may use
+            # its members through it, as through a configured model
+            if not allowed(name):
+                raise self.not_found(name, allowed)
+            return self._virtual(aliased, _everything)
         if not is_virtual(name):
             return SingleTarget(self.llm(name, allowed))
+        return self._virtual(name, allowed)
+
+    def _virtual(self, name: str, allowed: Allowed) -> Target:
         spec = parse_virtual(name)
         for member in spec.model_names():
             if not allowed(member):
@@ -204,7 +214,7 @@ class Router:
 
     def provider_of(self, name: str) -> str:
         """The provider label of a name `resolve` accepted ("virtual" for a virtual one)."""
-        if is_virtual(name):
+        if self.config.is_virtual_name(name):
             return "virtual"
         public = self.config.aliases.get(name, name)
         route = self.config.models.get(public)
