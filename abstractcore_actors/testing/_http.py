@@ -223,6 +223,12 @@ class FakeServer:
         while self.open_connections != count:
             await self._changed.wait()
 
+    async def wait_for_requests(self, count: int = 0) -> None:
+        """Return once exactly `count` requests are being answered (kept-alive
+        connections may stay open). Event-driven; put it under `trio.fail_after`."""
+        while self.active_requests != count:
+            await self._changed.wait()
+
     def _notify(self) -> None:
         self._changed.set()
         self._changed = trio.Event()
@@ -270,10 +276,12 @@ class FakeServer:
                 return
             self.requests.append(request)
             self.active_requests += 1
+            self._notify()
             try:
                 await self.handle(exchange, request)
             finally:
                 self.active_requests -= 1
+                self._notify()
             # keep-alive: another request may follow, unless either side asked to close
             if exchange.closed or conn.our_state is not h11.DONE:
                 return

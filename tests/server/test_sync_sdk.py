@@ -146,6 +146,5 @@ async def test_a_race_and_an_early_close(
     assert content == "quick" and seen == 2
     # the race's winner keeps its connection alive; no request is left running
     with trio.fail_after(2):  # far less than the slow answer's 10 s
-        while upstream.active_requests:
-            await trio.sleep(0.01)
+        await upstream.wait_for_requests(0)
     assert upstream.active_requests == 0

@@ -1,0 +1,100 @@
+"""Routing the names the conftest's gateway does not: `provider/model`
+passthrough (on, with the provider configured from the runtime's
+environment, and without its key), a single-model hedge, and the
+server-wide max_tokens cap."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator
+
+import httpx
+import openai
+import pytest
+import trio
+
+from abstractcore_actors import open_runtime
+from abstractcore_actors.server import GatewayConfig, serve
+from abstractcore_actors.testing import FakeOpenAIServer, Reply, prepare_sdk_client
+
+from .conftest import DEADLINE, KEY, UPSTREAM_KEY, Routes, assert_openai_error, chat, gateway_config
+
+
+@pytest.fixture
+async def passthrough(upstream: FakeOpenAIServer) -> AsyncIterator[httpx.AsyncClient]:
+    """A gateway with passthrough on, over a runtime whose environment points
+    the openai provider at the fake upstream (and has no Anthropic key)."""
+    env = {"OPENAI_API_KEY": UPSTREAM_KEY, "OPENAI_BASE_URL": upstream.base_url}
+    config = gateway_config(upstream, passthrough=True)
+    async with open_runtime(env=env) as rt, trio.open_nursery() as nursery:
+        port = await nursery.start(functools.partial(serve, rt, config, port=0))
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"authorization": f"Bearer {KEY}"},
+            timeout=DEADLINE,
+        ) as http:
+            yield http
+        nursery.cancel_scope.cancel()
+
+
+async def test_passthrough_routes_provider_slash_model(
+    passthrough: httpx.AsyncClient, routes: Routes, upstream: FakeOpenAIServer
+) -> None:
+    routes.steps["gpt-4o-mini"] = Reply(text="through")
+    with trio.fail_after(DEADLINE):
+        routed = await passthrough.post("/v1/chat/completions", json=chat("openai/gpt-4o-mini"))
+        no_key = await passthrough.post(
+            "/v1/chat/completions", json=chat("anthropic/claude-3-5-haiku-latest")
+        )
+        unknown = await passthrough.post("/v1/chat/completions", json=chat("nosuch/model"))
+    assert routed.status_code == 200, routed.text
+    assert routed.json()["choices"][0]["message"]["content"] == "through"
+    assert routed.json()["model"] == "openai/gpt-4o-mini"
+    sent = upstream.requests[-1].json
+    assert isinstance(sent, dict) and sent["model"] == "gpt-4o-mini"
+    error = assert_openai_error(no_key, 503)
+    assert error["code"] == "model_unavailable" and "ANTHROPIC_API_KEY" in str(error["message"])
+    assert assert_openai_error(unknown, 404)["code"] == "model_not_found"
+
+
+async def test_a_single_model_hedge_retries_the_same_model(
+    client: openai.AsyncOpenAI, routes: Routes, upstream: FakeOpenAIServer
+) -> None:
+    # the first attempt hangs; the hedge starts a second one of the same model
+    routes.steps["slow"] = [Reply(text="late", ttft=5), Reply(text="second")]
+    with trio.fail_after(DEADLINE):
+        start = trio.current_time()
+        answer = await client.chat.completions.create(
+            model="hedge:slow?after=0.2&max_attempts=2",
+            messages=[{"role": "user", "content": "hi"}],
+        )
+        took = trio.current_time() - start
+        await upstream.wait_for_requests(0)  # the first attempt is cancelled
+    assert answer.choices[0].message.content == "second"
+    assert 0.2 <= took < 3  # not the first attempt's 5 s
+    assert len(upstream.requests) == 2
+
+
+async def test_the_server_max_tokens_caps_every_request(
+    rt: object, upstream: FakeOpenAIServer
+) -> None:
+    config: GatewayConfig = gateway_config(upstream, max_tokens=5)
+    async with open_runtime(env={}) as runtime, trio.open_nursery() as nursery:
+        port = await nursery.start(functools.partial(serve, runtime, config, port=0))
+        sdk = openai.AsyncOpenAI(
+            base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=0, timeout=DEADLINE
+        )
+        prepare_sdk_client(sdk)
+        async with sdk:
+            with trio.fail_after(DEADLINE):
+                for asked in (100, None, 3):
+                    extra = {} if asked is None else {"max_tokens": asked}
+                    await sdk.chat.completions.create(
+                        model="gpt-test",
+                        messages=[{"role": "user", "content": "hi"}],
+                        **extra,  # type: ignore[arg-type]
+                    )
+        nursery.cancel_scope.cancel()
+    sent = [r.json for r in upstream.requests]
+    caps = [body.get("max_tokens") or body.get("max_completion_tokens") for body in sent]  # type: ignore[union-attr]
+    assert caps == [5, 5, 3]
