@@ -21,6 +21,9 @@ from ._attempts import Attempt, PatternResult, Status, contender_options, new_at
 from ._race import check_timeout, failures
 
 
+_BUFFER = 32  # as a provider stream's
+
+
 @final
 class RacedStream:
     """The winning stream: `async for chunk in raced`. `winner` says who won."""
@@ -48,6 +51,16 @@ class RacedStream:
                 raise self._errors[0] from None
             raise StopAsyncIteration from None
 
+    def receive_nowait(self) -> Chunk:
+        """The winner's next chunk if it has already arrived; `trio.WouldBlock`
+        otherwise. Never ends the stream: at its end (or error) this raises
+        `trio.WouldBlock` and the next `async for` step reports it — as
+        `ResponseStream.receive_nowait`, so a reader can take a burst at once."""
+        try:
+            return self._chunks.receive_nowait()
+        except trio.EndOfChannel:
+            raise trio.WouldBlock from None
+
     def result(self) -> PatternResult:
         """The race so far: the winner's answer (complete once the stream ended)."""
         response = self.winner.response or GenerateResponse(content="")
@@ -73,7 +86,9 @@ async def race_stream(
         raise ValidationError("race_stream takes a non-empty list of LLMs")
     limit = check_timeout(timeout)
     attempts = new_attempts(items)
-    send, recv = trio.open_memory_channel[Chunk](0)
+    # a few chunks of room: the winner's pump runs a little ahead of its
+    # reader, who takes what has arrived in one go (receive_nowait)
+    send, recv = trio.open_memory_channel[Chunk](_BUFFER)
     decided = trio.Event()
     scopes: list[trio.CancelScope] = [trio.CancelScope() for _ in items]
     winner: list[Attempt] = []

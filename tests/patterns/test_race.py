@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
+import hypothesis.strategies as st
 import pytest
 import trio
 import trio.lowlevel
 import trio.testing
+from hypothesis import given, settings
 
-from abstractcore_actors import LLM, AllAttemptsFailed, ProviderTimeout, race, race_stream
+from abstractcore_actors import (
+    LLM,
+    AllAttemptsFailed,
+    ProviderTimeout,
+    open_runtime,
+    race,
+    race_stream,
+)
 from abstractcore_actors.patterns import Status
-from abstractcore_actors.testing import FakeOpenAIServer
+from abstractcore_actors.testing import FakeOpenAIServer, Fault, Reply, open_fake_openai_server
 
 from .conftest import Routes, answer, failing
 
@@ -137,3 +147,48 @@ async def test_the_caller_cancelling_cancels_every_attempt(
     with trio.move_on_after(1):
         await race([llm("a"), llm("b")], "Hi")
     assert server.open_connections == 0
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    pauses=st.lists(st.sampled_from([0.0, 0.005, 0.05]), min_size=1, max_size=12),
+    fault_after=st.one_of(st.none(), st.integers(min_value=1, max_value=12)),
+)
+async def test_race_stream_receive_nowait_sees_every_chunk_once_in_order(
+    pauses: list[float], fault_after: int | None
+) -> None:
+    """A reader that takes bursts with receive_nowait between awaits (as the
+    gateway does) gets the winner's chunks exactly once, in order, then the
+    end or the error — wherever its pauses fall."""
+    pieces = [f"p{i} " for i in range(len(pauses) + 3)]
+    reply = Reply(chunks=pieces, token_latency=0.001)
+    step = reply if fault_after is None else Fault.reset(fault_after, reply=reply)
+    async with open_fake_openai_server(Routes({"win": step})) as fake, open_runtime(env={}) as rt:
+        make = functools.partial(
+            rt.create_llm, "openai-compatible", base_url=fake.base_url, max_retries=0
+        )
+        got: list[str] = []
+        failed: Exception | None = None
+        with trio.fail_after(10):
+            try:
+                async with race_stream([make("win")], "Hi") as stream:
+                    turn = 0
+                    async for chunk in stream:
+                        got.append(chunk.text)
+                        await trio.sleep(pauses[turn % len(pauses)])  # chunks pile up
+                        turn += 1
+                        while True:
+                            try:
+                                got.append(stream.receive_nowait().text)
+                            except trio.WouldBlock:
+                                break
+            except Exception as exc:
+                failed = exc
+    text = "".join(got)
+    if fault_after is None:
+        assert text == "".join(pieces) and failed is None
+    else:
+        # a prefix, in order, nothing twice (a reset may take unread bytes with
+        # it, so not always all that was sent); a reset past the end still fails
+        assert "".join(pieces[:fault_after]).startswith(text)
+        assert failed is not None

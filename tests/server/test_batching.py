@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import trio
 
 from abstractcore_actors import Runtime
@@ -51,12 +52,14 @@ def texts(data: bytes) -> list[str]:
     return found
 
 
+@pytest.mark.parametrize("model", ["gpt-test", "race:gpt-test,slow"])
 async def test_a_slow_write_sends_the_chunks_that_came_meanwhile_together(
-    rt: Runtime, upstream: FakeOpenAIServer, routes: Routes
+    rt: Runtime, upstream: FakeOpenAIServer, routes: Routes, model: str
 ) -> None:
     routes.steps["gpt-test"] = Reply(chunks=WORDS)
+    routes.steps["slow"] = Reply(text="late", ttft=5)  # a race's loser
     app = make_app(rt, gateway_config(upstream))
-    request = json.dumps(chat(stream=True)).encode()
+    request = json.dumps(chat(model, stream=True)).encode()
     bodies: list[bytes] = []
     read = False
 
