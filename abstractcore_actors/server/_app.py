@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import final
 
 from ..runtime import Runtime
-from ._chat import ChatContext, chat_completions, to_http
+from ._call import CallContext, to_http
+from ._chat import chat_completions
 from ._config import GatewayConfig
 from ._console import is_console, send_console
 from ._drain import Drain
@@ -168,43 +169,23 @@ class GatewayApp:
                 key = self._check_key(scope)
                 self.drain.check()
                 with self.limiter.hold(key) as release:
-                    sending = _releasing(recording, release)
-                    if endpoint == "chat":
-                        ctx = ChatContext(
-                            router=self.router,
-                            config=self.config,
-                            drain=self.drain,
-                            record=record,
-                            labels=self.metrics.labels,
-                            requests=self.requests,
-                            key=key,
-                        )
-                        await chat_completions(scope, reading, sending, ctx)
-                    else:
-                        await embeddings(
-                            scope,
-                            reading,
-                            sending,
-                            self.router,
-                            self.config,
-                            drain=self.drain,
-                            record=record,
-                            labels=self.metrics.labels,
-                            allowed=self._allowed(key),
-                        )
+                    ctx = CallContext(
+                        router=self.router,
+                        config=self.config,
+                        drain=self.drain,
+                        record=record,
+                        labels=self.metrics.labels,
+                        requests=self.requests,
+                        key=key,
+                    )
+                    answer = chat_completions if endpoint == "chat" else embeddings
+                    await answer(scope, reading, _releasing(recording, release), ctx)
             except ClientGone:
                 record.outcome = "client_disconnect"
             except Exception as exc:
                 error = to_http(exc)
                 record.failed(error.code or error.type)
                 await send_error(recording, error)
-
-    def _allowed(self, key: KeyPolicy | None) -> Callable[[str], bool]:
-        """The model names `key` may use (every name when keys carry no policy)."""
-        if key is None:
-            return lambda name: True
-        aliases = dict(self.config.aliases)
-        return lambda name: key.allows(name, aliases)
 
     def _allow(self, method: str, *allowed: str) -> None:
         if method not in allowed:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -10,21 +9,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import attrs
 import trio
 
-from ..errors import ProviderTimeout
 from ..types import Chunk
-from ._config import GatewayConfig
-from ._drain import Drain, shutting_down
-from ._errors import HTTPError, http_error
+from ._call import CallContext, cut, failure, leaf
+from ._errors import HTTPError
 from ._http import Receive, Scope, Send, read_body, send_error, send_json, until_disconnect
-from ._keys import KeyPolicy
-from ._metrics import ModelLabels, RequestRecord
 from ._request import ChatRequest, parse_chat, parse_json
-from ._request_id import OpenRequests, client_request_id, client_session_id, with_request_id
+from ._request_id import client_request_id, client_session_id, with_request_id
 from ._response_format import StructuredTarget
-from ._routing import Router, Target
+from ._routing import Target
 from ._wire import ChunkWriter, completion, error_frame
-
-log = logging.getLogger("abstractcore_actors.server")
 
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -33,45 +26,7 @@ SSE_HEADERS = [
 ]
 
 
-def leaf(exc: BaseException) -> BaseException:
-    """The one real error inside (nested) single-member exception groups."""
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    return exc
-
-
-def to_http(exc: BaseException) -> HTTPError:
-    error = http_error(leaf(exc))
-    if error.status >= 500 and error.code == "internal_error":
-        log.error("internal error while answering a chat request", exc_info=exc)
-    return error
-
-
-@attrs.frozen(kw_only=True)
-class ChatContext:
-    """What answering one chat request needs besides the request itself."""
-
-    router: Router
-    config: GatewayConfig
-    drain: Drain
-    record: RequestRecord
-    labels: ModelLabels
-    requests: OpenRequests  # the app's open requests, for /v1/events
-    key: KeyPolicy | None = None
-
-    def allowed(self, name: str) -> bool:
-        return self.key is None or self.key.allows(name, dict(self.config.aliases))
-
-    def max_tokens(self) -> int | None:
-        caps = [c for c in (self.config.max_tokens, self.key and self.key.max_tokens) if c]
-        return min(caps) if caps else None
-
-
-def _error_code(error: HTTPError) -> str:
-    return error.code or error.type
-
-
-async def chat_completions(scope: Scope, receive: Receive, send: Send, ctx: ChatContext) -> None:
+async def chat_completions(scope: Scope, receive: Receive, send: Send, ctx: CallContext) -> None:
     """Answer one chat request. Raises HTTPError (or ClientGone) before anything is sent."""
     request_id = client_request_id(scope)
     ids: dict[str, str] = {"request_id": request_id}
@@ -90,8 +45,8 @@ async def chat_completions(scope: Scope, receive: Receive, send: Send, ctx: Chat
     answer = _stream if request.stream else _complete
 
     # who sent it, while it runs: /v1/events shows a key its own requests
-    owner = ctx.key.hash if ctx.key is not None else None
-    with ctx.requests.hold(request_id, owner, request.model, send) as sending:
+    aliased = ctx.config.aliases.get(request.model)
+    with ctx.requests.hold(request_id, ctx.owner, request.model, send, aliased) as sending:
 
         async def handler() -> None:
             await answer(sending, target, request, ctx)
@@ -105,43 +60,30 @@ def _ids() -> tuple[str, int]:
     return f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
 
 
-def _failure(exc: BaseException, record: RequestRecord) -> HTTPError:
-    error = to_http(exc)
-    timed_out = isinstance(leaf(exc), ProviderTimeout)
-    record.failed(_error_code(error), "timeout" if timed_out else "error")
-    return error
-
-
-def _cut(record: RequestRecord) -> HTTPError:
-    error = shutting_down()
-    record.failed(_error_code(error), "shutdown")
-    return error
-
-
-async def _complete(send: Send, target: Target, request: ChatRequest, ctx: ChatContext) -> None:
+async def _complete(send: Send, target: Target, request: ChatRequest, ctx: CallContext) -> None:
     response = None
     try:
         with ctx.drain.scope() as scope:
             response = await target.generate(request.args, ctx.config.request_timeout)
     except Exception as exc:
-        await send_error(send, _failure(exc, ctx.record))
+        await send_error(send, failure(exc, ctx.record))
         return
     if response is None:
         assert scope.cancelled_caught
-        await send_error(send, _cut(ctx.record))
+        await send_error(send, cut(ctx.record))
         return
     ctx.record.usage = response.usage
     id, created = _ids()
     await send_json(send, 200, completion(response, id=id, model=request.model, created=created))
 
 
-async def _stream(send: Send, target: Target, request: ChatRequest, ctx: ChatContext) -> None:
+async def _stream(send: Send, target: Target, request: ChatRequest, ctx: CallContext) -> None:
     id, created = _ids()
     writer = ChunkWriter(
         id=id, model=request.model, created=created, include_usage=request.include_usage
     )
     started = False
-    failure: BaseException | None = None
+    raised: BaseException | None = None
     record = ctx.record
 
     async def body(data: bytes, more: bool = True) -> None:
@@ -190,12 +132,12 @@ async def _stream(send: Send, target: Target, request: ChatRequest, ctx: ChatCon
     except BaseException as exc:  # an error opening, reading or writing the stream
         if not isinstance(leaf(exc), Exception):
             raise
-        failure = exc
+        raised = exc
     error: HTTPError | None = None
     if scope.cancelled_caught:  # the shutdown grace ran out
-        error = _cut(record)
-    elif failure is not None:
-        error = _failure(failure, record)
+        error = cut(record)
+    elif raised is not None:
+        error = failure(raised, record)
     if error is None:
         await start()
         await body(writer.end(), more=False)

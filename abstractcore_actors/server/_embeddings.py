@@ -12,24 +12,20 @@ models cannot be raced or voted on.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import attrs
 
-from ..errors import ProviderTimeout, UnsupportedOperation, ValidationError
+from ..errors import UnsupportedOperation, ValidationError
 from ..providers._embed import build_embedding_request
 from ..providers._embed_wire import ENCODINGS, response_to_wire
 from ..types import EmbeddingRequest
-from ._chat import to_http
+from ._call import CallContext, cut, failure, to_http
 from ._config import GatewayConfig
-from ._drain import Drain, shutting_down
 from ._errors import HTTPError, bad_request
 from ._http import Receive, Scope, Send, read_body, send_error, send_json, until_disconnect
-from ._metrics import ModelLabels, RequestRecord
 from ._request import parse_json
 from ._request_id import client_request_id, with_request_id
-from ._routing import Router
 
 
 @attrs.frozen(kw_only=True)
@@ -103,56 +99,45 @@ def _http_error(exc: BaseException) -> HTTPError:
     return to_http(exc)
 
 
-async def embeddings(
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    router: Router,
-    config: GatewayConfig,
-    *,
-    drain: Drain,
-    record: RequestRecord,
-    labels: ModelLabels,
-    allowed: Callable[[str], bool] = lambda name: True,
-) -> None:
+async def embeddings(scope: Scope, receive: Receive, send: Send, ctx: CallContext) -> None:
     """Answer one embeddings request. Raises HTTPError (or ClientGone) before
     anything is sent; a client that disconnects cancels the upstream call.
-    `allowed`: the caller's key policy (a refused model is a 404, as for chat).
-    `drain`: past the shutdown grace the call is cancelled and answered 503.
-    `record`: what /metrics counts of this request. The request id is the
-    client's `X-Request-Id` (or a fresh one), echoed, as for chat."""
+    As for chat: a model the key may not use is a 404, past the shutdown grace
+    the call is cancelled and answered 503, the request id is the client's
+    `X-Request-Id` (or a fresh one, echoed) and the call is the key's own on
+    /v1/events; `ctx.record` is what /metrics counts of it."""
+    config, record = ctx.config, ctx.record
     request_id = client_request_id(scope)
     send = with_request_id(send, request_id)
     raw = await read_body(scope, receive, config.body_limit, config.body_timeout)
     call = parse_embeddings(parse_json(raw))
+    if not ctx.allowed(call.model):  # before saying what the name is
+        raise ctx.router.not_found(call.model, ctx.allowed)
     _no_virtual(call.model, config)
-    llm = router.llm(call.model, allowed)
-    record.model = labels(call.model)
-    record.provider = router.provider_of(call.model)
+    llm = ctx.router.llm(call.model, ctx.allowed)
+    record.model = ctx.labels(call.model)
+    record.provider = ctx.router.provider_of(call.model)
     request = attrs.evolve(call.request, request_id=request_id)
 
-    async def handler() -> None:
-        response = None
-        try:
-            with drain.scope() as cut:
-                response = await llm.embed_request(request, timeout=config.request_timeout)
-        except Exception as exc:
-            error = _http_error(exc)
-            timed_out = isinstance(exc, ProviderTimeout)
-            record.failed(error.code or error.type, "timeout" if timed_out else "error")
-            await send_error(send, error)
-            return
-        if response is None:
-            assert cut.cancelled_caught  # the shutdown grace ran out
-            error = shutting_down()
-            record.failed(error.code or error.type, "shutdown")
-            await send_error(send, error)
-            return
-        record.usage = response.usage
-        answer: dict[str, Any] = response_to_wire(
-            response, model=call.model, encoding=call.encoding
-        )
-        await send_json(send, 200, answer)
+    with ctx.requests.hold(request_id, ctx.owner, call.model, send) as sending:
 
-    if await until_disconnect(receive, handler) and not record.sent:
-        record.outcome = "client_disconnect"
+        async def handler() -> None:
+            response = None
+            try:
+                with ctx.drain.scope() as scope:
+                    response = await llm.embed_request(request, timeout=config.request_timeout)
+            except Exception as exc:
+                await send_error(sending, failure(exc, record, _http_error))
+                return
+            if response is None:
+                assert scope.cancelled_caught  # the shutdown grace ran out
+                await send_error(sending, cut(record))
+                return
+            record.usage = response.usage
+            answer: dict[str, Any] = response_to_wire(
+                response, model=call.model, encoding=call.encoding
+            )
+            await send_json(sending, 200, answer)
+
+        if await until_disconnect(receive, handler) and not record.sent:
+            record.outcome = "client_disconnect"

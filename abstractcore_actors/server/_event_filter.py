@@ -149,8 +149,10 @@ def visibility(
 
     def allowed(event: Event) -> bool:
         sender = requests.sender(event)
-        if sender is not None:
-            return all(key.allows(n, aliases) for n in sender.names_of(event.request_id))
+        if sender is not None:  # the name it called (a virtual alias), or every member
+            return key.allows(sender.model, aliases) or all(
+                key.allows(n, aliases) for n in sender.names_of(event.request_id)
+            )
         if (event.provider, event.model) in pairs:
             return True
         return passthrough and key.allows(f"{event.provider}/{event.model}", aliases)

@@ -122,10 +122,13 @@ class OpenRequests:
         return len(self._open)
 
     @contextmanager
-    def hold(self, request_id: str, owner: str | None, model: str, send: Send) -> Iterator[Send]:
+    def hold(
+        self, request_id: str, owner: str | None, model: str, send: Send, target: str | None = None
+    ) -> Iterator[Send]:
         """Remember the request while the block runs, or until the yielded `send`
         sends the response's last bytes (every event of the call is out by then,
-        and the client may reuse the id the moment it has its answer).
+        and the client may reuse the id the moment it has its answer). `target`:
+        what `model` names when it is an alias (a virtual alias has members).
 
         HTTPError 409 when a request with this id is open already: the events of
         two requests under one id could not be told apart (nor each shown only
@@ -137,7 +140,7 @@ class OpenRequests:
                 "choose a new id for each request (or leave the header out)",
                 code="request_id_in_use",
             )
-        sender = self._open[request_id] = Sender(owner, model, _members(model))
+        sender = self._open[request_id] = Sender(owner, model, _members(target or model))
 
         def release() -> None:
             if self._open.get(request_id) is sender:
