@@ -45,8 +45,8 @@ from ..structured import (
 )
 from ..structured_core import json_text, schema_problem
 from ..types import Chunk, GenerateResponse, Usage
-from ._errors import HTTPError, bad_request
-from ._routing import RaceTarget, SingleTarget, Target, as_chunk
+from ._errors import HTTPError, bad_request, http_error
+from ._routing import RaceTarget, SingleTarget, Target, as_chunk, tighter
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ATTEMPTS = 3  # calls per answer on the validated path: bounded, never a loop
@@ -166,7 +166,8 @@ class StructuredTarget:
                 response_model=self.format.model,
                 max_attempts=ATTEMPTS,
                 concurrent=isinstance(self.inner, RaceTarget),
-                timeout=timeout,
+                # a race's own ?timeout= may shorten the gateway's, as without a format
+                timeout=tighter(getattr(self.inner, "timeout", None), timeout),
                 **args,
             )
         except StructuredOutputError as exc:
@@ -217,6 +218,13 @@ def _as_response(result: StructuredResult[Any]) -> GenerateResponse:
 
 
 def _not_met(exc: StructuredOutputError) -> HTTPError:
+    """A 502, unless every attempt failed the same way before answering (all
+    timed out: a 504; all rate-limited: a 429), as a virtual model answers."""
+    errors = [a.error for a in exc.attempts]
+    if errors and all(e is not None for e in errors):
+        answers = [http_error(e) for e in errors if e is not None]
+        if len({(a.status, a.code) for a in answers}) == 1:
+            return answers[-1]
     return HTTPError(
         502,
         f"the model's answer did not fit response_format: {exc}",

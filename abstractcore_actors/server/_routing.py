@@ -75,7 +75,7 @@ class RaceTarget:
     timeout: float | None = None  # the name's ?timeout=: may only shorten the gateway's
 
     async def generate(self, args: Mapping[str, Any], timeout: float | None) -> GenerateResponse:
-        result = await race(list(self.llms), timeout=_tighter(self.timeout, timeout), **args)
+        result = await race(list(self.llms), timeout=tighter(self.timeout, timeout), **args)
         return result.response
 
     @asynccontextmanager
@@ -83,12 +83,12 @@ class RaceTarget:
         self, args: Mapping[str, Any], timeout: float | None
     ) -> AsyncIterator[AsyncIterator[Chunk]]:
         async with race_stream(
-            list(self.llms), timeout=_tighter(self.timeout, timeout), **args
+            list(self.llms), timeout=tighter(self.timeout, timeout), **args
         ) as chunks:
             yield chunks
 
 
-def _tighter(asked: float | None, limit: float | None) -> float | None:
+def tighter(asked: float | None, limit: float | None) -> float | None:
     """A virtual name's ?timeout= within the gateway's request_timeout: a client
     may ask for less time than the server allows, never for more."""
     if asked is None:
@@ -131,7 +131,7 @@ class PatternTarget:
     timeout: float | None = None  # the name's ?timeout=: may only shorten the gateway's
 
     async def generate(self, args: Mapping[str, Any], timeout: float | None) -> GenerateResponse:
-        result = await self.run(list(self.llms), _tighter(self.timeout, timeout), args)
+        result = await self.run(list(self.llms), tighter(self.timeout, timeout), args)
         return result.response
 
     @asynccontextmanager

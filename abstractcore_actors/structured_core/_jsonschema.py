@@ -1,19 +1,29 @@
 """A small JSON-schema validator: the subset structured output needs, with paths.
 
 Keywords: type, properties, required, additionalProperties, items, enum,
-const, anyOf/oneOf, $ref into `#/$defs` or `#/definitions`. Others are
-ignored (so a schema using them still validates what it can).
+const, anyOf/oneOf, $ref into `#/$defs` or `#/definitions`, and the bounds
+minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf,
+minLength, maxLength, minItems, maxItems, uniqueItems, minProperties,
+maxProperties (what pydantic's `Field(ge=..., max_length=...)` writes).
+Others are ignored (so a schema using them still validates what it can);
+`pattern` among them on purpose: a regex from a request, run on a model's
+answer, could backtrack for minutes.
 
 `complete=False` checks a value that is still being streamed: only what
 can no longer change is judged. In an object every key but the last is
 finished (the last one's value may still grow), in an array every item but
 the last; a string in progress must be a prefix of some enum value; and
-`required` waits for the object to close.
+`required` waits for the object to close. Bounds that a growing value can
+still meet (a number's digits, minLength, minItems, uniqueItems,
+minProperties) wait for it to finish; those it can only break further
+(maxLength, maxItems, maxProperties) are judged at once.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 Problem = tuple[str, str]  # (path like "stops[2].city", what is wrong)
@@ -138,6 +148,7 @@ class Validator:
                 and not any(isinstance(a, str) and a.startswith(value) for a in allowed)
             ):
                 out.append((where, f"must be one of {_show(allowed)}, got {_show(value)}..."))
+        _bounds(value, schema, where, complete, out)
         if isinstance(value, dict):
             self._object(value, schema, path, complete, out)
         elif isinstance(value, list):
@@ -171,6 +182,80 @@ class Validator:
             for name in schema.get("required") or ():
                 if name not in value:
                     out.append((_join(path, name), "missing (it is required)"))
+
+
+def _number(schema: Mapping[str, Any], key: str) -> float | None:
+    bound = schema.get(key)
+    if not isinstance(bound, int | float) or isinstance(bound, bool):
+        return None
+    try:
+        return float(bound)
+    except OverflowError:  # an int past a float's range: no bound we can hold
+        return None
+
+
+_SIZES: tuple[tuple[type, str, str, str], ...] = (
+    (str, "minLength", "maxLength", "characters"),
+    (list, "minItems", "maxItems", "items"),
+    (dict, "minProperties", "maxProperties", "fields"),
+)
+
+
+def _bounds(
+    value: object, schema: Mapping[str, Any], where: str, complete: bool, out: list[Problem]
+) -> None:
+    """minimum .. maxProperties (see the module docstring)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if complete:
+            _numeric(value, schema, where, out)
+        return
+    for kind, low, high, unit in _SIZES:
+        if not isinstance(value, kind):
+            continue
+        size = len(value)  # type: ignore[arg-type]  # a str's len counts code points, as JSON Schema does
+        least, most = _number(schema, low), _number(schema, high)
+        if most is not None and size > most:
+            out.append((where, f"has {size} {unit}, more than the {int(most)} allowed"))
+        if complete and least is not None and size < least:
+            out.append((where, f"has {size} {unit}, fewer than the {int(least)} required"))
+    if complete and isinstance(value, list) and schema.get("uniqueItems") is True:
+        seen: list[object] = []
+        for i, item in enumerate(value):
+            if any(_same(item, other) for other in seen):
+                out.append((f"{where}[{i}]", f"repeats an earlier item {_show(item)}"))
+                return
+            seen.append(item)
+
+
+def _same(a: object, b: object) -> bool:
+    # JSON equality: true is not 1
+    return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
+
+
+def _numeric(value: int | float, schema: Mapping[str, Any], where: str, out: list[Problem]) -> None:
+    checks = (
+        ("minimum", lambda b: value >= b, ">="),
+        ("maximum", lambda b: value <= b, "<="),
+        ("exclusiveMinimum", lambda b: value > b, ">"),
+        ("exclusiveMaximum", lambda b: value < b, "<"),
+    )
+    for key, holds, sign in checks:
+        bound = _number(schema, key)
+        if bound is not None and not holds(bound):
+            out.append((where, f"must be {sign} {_show(schema[key])}, got {_show(value)}"))
+    step = _number(schema, "multipleOf")
+    if step is not None and step > 0 and not _multiple(value, step):
+        out.append((where, f"must be a multiple of {_show(schema['multipleOf'])}"))
+
+
+def _multiple(value: int | float, step: float) -> bool:
+    try:
+        ratio = value / step
+    except OverflowError:  # a huge int: exact arithmetic instead
+        return Fraction(value) % Fraction(step) == 0
+    if not math.isfinite(ratio):
+        return False
+    return math.isclose(ratio, round(ratio), rel_tol=1e-9, abs_tol=1e-9)
 
 
 def format_problems(problems: list[Problem], limit: int = 8) -> str:

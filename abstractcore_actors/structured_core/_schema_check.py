@@ -7,7 +7,7 @@ it does not know, a `$ref` that does not resolve (or only leads to `$ref`s),
 boolean schemas, nesting past MAX_DEPTH.
 
 With `checkable=True` it also refuses every keyword the validator would
-ignore (`minimum`, `pattern`, `allOf`, a typo...), and constraints next to a
+ignore (`pattern`, `allOf`, `format`-like typos...), and constraints next to a
 `$ref` or an `anyOf`/`oneOf` (which the validator does not look at): a schema
 that passes is one whose every constraint is checked. Annotations (ANNOTATIONS)
 are allowed: they constrain nothing (`format` included, as in JSON Schema).
@@ -15,6 +15,7 @@ are allowed: they constrain nothing (`format` included, as in JSON Schema).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,21 @@ from ._jsonschema import TYPE_NAMES, json_type, resolve_pointer
 
 SchemaProblem = tuple[str, str]  # (path of the keyword, like "properties.age.required", what)
 
+BOUNDS = (
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+)
+_COUNTS = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties")
 MAX_DEPTH = 32
 MAX_REF_CHAIN = 32
 UNDERSTOOD = (
@@ -37,6 +53,7 @@ UNDERSTOOD = (
     "$ref",
     "$defs",
     "definitions",
+    *BOUNDS,
 )
 ANNOTATIONS = frozenset(
     {
@@ -56,6 +73,13 @@ ANNOTATIONS = frozenset(
 )
 _CONTAINERS = ("$defs", "definitions")
 _LISTS = (list, tuple)  # JSON arrays, and tuples in schemas written in Python
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)  # an int past a float's range overflows here
+    except OverflowError:
+        return False
 
 
 class _Found(Exception):
@@ -125,6 +149,7 @@ class _Walk:
                     "must be one schema for every item (tuple-style lists are not supported)",
                 )
             self.node(items, _at(path, "items"), depth + 1)
+        self._bounds(schema, path)
         if "enum" in schema:
             enum = schema["enum"]
             if not isinstance(enum, _LISTS) or not enum:
@@ -138,6 +163,23 @@ class _Walk:
                     )
                 for i, option in enumerate(options):
                     self.node(option, f"{_at(path, key)}[{i}]", depth + 1)
+
+    def _bounds(self, schema: Mapping[str, Any], path: str) -> None:
+        for key in BOUNDS:
+            if key not in schema:
+                continue
+            value = schema[key]
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if key == "uniqueItems":
+                if not isinstance(value, bool):
+                    raise _Found(_at(path, key), f"must be true or false {_got(value)}")
+            elif key in _COUNTS:
+                if not (isinstance(value, int) and not isinstance(value, bool) and value >= 0):
+                    raise _Found(_at(path, key), f"must be a whole number >= 0 {_got(value)}")
+            elif not number or not _finite(value):
+                raise _Found(_at(path, key), f"must be a finite number {_got(value)}")
+            elif key == "multipleOf" and not value > 0:
+                raise _Found(_at(path, key), "must be a number > 0")
 
     def _type(self, value: object, path: str, present: bool) -> None:
         if not present:

@@ -361,3 +361,26 @@ async def test_annotations_and_refs_a_validator_reads_are_accepted(
     assert (
         json.loads(response.json()["choices"][0]["message"]["content"])["city"]["name"] == "Paris"
     )
+
+
+class Order(pydantic.BaseModel):
+    quantity: int = pydantic.Field(ge=1, le=10)
+    code: str = pydantic.Field(max_length=5)
+
+
+async def test_pydantic_field_bounds_are_checked_and_retried_on_the_validated_path(
+    client: openai.AsyncOpenAI, upstream: FakeOpenAIServer, routes: Routes
+) -> None:
+    routes.steps["gpt-test"] = [
+        Reply(text='{"quantity": 50, "code": "AB"}'),  # over le=10: asked again
+        Reply(text='{"quantity": 5, "code": "AB"}'),
+    ]
+    with trio.fail_after(DEADLINE):
+        reply = await client.chat.completions.parse(
+            model="gpt-test",
+            messages=[{"role": "user", "content": "An order"}],
+            response_format=Order,
+        )
+    assert reply.choices[0].message.parsed == Order(quantity=5, code="AB")
+    _, second = _bodies(upstream)
+    assert "quantity: must be <= 10" in second["messages"][-1]["content"]

@@ -110,3 +110,30 @@ async def test_a_virtual_timeout_may_be_shorter_than_the_gateway_bound(
         nursery.cancel_scope.cancel()
     assert_openai_error(response, 504)
     await _upstream_closed(upstream)
+
+
+async def test_a_structured_race_keeps_its_own_shorter_timeout(
+    rt: Runtime, upstream: FakeOpenAIServer, routes: Routes
+) -> None:
+    routes.steps["slow"] = Fault.stall(STALL)
+    config = gateway_config(upstream, request_timeout=DEADLINE * 2)
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"]}
+    body = chat(
+        "race:slow,slow?timeout=0.2",
+        response_format={"type": "json_schema", "json_schema": {"name": "A", "schema": schema}},
+    )
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(functools.partial(serve, rt, config, port=0))
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"authorization": f"Bearer {KEY}"},
+            timeout=DEADLINE,
+        ) as http:
+            with trio.fail_after(DEADLINE):
+                start = trio.current_time()
+                response = await http.post("/v1/chat/completions", json=body)
+                took = trio.current_time() - start
+        nursery.cancel_scope.cancel()
+    assert_openai_error(response, 504)
+    assert took < 3  # the race's 0.2 s, not the gateway's 20 s
+    await _upstream_closed(upstream)

@@ -1,0 +1,119 @@
+"""The validator's bounds (minimum ... maxProperties): what pydantic's
+`Field(ge=..., max_length=...)` writes into a schema is checked, whole and
+while streaming, and a bound of the wrong type is a schema problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hypothesis.strategies as st
+import pydantic
+import pytest
+from hypothesis import given
+
+from abstractcore_actors.structured_core import schema_problem
+from abstractcore_actors.structured_core._jsonschema import Validator
+
+
+class Order(pydantic.BaseModel):
+    quantity: int = pydantic.Field(ge=1, le=10)
+    price: float = pydantic.Field(gt=0, lt=1000, multiple_of=0.5)
+    code: str = pydantic.Field(min_length=2, max_length=5)
+    tags: list[str] = pydantic.Field(min_length=1, max_length=3)
+
+
+SCHEMA = Order.model_json_schema()
+GOOD = {"quantity": 3, "price": 9.5, "code": "AB1", "tags": ["x"]}
+
+
+def problems(value: object, *, complete: bool = True) -> list[str]:
+    return [
+        f"{path}: {what}" for path, what in Validator(SCHEMA).problems(value, complete=complete)
+    ]
+
+
+def test_pydantic_bounds_are_understood_and_a_good_answer_passes() -> None:
+    assert schema_problem(SCHEMA, checkable=True) is None
+    assert problems(GOOD) == []
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"quantity": 0}, "quantity: must be >= 1"),
+        ({"quantity": 11}, "quantity: must be <= 10"),
+        ({"price": 0}, "price: must be > 0"),
+        ({"price": 1000}, "price: must be < 1000"),
+        ({"price": 9.25}, "price: must be a multiple of 0.5"),
+        ({"code": "A"}, "code: has 1 characters, fewer than the 2 required"),
+        ({"code": "ABCDEF"}, "code: has 6 characters, more than the 5 allowed"),
+        ({"tags": []}, "tags: has 0 items, fewer than the 1 required"),
+        ({"tags": ["a", "b", "c", "d"]}, "tags: has 4 items, more than the 3 allowed"),
+    ],
+)
+def test_each_bound_names_the_field_and_the_limit(change: dict[str, Any], words: str) -> None:
+    [found] = problems({**GOOD, **change})
+    assert found.startswith(words)
+
+
+def test_while_streaming_only_what_cannot_change_is_judged() -> None:
+    # the last field is still streaming: "A" may grow into "AB", 0 into 0.5;
+    # but "ABCDEF" can only grow longer, and a finished field is judged
+    assert problems({"quantity": 3, "code": "A"}, complete=False) == []
+    assert problems({"code": "AB", "quantity": 0}, complete=False) == []
+    assert problems({"quantity": 3, "code": "ABCDEF"}, complete=False) == [
+        "code: has 6 characters, more than the 5 allowed"
+    ]
+    assert problems({"code": "A", "quantity": 3}, complete=False) == [
+        "code: has 1 characters, fewer than the 2 required"
+    ]
+
+
+def test_unique_items_and_property_counts() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"ids": {"type": "array", "uniqueItems": True}},
+        "minProperties": 1,
+        "maxProperties": 1,
+    }
+    check = Validator(schema).problems
+    assert check({"ids": [1, True, "1"]}) == []  # true is not 1 in JSON
+    assert check({"ids": [1, 2, 1]}) == [("ids[2]", "repeats an earlier item 1")]
+    assert check({}) == [("the answer", "has 0 fields, fewer than the 1 required")]
+    assert check({"ids": [], "x": 1}) == [("the answer", "has 2 fields, more than the 1 allowed")]
+
+
+@pytest.mark.parametrize(
+    "bound, value, words",
+    [
+        ("minimum", "1", "must be a finite number"),
+        ("maximum", True, "must be a finite number"),
+        ("multipleOf", 0, "must be a number > 0"),
+        ("maxLength", -1, "must be a whole number >= 0"),
+        ("minItems", 1.5, "must be a whole number >= 0"),
+        ("uniqueItems", 1, "must be true or false"),
+    ],
+)
+def test_a_bound_of_the_wrong_type_is_a_schema_problem(bound: str, value: Any, words: str) -> None:
+    problem = schema_problem({"type": "object", "properties": {"a": {bound: value}}})
+    assert problem is not None
+    assert problem[0] == f"properties.a.{bound}" and words in problem[1]
+
+
+def test_pattern_stays_unchecked_on_purpose() -> None:
+    # a regex from a request run on a model's answer could backtrack for minutes
+    problem = schema_problem({"type": "string", "pattern": "(a+)+$"}, checkable=True)
+    assert problem is not None and problem[0] == "pattern"
+
+
+@given(
+    value=st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner),
+        max_leaves=12,
+    ),
+    complete=st.booleans(),
+)
+def test_any_value_gets_problems_never_an_exception(value: object, complete: bool) -> None:
+    for found in (Validator(SCHEMA).problems(value, complete=complete),):
+        assert all(isinstance(path, str) and what for path, what in found)
