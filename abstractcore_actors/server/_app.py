@@ -96,8 +96,7 @@ class GatewayApp:
         value = header(scope, b"authorization")
         if value is None:
             raise _unauthorized("missing API key: send the header 'Authorization: Bearer <key>'")
-        scheme, _, key = value.decode("latin-1").partition(" ")
-        policy = self.config.find_key(key.strip()) if scheme.lower() == "bearer" else None
+        policy = self.config.key_from_authorization(value)
         if policy is None:
             raise _unauthorized("invalid API key")
         return policy

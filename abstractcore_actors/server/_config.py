@@ -13,7 +13,7 @@ import attrs
 
 from ..errors import ConfigurationError
 from ._errors import HTTPError
-from ._keys import EVENTS_ALL, EVENTS_OWN, KeyPolicy
+from ._keys import EVENTS_ALL, EVENTS_OWN, KeyPolicy, check_hash
 from ._virtual import is_virtual, parse_virtual
 
 DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -22,27 +22,9 @@ DEFAULT_SHUTDOWN_GRACE = 10.0
 DEFAULT_METRICS_MAX_MODELS = 100
 
 
-HASH_HOWTO = "python -c \"from abstractcore_actors.server import hash_key; print(hash_key('KEY'))\""
-_HEX = frozenset("0123456789abcdef")
-
-
 def hash_key(key: str) -> str:
     """The SHA-256 hex digest under which an API key is stored."""
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-def check_hash(value: object, where: str) -> str:
-    """`value` as a stored key hash (64 hex digits, lowercased); ConfigurationError
-    otherwise, saying how to make one. The value is never shown: it may be a key."""
-    if isinstance(value, str):
-        digest = value.strip().lower()
-        if len(digest) == 64 and _HEX.issuperset(digest):
-            return digest
-    raise ConfigurationError(
-        f"{where} is not a key hash: it must be the SHA-256 hex digest of the key "
-        f"(64 hex digits), not the key itself. Make one with: {HASH_HOWTO} "
-        "(or list the key itself under api_keys / as key = ...)"
-    )
 
 
 @attrs.frozen(kw_only=True)
@@ -167,6 +149,12 @@ class GatewayConfig:
         """True when `key` is one of the configured keys (constant-time per comparison)."""
         return self.find_key(key) is not None
 
+    def key_from_authorization(self, value: bytes) -> KeyPolicy | None:
+        """The policy of the key in an `Authorization: Bearer <key>` header value,
+        or None when it is not a bearer header or not a configured key."""
+        scheme, _, key = value.decode("latin-1").partition(" ")
+        return self.find_key(key.strip()) if scheme.lower() == "bearer" else None
+
     def find_key(self, key: str) -> KeyPolicy | None:
         """The policy of `key` (an unrestricted one for a plain `api_key_hashes`
         entry), or None when it is not a configured key. Every stored hash is
@@ -203,7 +191,6 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
         if not isinstance(hashes, list):
             raise ConfigurationError("api_key_hashes must be a list of key hashes (see hash_key)")
         plain = _strings(server.pop("api_keys", []), "api_keys")
-        hashes = [check_hash(h, f"api_key_hashes[{i}]") for i, h in enumerate(hashes)]
         hashes += [hash_key(k) for k in plain]
         kwargs: dict[str, Any] = {
             "aliases": {str(k): str(v) for k, v in dict(data.get("aliases", {})).items()},

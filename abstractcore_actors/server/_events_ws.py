@@ -144,8 +144,7 @@ class EventsEndpoint:
         value = header(scope, b"authorization")
         if value is None:
             return await self._first_message_auth(receive)
-        scheme, _, key = value.decode("latin-1").partition(" ")
-        policy = self._config.find_key(key.strip()) if scheme.lower() == "bearer" else None
+        policy = self._config.key_from_authorization(value)
         if policy is None:
             raise _Refused(CLOSE_UNAUTHORIZED, "invalid API key")
         return policy
@@ -172,7 +171,7 @@ class EventsEndpoint:
         self,
         query: EventQuery,
         accepts: Callable[[Event], bool],
-        scope: str,
+        visible: str,
         receive: Receive,
         send: Send,
     ) -> None:
@@ -198,7 +197,7 @@ class EventsEndpoint:
             hello: dict[str, object] = {
                 "type": "subscribed",
                 "filters": query.describe(),
-                "scope": scope,
+                "scope": visible,  # what this key may see: "own" or "all"
             }
             await _send_json(send, hello)
             async for event in events:

@@ -23,13 +23,26 @@ EVENTS_NONE = "none"
 EVENTS_SCOPES = (EVENTS_OWN, EVENTS_ALL, EVENTS_NONE)
 
 
+HASH_HOWTO = "python -c \"from abstractcore_actors.server import hash_key; print(hash_key('KEY'))\""
+_HEX = frozenset("0123456789abcdef")
+
+
+def check_hash(value: object, where: str) -> str:
+    """`value` as a stored key hash (64 hex digits, lowercased); ConfigurationError
+    otherwise, saying how to make one. The value is never shown: it may be a key."""
+    if isinstance(value, str):
+        digest = value.strip().lower()
+        if len(digest) == 64 and _HEX.issuperset(digest):
+            return digest
+    raise ConfigurationError(
+        f"{where} is not a key hash: it must be the SHA-256 hex digest of the key "
+        f"(64 hex digits), not the key itself. Make one with: {HASH_HOWTO} "
+        "(or list the key itself under api_keys / as key = ...)"
+    )
+
+
 def _hash(value: str) -> str:
-    digest = value.strip().lower()
-    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-        raise ConfigurationError(
-            "a key hash must be the 64 hex digits of SHA-256 (see hash_key) - not the key itself"
-        )
-    return digest
+    return check_hash(value, "a [[keys]] hash")
 
 
 @attrs.frozen(kw_only=True)

@@ -98,8 +98,9 @@ class GatewayMetrics:
     tokens: Counter = attrs.field(
         factory=lambda: Counter(
             "gateway_tokens_total",
-            "Tokens reported by the upstream, by provider, model and type (prompt or completion).",
-            ("provider", "model", "type"),
+            "Tokens reported by the upstream, by endpoint, provider, model and type "
+            "(prompt or completion).",
+            ("endpoint", "provider", "model", "type"),
         )
     )
     errors: Counter = attrs.field(
@@ -149,8 +150,8 @@ class GatewayMetrics:
         if r.first_token is not None:
             self.ttft.observe(r.first_token - r.started, (model,))
         if r.usage is not None:
-            self.tokens.inc((r.provider, model, "prompt"), r.usage.prompt_tokens)
-            self.tokens.inc((r.provider, model, "completion"), r.usage.completion_tokens)
+            self.tokens.inc((endpoint, r.provider, model, "prompt"), r.usage.prompt_tokens)
+            self.tokens.inc((endpoint, r.provider, model, "completion"), r.usage.completion_tokens)
         if r.error is not None:
             self.errors.inc((endpoint, r.provider, model, r.error))
         if r.outcome in ("client_disconnect", "timeout", "shutdown"):

@@ -163,7 +163,7 @@ async def test_embeddings_and_refusals_are_counted(
     assert errors.value(endpoint="chat", type="invalid_api_key") == 1
     assert errors.value(endpoint="embeddings", type="model_not_found") == 1
     tokens = metrics["gateway_tokens_total"]
-    assert tokens.value(model="gpt-test", type="prompt") > 0  # the embedding's input tokens
+    assert tokens.value(endpoint="embeddings", model="gpt-test", type="prompt") > 0  # its input
     duration = metrics["gateway_request_duration_seconds"]
     assert duration.value("_count", endpoint="embeddings") == 2
     assert metrics["gateway_requests_in_flight"].value() == 0
