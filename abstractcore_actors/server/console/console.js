@@ -261,6 +261,7 @@ async function send(event) {
   setStatus("connecting…", "running");
   await events.ready;
   if (current !== run || run.controller.signal.aborted) {
+    run.socket.close(1000); // stopped before it was sent: nothing left to watch
     finish(run, "stopped", "stopped");
     return;
   }
