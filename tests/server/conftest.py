@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import attrs
 import httpx
@@ -90,30 +91,51 @@ async def rt() -> AsyncIterator[Runtime]:
     assert our_tasks() == []
 
 
-@pytest.fixture
-async def port(rt: Runtime, config: GatewayConfig) -> AsyncIterator[int]:
+@asynccontextmanager
+async def serving(rt: Runtime, config: GatewayConfig | None) -> AsyncIterator[int]:
+    """A gateway on a free port of 127.0.0.1 for the block; yields the port."""
     async with trio.open_nursery() as nursery:
         bound: int = await nursery.start(functools.partial(serve, rt, config, port=0))
         yield bound
         nursery.cancel_scope.cancel()
 
 
-@pytest.fixture
-async def client(port: int) -> AsyncIterator[openai.AsyncOpenAI]:
+@asynccontextmanager
+async def sdk_client(port: int, key: str = KEY) -> AsyncIterator[openai.AsyncOpenAI]:
+    """The real openai SDK pointed at the gateway on `port`."""
     sdk = openai.AsyncOpenAI(
-        base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=0, timeout=DEADLINE
+        base_url=f"http://127.0.0.1:{port}/v1", api_key=key, max_retries=0, timeout=DEADLINE
     )
     prepare_sdk_client(sdk)
-    yield sdk
-    await sdk.close()
+    async with sdk:
+        yield sdk
+
+
+@asynccontextmanager
+async def http_client(port: int, key: str = KEY) -> AsyncIterator[httpx.AsyncClient]:
+    """httpx pointed at the gateway on `port`, with the bearer key."""
+    headers = {"authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=DEADLINE
+    ) as c:
+        yield c
+
+
+@pytest.fixture
+async def port(rt: Runtime, config: GatewayConfig) -> AsyncIterator[int]:
+    async with serving(rt, config) as bound:
+        yield bound
+
+
+@pytest.fixture
+async def client(port: int) -> AsyncIterator[openai.AsyncOpenAI]:
+    async with sdk_client(port) as sdk:
+        yield sdk
 
 
 @pytest.fixture
 async def http(port: int) -> AsyncIterator[httpx.AsyncClient]:
-    headers = {"authorization": f"Bearer {KEY}"}
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=DEADLINE
-    ) as c:
+    async with http_client(port) as c:
         yield c
 
 

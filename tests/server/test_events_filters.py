@@ -4,7 +4,6 @@ Real WebSockets, the real openai SDK, a fake upstream."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,11 +14,11 @@ import pytest
 import trio
 
 from abstractcore_actors import Runtime, open_runtime
-from abstractcore_actors.server import GatewayConfig, serve
-from abstractcore_actors.testing import FakeOpenAIServer, Reply, prepare_sdk_client
+from abstractcore_actors.server import GatewayConfig
+from abstractcore_actors.testing import FakeOpenAIServer, Reply
 from tests.leaks import our_tasks
 
-from .conftest import DEADLINE, KEY, UPSTREAM_KEY, Routes, chat, gateway_config
+from .conftest import DEADLINE, UPSTREAM_KEY, Routes, chat, gateway_config, sdk_client, serving
 from .test_events_ws import collect_until, events_socket, subscribed
 
 MESSAGES: Any = [{"role": "user", "content": "hi"}]
@@ -171,26 +170,19 @@ async def test_a_virtual_alias_contender_counts_as_its_member(
 ) -> None:
     routes.steps["slow"] = Reply(text="late", ttft=2)  # loses the race
     config = gateway_config(upstream, aliases={"best": "race:fast,slow"})
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(functools.partial(serve, rt, config, port=0))
-        sdk = openai.AsyncOpenAI(
-            base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=0, timeout=DEADLINE
-        )
-        prepare_sdk_client(sdk)
-        async with sdk:
-            with trio.fail_after(DEADLINE):
-                async with (
-                    events_socket(port, model="fast") as fast,
-                    events_socket(port, model="best") as best,
-                ):
-                    await subscribed(fast)
-                    await subscribed(best)
-                    await ask(sdk, "best", "via-alias")
-                    await ask(sdk, "fast", "marker")
-                    by_member = await collect_until(fast, done("marker"))
-                    await ask(sdk, "best", "marker-2")
-                    by_alias = await collect_until(best, done("marker-2/0"))
-        nursery.cancel_scope.cancel()
+    async with serving(rt, config) as port, sdk_client(port) as sdk:
+        with trio.fail_after(DEADLINE):
+            async with (
+                events_socket(port, model="fast") as fast,
+                events_socket(port, model="best") as best,
+            ):
+                await subscribed(fast)
+                await subscribed(best)
+                await ask(sdk, "best", "via-alias")
+                await ask(sdk, "fast", "marker")
+                by_member = await collect_until(fast, done("marker"))
+                await ask(sdk, "best", "marker-2")
+                by_alias = await collect_until(best, done("marker-2/0"))
     started = {e["request_id"] for e in by_member if e["type"] == "generation.started"}
     assert started == {"via-alias/0", "marker"}  # not the slow contender via-alias/1
     named = {e["request_id"] for e in by_alias if e["type"] == "generation.started"}

@@ -5,7 +5,6 @@ server-wide max_tokens cap."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import AsyncIterator
 
 import httpx
@@ -13,11 +12,20 @@ import openai
 import pytest
 import trio
 
-from abstractcore_actors import open_runtime
-from abstractcore_actors.server import GatewayConfig, serve
-from abstractcore_actors.testing import FakeOpenAIServer, Reply, prepare_sdk_client
+from abstractcore_actors import Runtime, open_runtime
+from abstractcore_actors.testing import FakeOpenAIServer, Reply
 
-from .conftest import DEADLINE, KEY, UPSTREAM_KEY, Routes, assert_openai_error, chat, gateway_config
+from .conftest import (
+    DEADLINE,
+    UPSTREAM_KEY,
+    Routes,
+    assert_openai_error,
+    chat,
+    gateway_config,
+    http_client,
+    sdk_client,
+    serving,
+)
 
 
 @pytest.fixture
@@ -26,15 +34,8 @@ async def passthrough(upstream: FakeOpenAIServer) -> AsyncIterator[httpx.AsyncCl
     the openai provider at the fake upstream (and has no Anthropic key)."""
     env = {"OPENAI_API_KEY": UPSTREAM_KEY, "OPENAI_BASE_URL": upstream.base_url}
     config = gateway_config(upstream, passthrough=True)
-    async with open_runtime(env=env) as rt, trio.open_nursery() as nursery:
-        port = await nursery.start(functools.partial(serve, rt, config, port=0))
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"authorization": f"Bearer {KEY}"},
-            timeout=DEADLINE,
-        ) as http:
-            yield http
-        nursery.cancel_scope.cancel()
+    async with open_runtime(env=env) as rt, serving(rt, config) as port, http_client(port) as http:
+        yield http
 
 
 async def test_passthrough_routes_provider_slash_model(
@@ -76,25 +77,18 @@ async def test_a_single_model_hedge_retries_the_same_model(
 
 
 async def test_the_server_max_tokens_caps_every_request(
-    rt: object, upstream: FakeOpenAIServer
+    rt: Runtime, upstream: FakeOpenAIServer
 ) -> None:
-    config: GatewayConfig = gateway_config(upstream, max_tokens=5)
-    async with open_runtime(env={}) as runtime, trio.open_nursery() as nursery:
-        port = await nursery.start(functools.partial(serve, runtime, config, port=0))
-        sdk = openai.AsyncOpenAI(
-            base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=0, timeout=DEADLINE
-        )
-        prepare_sdk_client(sdk)
-        async with sdk:
-            with trio.fail_after(DEADLINE):
-                for asked in (100, None, 3):
-                    extra = {} if asked is None else {"max_tokens": asked}
-                    await sdk.chat.completions.create(
-                        model="gpt-test",
-                        messages=[{"role": "user", "content": "hi"}],
-                        **extra,  # type: ignore[arg-type]
-                    )
-        nursery.cancel_scope.cancel()
+    config = gateway_config(upstream, max_tokens=5)
+    async with serving(rt, config) as port, sdk_client(port) as sdk:
+        with trio.fail_after(DEADLINE):
+            for asked in (100, None, 3):
+                extra = {} if asked is None else {"max_tokens": asked}
+                await sdk.chat.completions.create(
+                    model="gpt-test",
+                    messages=[{"role": "user", "content": "hi"}],
+                    **extra,  # type: ignore[arg-type]
+                )
     sent = [r.json for r in upstream.requests]
     caps = [body.get("max_tokens") or body.get("max_completion_tokens") for body in sent]  # type: ignore[union-attr]
     assert caps == [5, 5, 3]

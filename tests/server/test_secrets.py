@@ -5,21 +5,19 @@ own error messages, and even for a key of no known shape (the generic
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 from collections.abc import AsyncIterator
 
 import attrs
-import httpx
 import pytest
 import trio
 
 from abstractcore_actors import Runtime
-from abstractcore_actors.server import GatewayConfig, ModelRoute, serve
+from abstractcore_actors.server import GatewayConfig, ModelRoute
 from abstractcore_actors.testing import FakeOpenAIServer, Fault, Reply, open_fake_openai_server
 
-from .conftest import DEADLINE, KEY, Routes, chat, gateway_config
+from .conftest import DEADLINE, Routes, chat, gateway_config, http_client, serving
 
 # Shaped like no vendor's key, so only redaction of the configured value hides it.
 SECRET = "upstream-Zq81XvP0wLmT5rKcN3yB"
@@ -59,13 +57,8 @@ async def test_an_echoed_upstream_key_reaches_no_client_event_log_or_metric(
     }
     caplog.set_level(logging.DEBUG)
     seen: list[str] = []
-    async with rt.events.subscribe("*", buffer=10_000) as events, trio.open_nursery() as nursery:
-        port = await nursery.start(functools.partial(serve, rt, config, port=0))
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"authorization": f"Bearer {KEY}"},
-            timeout=DEADLINE,
-        ) as http:
+    async with rt.events.subscribe("*", buffer=10_000) as events:
+        async with serving(rt, config) as port, http_client(port) as http:
             with trio.fail_after(DEADLINE):
                 for model in ("gpt-test", "slow"):
                     response = await http.post("/v1/chat/completions", json=chat(model))
@@ -79,7 +72,6 @@ async def test_an_echoed_upstream_key_reaches_no_client_event_log_or_metric(
                 assert '"error"' in cut.text  # the upstream's error frame came through
                 seen.append(cut.text)
                 seen.append((await http.get("/metrics")).text)
-        nursery.cancel_scope.cancel()
         while True:
             try:
                 event = events.receive_nowait()

@@ -4,18 +4,23 @@ model's `?timeout=` may shorten that bound but never lengthen it."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 import trio
 
 from abstractcore_actors import Runtime
-from abstractcore_actors.server import GatewayConfig, serve
+from abstractcore_actors.server import GatewayConfig
 from abstractcore_actors.testing import FakeOpenAIServer, Fault, Reply
 
-from .conftest import DEADLINE, KEY, Routes, assert_openai_error, chat, gateway_config
+from .conftest import (
+    DEADLINE,
+    Routes,
+    assert_openai_error,
+    chat,
+    gateway_config,
+    http_client,
+    serving,
+)
 
 BOUND = 0.3  # the gateway's request_timeout in these tests
 STALL = 30.0  # far past every bound here: a test that waits for it fails on DEADLINE
@@ -27,16 +32,8 @@ def config(upstream: FakeOpenAIServer) -> GatewayConfig:
 
 
 @pytest.fixture
-async def bounded(rt: Runtime, config: GatewayConfig) -> AsyncIterator[httpx.AsyncClient]:
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(functools.partial(serve, rt, config, port=0))
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"authorization": f"Bearer {KEY}"},
-            timeout=DEADLINE,
-        ) as http:
-            yield http
-        nursery.cancel_scope.cancel()
+async def bounded(http: httpx.AsyncClient) -> httpx.AsyncClient:
+    return http  # the conftest's gateway, on this module's config
 
 
 async def _upstream_closed(upstream: FakeOpenAIServer) -> None:
@@ -96,18 +93,11 @@ async def test_a_virtual_timeout_may_be_shorter_than_the_gateway_bound(
 ) -> None:
     routes.steps["slow"] = Fault.stall(STALL)
     config = gateway_config(upstream, request_timeout=DEADLINE * 2)
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(functools.partial(serve, rt, config, port=0))
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"authorization": f"Bearer {KEY}"},
-            timeout=DEADLINE,
-        ) as http:
-            with trio.fail_after(DEADLINE):
-                response = await http.post(
-                    "/v1/chat/completions", json=chat("race:slow,slow?timeout=0.2")
-                )
-        nursery.cancel_scope.cancel()
+    async with serving(rt, config) as port, http_client(port) as http:
+        with trio.fail_after(DEADLINE):
+            response = await http.post(
+                "/v1/chat/completions", json=chat("race:slow,slow?timeout=0.2")
+            )
     assert_openai_error(response, 504)
     await _upstream_closed(upstream)
 
@@ -122,18 +112,11 @@ async def test_a_structured_race_keeps_its_own_shorter_timeout(
         "race:slow,slow?timeout=0.2",
         response_format={"type": "json_schema", "json_schema": {"name": "A", "schema": schema}},
     )
-    async with trio.open_nursery() as nursery:
-        port = await nursery.start(functools.partial(serve, rt, config, port=0))
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"authorization": f"Bearer {KEY}"},
-            timeout=DEADLINE,
-        ) as http:
-            with trio.fail_after(DEADLINE):
-                start = trio.current_time()
-                response = await http.post("/v1/chat/completions", json=body)
-                took = trio.current_time() - start
-        nursery.cancel_scope.cancel()
+    async with serving(rt, config) as port, http_client(port) as http:
+        with trio.fail_after(DEADLINE):
+            start = trio.current_time()
+            response = await http.post("/v1/chat/completions", json=body)
+            took = trio.current_time() - start
     assert_openai_error(response, 504)
     assert took < 3  # the race's 0.2 s, not the gateway's 20 s
     await _upstream_closed(upstream)
