@@ -85,10 +85,22 @@ def config(upstream: FakeOpenAIServer) -> GatewayConfig:
 
 
 @pytest.fixture
-async def rt() -> AsyncIterator[Runtime]:
-    async with open_runtime(env={}) as runtime:
+def runtime_env() -> dict[str, str]:
+    """The runtime's environment: none (no provider key), unless a module says."""
+    return {}
+
+
+@pytest.fixture
+async def rt(runtime_env: dict[str, str]) -> AsyncIterator[Runtime]:
+    async with open_runtime(env=runtime_env) as runtime:
         yield runtime
     assert our_tasks() == []
+
+
+def passthrough_env(upstream: FakeOpenAIServer) -> dict[str, str]:
+    """An environment whose openai provider is the fake upstream: passthrough
+    names like "openai/gpt-4o" reach it."""
+    return {"OPENAI_API_KEY": UPSTREAM_KEY, "OPENAI_BASE_URL": upstream.base_url}
 
 
 @asynccontextmanager

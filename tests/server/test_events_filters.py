@@ -4,7 +4,6 @@ Real WebSockets, the real openai SDK, a fake upstream."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import attrs
@@ -13,23 +12,27 @@ import openai
 import pytest
 import trio
 
-from abstractcore_actors import Runtime, open_runtime
+from abstractcore_actors import Runtime
 from abstractcore_actors.server import GatewayConfig
 from abstractcore_actors.testing import FakeOpenAIServer, Reply
-from tests.leaks import our_tasks
 
-from .conftest import DEADLINE, UPSTREAM_KEY, Routes, chat, gateway_config, sdk_client, serving
+from .conftest import (
+    DEADLINE,
+    Routes,
+    chat,
+    gateway_config,
+    passthrough_env,
+    sdk_client,
+    serving,
+)
 from .test_events_ws import collect_until, events_socket, subscribed
 
 MESSAGES: Any = [{"role": "user", "content": "hi"}]
 
 
 @pytest.fixture
-async def rt(upstream: FakeOpenAIServer) -> AsyncIterator[Runtime]:
-    env = {"OPENAI_API_KEY": UPSTREAM_KEY, "OPENAI_BASE_URL": upstream.base_url}
-    async with open_runtime(env=env) as runtime:
-        yield runtime
-    assert our_tasks() == []
+def runtime_env(upstream: FakeOpenAIServer) -> dict[str, str]:
+    return passthrough_env(upstream)  # "openai/<model>" reaches the fake upstream too
 
 
 @pytest.fixture

@@ -14,14 +14,13 @@ import pytest
 import trio
 import trio_websocket
 
-from abstractcore_actors import Runtime, open_runtime
+from abstractcore_actors import Runtime
 from abstractcore_actors.errors import ConfigurationError
 from abstractcore_actors.server import GatewayConfig, KeyPolicy, hash_key
 from abstractcore_actors.server._config import config_from_mapping
 from abstractcore_actors.testing import FakeOpenAIServer, Reply, prepare_sdk_client
-from tests.leaks import our_tasks
 
-from .conftest import DEADLINE, KEY, UPSTREAM_KEY, Routes, gateway_config
+from .conftest import DEADLINE, KEY, UPSTREAM_KEY, Routes, gateway_config, passthrough_env
 from .test_events_ws import collect_until, events_socket, receive, subscribed
 
 TEAM_A = "gw-team-a-key-0001"  # models: fast; events: own (the default)
@@ -37,12 +36,8 @@ def _key(key: str, name: str, **policy: Any) -> KeyPolicy:
 
 
 @pytest.fixture
-async def rt(upstream: FakeOpenAIServer) -> AsyncIterator[Runtime]:
-    # passthrough "openai/<model>" reaches the fake upstream too
-    env = {"OPENAI_API_KEY": UPSTREAM_KEY, "OPENAI_BASE_URL": upstream.base_url}
-    async with open_runtime(env=env) as runtime:
-        yield runtime
-    assert our_tasks() == []
+def runtime_env(upstream: FakeOpenAIServer) -> dict[str, str]:
+    return passthrough_env(upstream)  # "openai/<model>" reaches the fake upstream too
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ import openai
 import pytest
 import trio
 
-from abstractcore_actors import Runtime, open_runtime
+from abstractcore_actors import Runtime
 from abstractcore_actors.server import serve
 from abstractcore_actors.testing import prepare_sdk_client
-from tests.leaks import our_tasks
 
 pytestmark = pytest.mark.local_model
 
@@ -25,13 +24,6 @@ MESSAGES = [{"role": "user", "content": "What is the capital of France?"}]
 
 def model_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name == THREAD]
-
-
-@pytest.fixture
-async def rt() -> AsyncIterator[Runtime]:
-    async with open_runtime(env={}) as runtime:
-        yield runtime
-    assert our_tasks() == []
 
 
 @pytest.fixture

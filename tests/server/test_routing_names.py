@@ -17,12 +17,12 @@ from abstractcore_actors.testing import FakeOpenAIServer, Reply
 
 from .conftest import (
     DEADLINE,
-    UPSTREAM_KEY,
     Routes,
     assert_openai_error,
     chat,
     gateway_config,
     http_client,
+    passthrough_env,
     sdk_client,
     serving,
 )
@@ -32,9 +32,12 @@ from .conftest import (
 async def passthrough(upstream: FakeOpenAIServer) -> AsyncIterator[httpx.AsyncClient]:
     """A gateway with passthrough on, over a runtime whose environment points
     the openai provider at the fake upstream (and has no Anthropic key)."""
-    env = {"OPENAI_API_KEY": UPSTREAM_KEY, "OPENAI_BASE_URL": upstream.base_url}
     config = gateway_config(upstream, passthrough=True)
-    async with open_runtime(env=env) as rt, serving(rt, config) as port, http_client(port) as http:
+    async with (
+        open_runtime(env=passthrough_env(upstream)) as rt,
+        serving(rt, config) as port,
+        http_client(port) as http,
+    ):
         yield http
 
 
