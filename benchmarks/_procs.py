@@ -32,6 +32,16 @@ class StartFailed(Exception):
     """A benchmark process did not come up; the message says why."""
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process `pid` has used so far; NaN where /proc
+    does not tell (not Linux, or the process is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now (the child binds it moments later)."""
     with socket.socket() as sock:

@@ -65,6 +65,7 @@ class Target:
     base_url: str
     api_key: str
     model: str
+    pid: int | None = None  # the proxy's process (None: straight to the upstream)
 
 
 @attrs.frozen(kw_only=True)
@@ -74,6 +75,8 @@ class Result:
     failures: int
     first_failure: str
     rounds: tuple[Result, ...] = ()
+    # CPU seconds each process used during the run: client, upstream, proxy
+    cpu: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
     @classmethod
     def pooled(cls, rounds: list[Result]) -> Result:
@@ -84,7 +87,13 @@ class Result:
             failures=sum(r.failures for r in rounds),
             first_failure=failures[0] if failures else "",
             rounds=tuple(rounds),
+            cpu=tuple(sum(r.cpu[i] for r in rounds) for i in range(3)),  # type: ignore[arg-type]
         )
+
+    def cpu_per_stream(self) -> tuple[float, float, float]:
+        """Milliseconds of CPU per finished stream: client, upstream, proxy."""
+        done = max(1, len(self.latencies))
+        return tuple(c * 1000 / done for c in self.cpu)  # type: ignore[return-value]
 
     @property
     def rps(self) -> float:
@@ -153,7 +162,29 @@ async def run_level(
     )
 
 
-async def measure(targets: list[Target]) -> dict[tuple[str, int], Result]:
+async def timed_level(
+    client: openai.AsyncOpenAI,
+    target: Target,
+    upstream_pid: int,
+    model: str,
+    concurrency: int,
+    total: int,
+    ramp: float,
+) -> Result:
+    """run_level, with the CPU each process spent on it (client, upstream, proxy)."""
+
+    def now() -> tuple[float, float, float]:
+        proxy = _procs.cpu_seconds(target.pid) if target.pid is not None else 0.0
+        return time.process_time(), _procs.cpu_seconds(upstream_pid), proxy
+
+    before = now()
+    run = await run_level(client, model, concurrency, total, ramp)
+    after = now()
+    spent = (after[0] - before[0], after[1] - before[1], after[2] - before[2])
+    return attrs.evolve(run, cpu=spent)
+
+
+async def measure(targets: list[Target], upstream_pid: int) -> dict[tuple[str, int], Result]:
     clients = {
         t.label: openai.AsyncOpenAI(base_url=t.base_url, api_key=t.api_key, max_retries=0)
         for t in targets
@@ -175,7 +206,9 @@ async def measure(targets: list[Target]) -> dict[tuple[str, int], Result]:
                 for t in order:
                     if t.label == "litellm" and turn > 0:
                         continue
-                    run = await run_level(clients[t.label], t.model, concurrency, total, ramp)
+                    run = await timed_level(
+                        clients[t.label], t, upstream_pid, t.model, concurrency, total, ramp
+                    )
                     runs[t.label].append(run)
             for label, done in runs.items():
                 results[label, concurrency] = Result.pooled(done)
@@ -185,7 +218,9 @@ async def measure(targets: list[Target]) -> dict[tuple[str, int], Result]:
         ramp = TTFT + CHUNKS * TOKEN_GAP  # a paced stream's length
         for turn in range(rounds):
             for t in paced if turn % 2 == 0 else paced[::-1]:
-                run = await run_level(clients[t.label], PACED_MODEL, concurrency, total, ramp)
+                run = await timed_level(
+                    clients[t.label], t, upstream_pid, PACED_MODEL, concurrency, total, ramp
+                )
                 runs[t.label].append(run)
         for label, done in runs.items():
             results[f"paced {label}", concurrency] = Result.pooled(done)
@@ -255,6 +290,7 @@ def report(targets: list[Target], results: dict[tuple[str, int], Result]) -> Non
             f"{r.quantile(0.5) * 1000:9.2f} {r.quantile(0.99) * 1000:8.2f} "
             f"{added:<17} {r.failures:4d}/{len(r.latencies) + r.failures}"
         )
+    _report_cpu(labels, results)
     if "litellm" not in labels:
         return
     for concurrency, _, _ in LEVELS:
@@ -263,6 +299,32 @@ def report(targets: list[Target], results: dict[tuple[str, int], Result]) -> Non
         if concurrency == 200:
             target = f"  (target >= {RPS_RATIO_TARGET:.1f})  {_ok(ratio >= RPS_RATIO_TARGET)}"
         print(f"  req/s gateway/LiteLLM at {concurrency:>3} concurrent: {ratio:6.2f}{target}")
+
+
+def _report_cpu(labels: list[str], results: dict[tuple[str, int], Result]) -> None:
+    # Two cores are shared by three processes: what each spends per stream
+    # says how much of the added latency is one process waiting for another's
+    # core (the load generator, an AsyncOpenAI client, is the heaviest).
+    print("  CPU per stream, ms (client = this AsyncOpenAI load generator; 2 cores for all):")
+    print("  streams  path          client  upstream   proxy   (busy: client's share of a core)")
+    rows = [(c, c) for c, _, _ in LEVELS] + [(f"paced {PACED_LEVEL[0]}", PACED_LEVEL[0])]
+    for name, concurrency in rows:
+        for label in labels:
+            key = (
+                (f"paced {label}", concurrency)
+                if str(name).startswith("paced")
+                else (label, concurrency)
+            )
+            if key not in results:
+                continue
+            r = results[key]
+            client, upstream, proxy = r.cpu_per_stream()
+            busy = r.cpu[0] / r.wall * 100 if r.wall else float("nan")
+            shown = "" if label == "direct" else f"{proxy:7.2f}"
+            print(
+                f"  {str(name) if label == 'direct' else '':>8} {label:<11} {client:8.2f} "
+                f"{upstream:9.2f} {shown:>7}   ({busy:.0f}%)"
+            )
 
 
 def _finite(seconds: float) -> float:
@@ -288,14 +350,17 @@ def _gateway_config(path: Path, upstream: str, provider: str) -> None:
     )
 
 
-def _start_gateway(stack: ExitStack, tmp: Path, upstream: str, provider: str, label: str) -> str:
+def _start_gateway(
+    stack: ExitStack, tmp: Path, upstream: str, provider: str, label: str
+) -> tuple[str, int]:
+    """The gateway's base URL and process id."""
     config, port = tmp / f"{label}.toml", _procs.free_port()
     log = _procs.CACHE / "logs" / f"{label}.log"
     _gateway_config(config, upstream, provider)
     command = _procs.gateway_command(config, port)
     proc = stack.enter_context(_procs.running(command, log, _procs.gateway_env()))
     _procs.wait_ready(proc, f"http://127.0.0.1:{port}/health", log)
-    return f"http://127.0.0.1:{port}/v1"
+    return f"http://127.0.0.1:{port}/v1", proc.pid
 
 
 def main(sdk: bool, litellm: bool = True) -> None:
@@ -305,16 +370,16 @@ def main(sdk: bool, litellm: bool = True) -> None:
         url_file = tmp / "upstream-url"
         log = logs / "upstream.log"
         command = _procs.upstream_command(url_file)
-        proc = stack.enter_context(_procs.running(command, log, _procs.gateway_env()))
-        upstream = _procs.read_url(proc, url_file, log)
+        up = stack.enter_context(_procs.running(command, log, _procs.gateway_env()))
+        upstream = _procs.read_url(up, url_file, log)
         targets = [Target(label="direct", base_url=upstream, api_key="sk-bench", model=MODEL)]
 
-        gateway = _start_gateway(stack, tmp, upstream, "openai-compatible", "gateway")
-        targets.append(Target(label="gateway", base_url=gateway, api_key="sk-bench", model=MODEL))
-        if sdk:
-            gateway = _start_gateway(stack, tmp, upstream, "openai", "gateway-sdk")
+        for label, provider in (("gateway", "openai-compatible"), ("gateway-sdk", "openai")):
+            if label == "gateway-sdk" and not sdk:
+                continue
+            url, pid = _start_gateway(stack, tmp, upstream, provider, label)
             targets.append(
-                Target(label="gateway-sdk", base_url=gateway, api_key="sk-bench", model=MODEL)
+                Target(label=label, base_url=url, api_key="sk-bench", model=MODEL, pid=pid)
             )
 
         try:
@@ -332,13 +397,17 @@ def main(sdk: bool, litellm: bool = True) -> None:
                 log,
                 headers={"Authorization": f"Bearer {master}"},
             )
-            litellm = f"http://127.0.0.1:{port}/v1"
-            targets.append(Target(label="litellm", base_url=litellm, api_key=master, model=MODEL))
+            litellm_url = f"http://127.0.0.1:{port}/v1"
+            targets.append(
+                Target(
+                    label="litellm", base_url=litellm_url, api_key=master, model=MODEL, pid=proc.pid
+                )
+            )
         except _procs.StartFailed as exc:
             print(f"  LiteLLM's proxy is left out: {exc}")
             print("  reporting (a) direct and (b) gateway only")
 
-        results = trio.run(measure, targets)
+        results = trio.run(measure, targets, up.pid)
     report(targets, results)
 
 
