@@ -20,7 +20,6 @@ from ..types import Chunk, GenerateResponse
 from ._attempts import Attempt, PatternResult, Status, contender_options, new_attempts
 from ._race import check_timeout, failures
 
-
 _BUFFER = 32  # as a provider stream's
 
 
