@@ -37,7 +37,7 @@ async def streamed_chat(rt: Runtime, llm: LLM) -> None:
     # SmolLM2 follows its own built-in system prompt best, so we add none.
     # The session actor keeps the history; each turn streams as it is made.
     chat = rt.session(llm, max_tokens=48, temperature=0.0)
-    for question in ("What is the capital of France?", "And what is it famous for?"):
+    for question in ("What color is the sky on a clear day?", "Why?"):
         print(f"{DIM}you:{END} {question}\n{DIM}bot:{END} ", end="", flush=True)
         async with chat.stream(question) as turn:
             async for chunk in turn:
@@ -50,7 +50,7 @@ async def streamed_chat(rt: Runtime, llm: LLM) -> None:
 
 async def a_race(contenders: list[LLM]) -> None:
     title(f"2. a race between {len(contenders)} contenders (first answer wins)")
-    result = await race(contenders, "Name one planet of the solar system.", max_tokens=16)
+    result = await race(contenders, "Name a fruit that is red.", max_tokens=16)
     print(f"winner {BOLD}{result.winners[0].label}{END}: {result.content.strip()!r}")
     for attempt in result.attempts:
         extra = "(estimated)" if attempt.usage_is_estimate else ""
