@@ -44,6 +44,7 @@ from .patterns import PatternResult as PatternResult
 from .patterns import batch as batch
 from .patterns import ensemble as ensemble
 from .patterns import hedge as hedge
+from .patterns import hedge_stream as hedge_stream
 from .patterns import race as race
 from .patterns import race_stream as race_stream
 from .providers import LLM as LLM

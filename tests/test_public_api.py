@@ -18,6 +18,7 @@ PUBLIC = {
     "race_stream",
     "ensemble",
     "hedge",
+    "hedge_stream",
     "batch",
     "PatternResult",
     # sessions, tools, events

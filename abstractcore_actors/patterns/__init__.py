@@ -1,4 +1,5 @@
-"""Concurrency patterns as supervisors: race, race_stream, ensemble, hedge, batch."""
+"""Concurrency patterns as supervisors: race, race_stream, ensemble, hedge,
+hedge_stream, batch."""
 
 from ._attempts import Attempt as Attempt
 from ._attempts import PatternResult as PatternResult
@@ -10,4 +11,5 @@ from ._ensemble import normalise as normalise
 from ._hedge import hedge as hedge
 from ._race import race as race
 from ._race_stream import RacedStream as RacedStream
+from ._race_stream import hedge_stream as hedge_stream
 from ._race_stream import race_stream as race_stream

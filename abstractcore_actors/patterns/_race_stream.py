@@ -1,14 +1,16 @@
-"""`race_stream`: the first stream to produce a token wins; the others are cancelled.
+"""`race_stream` and `hedge_stream`: the first stream to produce a token wins;
+the others are cancelled.
 
-Each contender opens its stream in its own task. The first to produce a
-token claims the race; every other contender is cancelled at once (its
-upstream connection closed), and the winner's task keeps pumping its
-chunks, at the reader's pace, to the caller.
+Each contender opens its stream in its own task — all at once for a race,
+one every `after` seconds for a hedge. The first to produce a token claims
+the race; every other contender is cancelled at once (its upstream
+connection closed), no more are started, and the winner's task keeps
+pumping its chunks, a little ahead of the reader, to the caller.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, final
 
@@ -17,7 +19,7 @@ import trio
 from ..errors import AllAttemptsFailed, ProviderTimeout, ValidationError
 from ..providers import LLM
 from ..types import Chunk, GenerateResponse
-from ._attempts import Attempt, PatternResult, Status, contender_options, new_attempts
+from ._attempts import Attempt, PatternResult, Status, contender_options, label_of
 from ._race import check_timeout, failures
 
 _BUFFER = 32  # as a provider stream's
@@ -33,11 +35,13 @@ class RacedStream:
         winner: Attempt,
         attempts: list[Attempt],
         errors: list[BaseException],
+        pattern: str = "race",
     ) -> None:
         self._chunks = chunks
         self.winner = winner
         self.attempts = attempts
         self._errors = errors
+        self._pattern = pattern
 
     def __aiter__(self) -> RacedStream:
         return self
@@ -61,9 +65,13 @@ class RacedStream:
             raise trio.WouldBlock from None
 
     def result(self) -> PatternResult:
-        """The race so far: the winner's answer (complete once the stream ended)."""
+        """The race (or hedge) so far: the winner's answer (complete once the stream ended)."""
         response = self.winner.response or GenerateResponse(content="")
-        return PatternResult(response=response, attempts=tuple(self.attempts), pattern="race")
+        attempts = tuple(self.attempts)
+        return PatternResult(response=response, attempts=attempts, pattern=self._pattern)
+
+
+Launch = Callable[[Callable[[int], None], Callable[[], Awaitable[None]]], Awaitable[None]]
 
 
 @asynccontextmanager
@@ -80,25 +88,92 @@ async def race_stream(
     if every stream failed before its first token, `ProviderTimeout` if no
     token came in time. Leaving the block cancels the winner too.
     """
+    items = _llms(llms, "race_stream")
+
+    async def all_at_once(start: Callable[[int], None], _: Callable[[], Awaitable[None]]) -> None:
+        for index in range(len(items)):
+            start(index)
+
+    async with _first_token(items, prompt, timeout, options, all_at_once, "race") as stream:
+        yield stream
+
+
+@asynccontextmanager
+async def hedge_stream(
+    llms: LLM | Sequence[LLM],
+    prompt: Any = None,
+    *,
+    after: float,
+    max_attempts: int | None = None,
+    timeout: float | None = None,
+    **options: Any,
+) -> AsyncIterator[RacedStream]:
+    """`async with hedge_stream([a, b], "Hi", after=0.5) as s: async for chunk in s:`
+
+    The first attempt streams; every `after` seconds without a first token
+    (or at once when an attempt fails) the next one starts, cycling through
+    `llms` up to `max_attempts` (default: at least 2). The first to send a
+    token wins and the others are cancelled, as in `race_stream` — a hedge
+    against a slow time to first token. `timeout` bounds the wait for it.
+    """
+    chain = _llms([llms] if isinstance(llms, LLM) else llms, "hedge_stream")
+    if not after >= 0:
+        raise ValidationError(f"after must be >= 0 seconds (got {after!r})")
+    count = max_attempts if max_attempts is not None else max(2, len(chain))
+    if count < 1:
+        raise ValidationError(f"max_attempts must be >= 1 (got {max_attempts})")
+    items = [chain[k % len(chain)] for k in range(count)]
+
+    async def staggered(
+        start: Callable[[int], None], failure: Callable[[], Awaitable[None]]
+    ) -> None:
+        for index in range(count):
+            start(index)
+            if index < count - 1:
+                with trio.move_on_after(after):
+                    await failure()  # an attempt failed: start the next one now
+
+    async with _first_token(items, prompt, timeout, options, staggered, "hedge") as stream:
+        yield stream
+
+
+def _llms(llms: Sequence[LLM], pattern: str) -> list[LLM]:
     items = list(llms)
     if not items or not all(isinstance(x, LLM) for x in items):
-        raise ValidationError("race_stream takes a non-empty list of LLMs")
+        raise ValidationError(f"{pattern} takes a non-empty list of LLMs")
+    return items
+
+
+@asynccontextmanager
+async def _first_token(
+    items: list[LLM],
+    prompt: Any,
+    timeout: float | None,
+    options: dict[str, Any],
+    launch: Launch,
+    pattern: str,
+) -> AsyncIterator[RacedStream]:
+    """Streams of `items`, started when `launch` says; the first token wins."""
     limit = check_timeout(timeout)
-    attempts = new_attempts(items)
-    # a few chunks of room: the winner's pump runs a little ahead of its
-    # reader, who takes what has arrived in one go (receive_nowait)
+    attempts: list[Attempt] = []  # the started ones, in order
     send, recv = trio.open_memory_channel[Chunk](_BUFFER)
     decided = trio.Event()
+    failed = trio.Event()  # pulsed by each failure
     scopes: list[trio.CancelScope] = [trio.CancelScope() for _ in items]
     winner: list[Attempt] = []
     errors: list[BaseException] = []
 
     def maybe_all_failed() -> None:
-        if all(a.status is Status.FAILED for a in attempts):
+        nonlocal failed
+        failed.set()
+        failed = trio.Event()
+        if len(attempts) == len(items) and all(a.status is Status.FAILED for a in attempts):
             decided.set()
 
-    async def contend(index: int, llm: LLM) -> None:
-        attempt = attempts[index]
+    async def a_failure() -> None:
+        await failed.wait()
+
+    async def contend(index: int, llm: LLM, attempt: Attempt) -> None:
         with scopes[index]:
             try:
                 async with llm.stream(prompt, **contender_options(options, index)) as stream:
@@ -131,23 +206,43 @@ async def race_stream(
             attempt.end(Status.CANCELLED)
 
     async with trio.open_nursery() as nursery:
-        for index, llm in enumerate(items):
-            nursery.start_soon(contend, index, llm)
+
+        def start(index: int) -> None:
+            if decided.is_set() or scopes[index].cancel_called:
+                return
+            llm = items[index]
+            attempt = Attempt(
+                label=label_of(llm, index), index=index, started_at=trio.current_time()
+            )
+            attempts.append(attempt)
+            nursery.start_soon(contend, index, llm, attempt)
+
+        async def launcher() -> None:
+            with trio.CancelScope() as launching:
+                stop_launching.append(launching)
+                await launch(start, a_failure)
+
+        stop_launching: list[trio.CancelScope] = []
+        nursery.start_soon(launcher)
         with trio.move_on_after(limit):
             await decided.wait()
+        for launching in stop_launching:
+            launching.cancel()  # decided (or timed out): start no more attempts
+        for scope in scopes[len(attempts) :]:
+            scope.cancel()
         if not winner:
             nursery.cancel_scope.cancel()
         else:
             try:
-                yield RacedStream(recv, winner[0], attempts, errors)
+                yield RacedStream(recv, winner[0], attempts, errors, pattern)
             finally:
                 recv.close()
                 nursery.cancel_scope.cancel()
     if not winner:
-        if all(a.status is Status.FAILED for a in attempts):
-            raise AllAttemptsFailed("race_stream", failures(attempts))
+        if attempts and all(a.status is Status.FAILED for a in attempts):
+            raise AllAttemptsFailed(f"{pattern}_stream", failures(attempts))
         raise ProviderTimeout(
-            f"no first token within {timeout}s from {len(items)} stream(s)",
-            provider="race_stream",
+            f"no first token within {timeout}s from {len(attempts)} stream(s)",
+            provider=f"{pattern}_stream",
             model=",".join(a.label for a in attempts),
         )

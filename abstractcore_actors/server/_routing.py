@@ -11,8 +11,9 @@
 
 The options are parsed in `_virtual.py`.
 
-A virtual model streams like any other; race streams the winner's tokens
-as they come, ensemble and hedge send their combined answer as one chunk.
+A virtual model streams like any other; race and hedge stream the winner's
+tokens as they come (a streamed hedge's `after` counts to a first token),
+ensemble sends its combined answer as one chunk.
 
 LLMs are made on first use with `rt.create_llm` and kept for the app's life,
 one per name, so their provider actors' limits and breakers are shared by
@@ -29,7 +30,7 @@ from typing import Any, Protocol
 import attrs
 
 from ..errors import ConfigurationError, ValidationError
-from ..patterns import PatternResult, ensemble, hedge, race, race_stream
+from ..patterns import PatternResult, ensemble, hedge, hedge_stream, race, race_stream
 from ..providers import LLM
 from ..runtime import Runtime
 from ..types import Chunk, GenerateResponse, ToolCallDelta
@@ -88,6 +89,40 @@ class RaceTarget:
             yield chunks
 
 
+@attrs.frozen
+class HedgeTarget:
+    """hedge: whole answers by `hedge`; a stream by `hedge_stream`, where the
+    delay counts to a first token and the winner's tokens stream as they come."""
+
+    llms: tuple[LLM, ...]
+    after: float
+    max_attempts: int | None = None
+    timeout: float | None = None  # the name's ?timeout=: may only shorten the gateway's
+
+    async def generate(self, args: Mapping[str, Any], timeout: float | None) -> GenerateResponse:
+        result = await hedge(
+            list(self.llms),
+            after=self.after,
+            max_attempts=self.max_attempts,
+            timeout=tighter(self.timeout, timeout),
+            **args,
+        )
+        return result.response
+
+    @asynccontextmanager
+    async def stream(
+        self, args: Mapping[str, Any], timeout: float | None
+    ) -> AsyncIterator[AsyncIterator[Chunk]]:
+        async with hedge_stream(
+            list(self.llms),
+            after=self.after,
+            max_attempts=self.max_attempts,
+            timeout=tighter(self.timeout, timeout),
+            **args,
+        ) as chunks:
+            yield chunks
+
+
 def tighter(asked: float | None, limit: float | None) -> float | None:
     """A virtual name's ?timeout= within the gateway's request_timeout: a client
     may ask for less time than the server allows, never for more."""
@@ -124,7 +159,7 @@ async def _one(chunk: Chunk) -> AsyncIterator[Chunk]:
 
 @attrs.frozen
 class PatternTarget:
-    """ensemble / hedge: whole answers only; a stream gets the answer as one chunk."""
+    """ensemble: whole answers only; a stream gets the answer as one chunk."""
 
     llms: tuple[LLM, ...]
     run: Pattern
@@ -144,10 +179,6 @@ class PatternTarget:
 
 def _pattern(spec: VirtualSpec, judge: LLM | None) -> Pattern:
     async def run(llms: list[LLM], timeout: float | None, args: Mapping[str, Any]) -> PatternResult:
-        if spec.kind == "hedge":
-            return await hedge(
-                llms, after=spec.after, max_attempts=spec.max_attempts, timeout=timeout, **args
-            )
         return await ensemble(
             llms,
             combine=spec.combine,
@@ -209,6 +240,8 @@ class Router:
         llms = tuple(self.llm(m, allowed) for m in spec.members)
         if spec.kind == "race":
             return RaceTarget(llms, spec.timeout)
+        if spec.kind == "hedge":
+            return HedgeTarget(llms, spec.after, spec.max_attempts, spec.timeout)
         judge = self.llm(spec.judge, allowed) if spec.judge else None
         return PatternTarget(llms, _pattern(spec, judge), spec.timeout)
 

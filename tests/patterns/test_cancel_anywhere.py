@@ -20,6 +20,7 @@ from abstractcore_actors import (
     AbstractCoreActorsError,
     ensemble,
     hedge,
+    hedge_stream,
     open_runtime,
     race,
     race_stream,
@@ -29,7 +30,7 @@ from tests.leaks import our_tasks
 
 from .conftest import Routes, answer, failing
 
-PATTERNS = ["race", "race_stream", "ensemble", "ensemble_quorum", "hedge"]
+PATTERNS = ["race", "race_stream", "ensemble", "ensemble_quorum", "hedge", "hedge_stream"]
 latency = st.floats(min_value=0, max_value=2)
 step = st.one_of(
     st.builds(lambda t, n: answer("ok", t, chunks=n), latency, st.integers(1, 20)),
@@ -58,8 +59,12 @@ def test_cancel_at_any_moment(pattern: str, steps: list[Any], cancel_at: float) 
             await ensemble(llms, "Hi", combine="concat")
         elif pattern == "ensemble_quorum":
             await ensemble(llms, "Hi", combine="vote", min_responses=1)
-        else:
+        elif pattern == "hedge":
             await hedge(llms, "Hi", after=0.3)
+        else:
+            async with hedge_stream(llms, "Hi", after=0.3) as stream:
+                async for _ in stream:
+                    pass
 
     async def main() -> None:
         with trio.fail_after(120):

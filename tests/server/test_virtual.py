@@ -52,6 +52,32 @@ async def test_hedge_starts_the_second_after_the_delay(
     assert upstream.active_requests == 0
 
 
+async def test_a_streamed_hedge_streams_the_winners_tokens(
+    client: openai.AsyncOpenAI, routes: Routes, upstream: FakeOpenAIServer
+) -> None:
+    routes.steps = {
+        "slow": Reply(text="slow " * 20, ttft=5),
+        "fast": Reply(text="one two three four five", token_latency=0.02),
+    }
+    with trio.fail_after(DEADLINE):
+        start = trio.current_time()
+        stream = await client.chat.completions.create(
+            model="hedge:slow,fast?after=0.2",
+            messages=[{"role": "user", "content": "?"}],
+            stream=True,
+            extra_headers={"x-request-id": "hedged"},
+        )
+        pieces = [c.choices[0].delta.content async for c in stream if c.choices]
+        took = trio.current_time() - start
+        await upstream.wait_for_requests(0)  # the slow attempt was cancelled
+    text = "".join(p or "" for p in pieces)
+    assert text == "one two three four five"
+    assert len([p for p in pieces if p]) > 1  # token by token, not one whole chunk
+    assert 0.2 <= took < 2
+    models = [r.json["model"] for r in upstream.requests]  # type: ignore[index]
+    assert models == ["slow", "fast"]
+
+
 @pytest.mark.parametrize(
     "model", ["hedge:soon:slow,fast", "hedge:-1:slow", "race:", "ensemble:" + "fast," * 9]
 )
