@@ -132,12 +132,13 @@ function item(type, className, kindText, text, timestamp) {
   return li;
 }
 
-// A race is won by the first contender to stream a token, a hedge by the first to answer.
+// The console streams, so a race or a hedge is won by the first contender to
+// send a token (a hedge's next attempt starts while none has).
 function maybeWinner(e, run) {
   const index = contenderOf(e);
   if (index === null || run.winner !== null) return;
-  const wins = (run.kind === "race" && e.type === "generation.first_token")
-    || (run.kind === "hedge" && e.type === "generation.completed");
+  const wins = (run.kind === "race" || run.kind === "hedge")
+    && e.type === "generation.first_token";
   if (!wins) return;
   run.winner = index;
   item("console.winner", "winner", "winner", contenderName(run, index) + " won the " + run.kind
