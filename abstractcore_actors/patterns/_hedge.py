@@ -27,6 +27,17 @@ from ._attempts import (
 from ._race import check_timeout, failures
 
 
+def hedge_attempts(after: float, max_attempts: int | None, chain: int) -> int:
+    """How many attempts a hedge over `chain` contenders makes (default: the
+    chain's length, at least 2); ValidationError for a bad `after` or count."""
+    if not after >= 0:
+        raise ValidationError(f"after must be >= 0 seconds (got {after!r})")
+    count = max_attempts if max_attempts is not None else max(2, chain)
+    if count < 1:
+        raise ValidationError(f"max_attempts must be >= 1 (got {max_attempts})")
+    return count
+
+
 async def hedge(
     contenders: Contender | Sequence[Contender],
     prompt: Any = None,
@@ -46,11 +57,7 @@ async def hedge(
         [contenders] if isinstance(contenders, LLM) or callable(contenders) else contenders,
         "hedge",
     )
-    if not after >= 0:
-        raise ValidationError(f"after must be >= 0 seconds (got {after!r})")
-    count = max_attempts if max_attempts is not None else max(2, len(chain))
-    if count < 1:
-        raise ValidationError(f"max_attempts must be >= 1 (got {max_attempts})")
+    count = hedge_attempts(after, max_attempts, len(chain))
     limit = check_timeout(timeout)
     attempts: list[Attempt] = []
     winner: list[Attempt] = []

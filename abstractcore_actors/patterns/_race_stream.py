@@ -20,6 +20,7 @@ from ..errors import AllAttemptsFailed, ProviderTimeout, ValidationError
 from ..providers import LLM
 from ..types import Chunk, GenerateResponse
 from ._attempts import Attempt, PatternResult, Status, contender_options, label_of
+from ._hedge import hedge_attempts
 from ._race import check_timeout, failures
 
 _BUFFER = 32  # as a provider stream's
@@ -117,11 +118,7 @@ async def hedge_stream(
     against a slow time to first token. `timeout` bounds the wait for it.
     """
     chain = _llms([llms] if isinstance(llms, LLM) else llms, "hedge_stream")
-    if not after >= 0:
-        raise ValidationError(f"after must be >= 0 seconds (got {after!r})")
-    count = max_attempts if max_attempts is not None else max(2, len(chain))
-    if count < 1:
-        raise ValidationError(f"max_attempts must be >= 1 (got {max_attempts})")
+    count = hedge_attempts(after, max_attempts, len(chain))
     items = [chain[k % len(chain)] for k in range(count)]
 
     async def staggered(
