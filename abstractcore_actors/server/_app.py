@@ -11,6 +11,7 @@ from ._call import CallContext, to_http
 from ._chat import chat_completions
 from ._config import GatewayConfig
 from ._console import is_console, send_console
+from ._cors import Cors
 from ._drain import Drain
 from ._embeddings import embeddings
 from ._errors import HTTPError
@@ -62,6 +63,7 @@ class GatewayApp:
         self.metrics = GatewayMetrics.for_config(config)
         self.limiter = Limiter()
         self.drain = Drain()
+        self.cors = Cors(config.cors_origins)
 
     def start_draining(self, grace: float | None = None) -> None:
         """Stop taking requests (503, /health too); open ones get `grace` seconds
@@ -104,6 +106,12 @@ class GatewayApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope["path"].rstrip("/") or "/"
         method = scope["method"]
+        origin = self.cors.allowed_origin(scope)
+        if origin is not None:
+            if self.cors.is_preflight(scope):
+                await self.cors.answer_preflight(send, origin)
+                return
+            send = self.cors.sending(send, origin)
         try:
             if path == "/health":
                 self._allow(method, "GET", "HEAD")
@@ -127,6 +135,9 @@ class GatewayApp:
             if path == "/v1/models":
                 self._allow(method, "GET")
                 await send_json(send, 200, self._models(key))
+            elif path.startswith("/v1/models/"):
+                self._allow(method, "GET")
+                await send_json(send, 200, self._model(path.removeprefix("/v1/models/"), key))
             else:
                 raise self._not_found(path)
         except ClientGone:
@@ -204,16 +215,29 @@ class GatewayApp:
         )
 
     def _models(self, key: KeyPolicy | None) -> dict[str, object]:
-        data = []
         aliases = dict(self.config.aliases)
-        for name in self.config.public_names():
-            if key is not None and not key.allows(name, aliases):
-                continue  # a key sees only its own models
-            target = self.config.aliases.get(name, name)
-            route = self.config.models.get(target)
-            owner = route.provider if route is not None else "virtual"
-            data.append({"id": name, "object": "model", "created": self.created, "owned_by": owner})
+        data = [
+            self._model_object(name)
+            for name in self.config.public_names()
+            if key is None or key.allows(name, aliases)  # a key sees only its own models
+        ]
         return {"object": "list", "data": data}
+
+    def _model(self, name: str, key: KeyPolicy | None) -> dict[str, object]:
+        """GET /v1/models/{model}: one listed model, else 404 (as OpenAI answers)."""
+        aliases = dict(self.config.aliases)
+
+        def allowed(model: str) -> bool:
+            return key is None or key.allows(model, aliases)
+
+        if name not in self.config.public_names() or not allowed(name):
+            raise self.router.not_found(name, allowed)
+        return self._model_object(name)
+
+    def _model_object(self, name: str) -> dict[str, object]:
+        route = self.config.models.get(self.config.aliases.get(name, name))
+        owner = route.provider if route is not None else "virtual"
+        return {"id": name, "object": "model", "created": self.created, "owned_by": owner}
 
 
 def make_app(rt: Runtime, config: GatewayConfig | None = None) -> GatewayApp:

@@ -12,6 +12,7 @@ from typing import Any
 import attrs
 
 from ..errors import ConfigurationError
+from ._cors import check_origins
 from ._errors import HTTPError
 from ._keys import EVENTS_ALL, EVENTS_OWN, KeyPolicy, check_hash
 from ._virtual import is_virtual, parse_virtual
@@ -64,6 +65,8 @@ class GatewayConfig:
     `request_timeout`: seconds for one upstream call (None: the provider's).
     `body_timeout`: seconds a client has to send its whole request body
     (a slow or stalled body is a 408, never a connection held open).
+    `cors_origins`: origins whose pages may read the answers (CORS; "*" for
+    any); none by default.
     `keys`: richer keys (`KeyPolicy`: a name, allowed models, limits); a hash
     in `api_key_hashes` too is a key that may do everything.
     `metrics_auth`: /metrics needs a key too (when keys are configured).
@@ -82,6 +85,7 @@ class GatewayConfig:
     max_tokens: int | None = None
     request_timeout: float | None = None
     body_timeout: float = DEFAULT_BODY_TIMEOUT
+    cors_origins: tuple[str, ...] = attrs.field(default=(), converter=check_origins)
     keys: tuple[KeyPolicy, ...] = attrs.field(default=(), converter=tuple)
     metrics_auth: bool = True
     metrics_max_models: int = attrs.field(
@@ -205,6 +209,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
             "max_tokens",
             "request_timeout",
             "body_timeout",
+            "cors_origins",
             "metrics_auth",
             "metrics_max_models",
             "shutdown_grace",
