@@ -194,6 +194,21 @@ def _number(schema: Mapping[str, Any], key: str) -> float | None:
         return None
 
 
+BOUNDS = (
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+)
+_BOUND_KEYWORDS = frozenset(BOUNDS)
 _SIZES: tuple[tuple[type, str, str, str], ...] = (
     (str, "minLength", "maxLength", "characters"),
     (list, "minItems", "maxItems", "items"),
@@ -205,6 +220,8 @@ def _bounds(
     value: object, schema: Mapping[str, Any], where: str, complete: bool, out: list[Problem]
 ) -> None:
     """minimum .. maxProperties (see the module docstring)."""
+    if schema.keys().isdisjoint(_BOUND_KEYWORDS):  # most nodes: this runs per chunk
+        return
     if isinstance(value, int | float) and not isinstance(value, bool):
         if complete:
             _numeric(value, schema, where, out)

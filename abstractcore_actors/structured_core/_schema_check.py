@@ -19,24 +19,10 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ._jsonschema import TYPE_NAMES, json_type, resolve_pointer
+from ._jsonschema import BOUNDS, TYPE_NAMES, json_type, resolve_pointer
 
 SchemaProblem = tuple[str, str]  # (path of the keyword, like "properties.age.required", what)
 
-BOUNDS = (
-    "minimum",
-    "maximum",
-    "exclusiveMinimum",
-    "exclusiveMaximum",
-    "multipleOf",
-    "minLength",
-    "maxLength",
-    "minItems",
-    "maxItems",
-    "uniqueItems",
-    "minProperties",
-    "maxProperties",
-)
 _COUNTS = ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties")
 MAX_DEPTH = 32
 MAX_REF_CHAIN = 32
