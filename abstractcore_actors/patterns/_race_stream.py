@@ -214,17 +214,16 @@ async def _first_token(
             attempts.append(attempt)
             nursery.start_soon(contend, index, llm, attempt)
 
+        launching = trio.CancelScope()
+
         async def launcher() -> None:
-            with trio.CancelScope() as launching:
-                stop_launching.append(launching)
+            with launching:
                 await launch(start, a_failure)
 
-        stop_launching: list[trio.CancelScope] = []
         nursery.start_soon(launcher)
         with trio.move_on_after(limit):
             await decided.wait()
-        for launching in stop_launching:
-            launching.cancel()  # decided (or timed out): start no more attempts
+        launching.cancel()  # decided (or timed out): start no more attempts
         for scope in scopes[len(attempts) :]:
             scope.cancel()
         if not winner:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import final
 
 from ..runtime import Runtime
-from ._call import CallContext, to_http
+from ._call import CallContext, error_code, to_http
 from ._chat import chat_completions
 from ._config import GatewayConfig
 from ._console import is_console, send_console
@@ -194,7 +194,7 @@ class GatewayApp:
                 record.outcome = "client_disconnect"
             except Exception as exc:
                 error = to_http(exc)
-                record.failed(error.code or error.type)
+                record.failed(error_code(error))
                 await send_error(recording, error)
 
     def _allow(self, method: str, *allowed: str) -> None:
