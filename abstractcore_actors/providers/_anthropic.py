@@ -9,9 +9,10 @@ events that we fold into our chunks, the last carrying finish reason + usage.
 How the SDK (2.x, on httpx2) fails, as measured against the fake server:
 an HTTP error status is an `APIStatusError`; an `event: error` inside a 200
 stream is an `APIStatusError` with `status_code == 200` (its type is in the
-body); before the response, a reset or a read timeout comes wrapped
-(`APIConnectionError` / `APITimeoutError`), but while a stream is read the
-raw `httpx2.ReadError` / `httpx2.ReadTimeout` escape unwrapped; bad JSON is a
+body); a reset or a read timeout comes wrapped (`APIConnectionError` /
+`APITimeoutError`) before the response, and while a stream is read it is the
+raw `httpx2.ReadError` / `httpx2.ReadTimeout` up to SDK 2.16 but wrapped from
+2.17 on (`_map` takes every one of these shapes); bad JSON is a
 bare `json.JSONDecodeError`; and a stream that ends cleanly without
 `message_stop` simply stops iterating, so we check for the end marker.
 """

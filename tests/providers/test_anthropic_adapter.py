@@ -409,6 +409,45 @@ async def test_faults_give_typed_errors(
         assert "".join(chunk.text for chunk in got)  # text arrived before the fault
 
 
+def _wrapped(wrapper: type[Exception], cause: Exception) -> Exception:
+    """`cause` as SDK 2.17+ raises it mid-stream: inside the SDK's wrapper."""
+    import anthropic
+    import httpx2
+
+    request = httpx2.Request("POST", "http://127.0.0.1/v1/messages")
+    exc = wrapper(request=request)
+    exc.__cause__ = cause
+    return exc
+
+
+def _every_sdk_shape() -> list[tuple[Exception, type[ProviderError]]]:
+    import anthropic
+    import httpx2
+
+    return [
+        (httpx2.ReadError("reset"), ProviderUnavailable),  # SDK <= 2.16, mid-stream
+        (_wrapped(anthropic.APIConnectionError, httpx2.ReadError("reset")), ProviderUnavailable),
+        (httpx2.ReadTimeout("stalled"), ProviderTimeout),
+        (_wrapped(anthropic.APITimeoutError, httpx2.ReadTimeout("stalled")), ProviderTimeout),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raised", "error"),
+    _every_sdk_shape(),
+    ids=lambda v: type(v).__name__ if isinstance(v, Exception) else "",
+)
+async def test_every_shape_the_sdk_has_used_maps_to_one_error(
+    adapter: AnthropicAdapter, raised: Exception, error: type[ProviderError]
+) -> None:
+    # The fake-server tests above meet only the installed SDK's shape; this
+    # pins the mapping of every shape used within the supported range.
+    mapped = adapter._map(raised)
+    assert type(mapped) is error
+    assert "anthropic (claude-test)" in str(mapped)
+    assert KEY not in str(mapped)
+
+
 async def test_error_event_carries_the_vendor_message(
     adapter: AnthropicAdapter, server: FakeAnthropicServer
 ) -> None:

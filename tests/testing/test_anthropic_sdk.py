@@ -21,6 +21,21 @@ from abstractcore_actors.testing import (
 
 from .conftest import DEADLINE, USER, anthropic_client, warm_up
 
+# How the SDK surfaces a fault while a stream is read has changed within the
+# supported range: the raw httpx2 error up to 2.16, the SDK's own
+# APIConnectionError / APITimeoutError (caused by that httpx2 error) from 2.17.
+MID_STREAM_RESET = (httpx2.ReadError, anthropic.APIConnectionError)
+MID_STREAM_TIMEOUT = (httpx2.ReadTimeout, anthropic.APITimeoutError)
+
+
+def assert_transport_error(exc: BaseException, transport: type[BaseException]) -> None:
+    """`exc` is the transport's error, or the SDK's wrapper of exactly that error."""
+    if isinstance(exc, anthropic.APIConnectionError):
+        assert isinstance(exc.__cause__, transport), repr(exc.__cause__)
+    else:
+        assert isinstance(exc, transport), repr(exc)
+
+
 WEATHER = {
     "name": "get_weather",
     "description": "Current weather for a city.",
@@ -199,10 +214,12 @@ async def test_reset() -> None:
                 model="claude-test", max_tokens=5, messages=USER, stream=True
             )
             types: list[str] = []
-            # Mid-stream, the SDK lets the transport's own error through, unwrapped.
-            with pytest.raises(httpx2.ReadError):
+            # Mid-stream, SDKs up to 2.16 let the transport's own error through
+            # unwrapped; 2.17 wraps it. Both are a reset of this connection.
+            with pytest.raises(MID_STREAM_RESET) as caught:
                 async for event in stream:
                     types.append(event.type)
+            assert_transport_error(caught.value, httpx2.ReadError)
             await server.wait_for_connections(0)
     assert types.count("content_block_delta") == 2
 
@@ -269,12 +286,13 @@ async def test_a_stall_mid_stream_is_the_transport_s_read_timeout(
                 await client.messages.create(model="claude-test", max_tokens=50, messages=USER)
             helper = client.messages.stream(model="claude-test", max_tokens=50, messages=USER)
             got: list[str] = []
-            # mid-stream the SDK lets httpx2's own timeout through, as with a reset
-            with pytest.raises(httpx2.ReadTimeout):
+            # mid-stream: httpx2's own timeout (SDK <= 2.16) or the SDK's wrapper
+            with pytest.raises(MID_STREAM_TIMEOUT) as caught:
                 async with helper as stream:
                     async for text in stream.text_stream:
                         got.append(text)
                         start = trio.current_time()
+            assert_transport_error(caught.value, httpx2.ReadTimeout)
             assert trio.current_time() - start == pytest.approx(5)
             assert got == ["this"]
             await server.wait_for_connections(0)
