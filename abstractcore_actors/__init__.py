@@ -29,6 +29,7 @@ from .errors import RateLimited as RateLimited
 from .errors import SupervisorGaveUp as SupervisorGaveUp
 from .errors import SyncCalledFromAsync as SyncCalledFromAsync
 from .errors import UnhandledMessage as UnhandledMessage
+from .errors import UnknownOption as UnknownOption
 from .errors import UnsupportedOperation as UnsupportedOperation
 from .errors import ValidationError as ValidationError
 from .events import Event as Event

@@ -2,7 +2,8 @@
 
     AbstractCoreActorsError
      ├── ValidationError (ValueError)   bad arguments: the message says how to fix them
-     │    └── ConfigurationError         a provider cannot be set up (no key, no package, no file)
+     │    ├── ConfigurationError         a provider cannot be set up (no key, no package, no file)
+     │    └── UnknownOption (TypeError)  a keyword the call does not take, or cannot send
      ├── KernelError                    the actor runtime (kernel/_errors.py)
      │    ActorNotFound, NameTaken, MailboxClosed, ActorCrashed, AskTimeout,
      │    UnhandledMessage, SupervisorGaveUp
@@ -40,6 +41,12 @@ from .kernel import ValidationError as ValidationError
 
 class ConfigurationError(ValidationError):
     """A provider cannot be set up: a missing key, package, model file or base_url."""
+
+
+class UnknownOption(ValidationError, TypeError):
+    """A keyword the call does not take (misspelt, or another call's such as
+    `response_model`), or a value that cannot travel in a JSON body. Raised
+    before any request; also a TypeError, as for an unexpected keyword."""
 
 
 class ProviderError(AbstractCoreActorsError):

@@ -74,6 +74,7 @@ PUBLIC = {
     "MailboxClosed",
     "NameTaken",
     "UnsupportedOperation",
+    "UnknownOption",
     "ProviderError",
     "ProviderTimeout",
     "ProviderUnavailable",

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..errors import ValidationError
 from ..types import Message, Request, ToolSpec
+from ._options import check_extra, check_sendable, check_text
 
 Prompt = str | Sequence[Message | Mapping[str, Any]] | None
 
@@ -43,21 +44,31 @@ def build_request(
         turns.append(Message.user(prompt))
     elif prompt is not None:
         turns.extend(Message.coerce(m) for m in prompt)
+    check_turns(turns)
     if not any(m.role != "system" for m in turns):
         raise ValidationError(
             "nothing to answer: pass a prompt string or messages=[...] with at least one "
             "user message"
         )
-    if temperature is not None and not 0 <= temperature <= 2:
-        raise ValidationError(f"temperature must be between 0 and 2 (got {temperature})")
-    if max_tokens is not None and (isinstance(max_tokens, bool) or max_tokens < 1):
+    if temperature is not None and not (_is_number(temperature) and 0 <= temperature <= 2):
+        raise ValidationError(f"temperature must be a number from 0 to 2 (got {temperature!r})")
+    if max_tokens is not None and not (_is_int(max_tokens) and max_tokens >= 1):
         raise ValidationError(f"max_tokens must be a positive integer (got {max_tokens!r})")
-    if top_p is not None and not 0 < top_p <= 1:
-        raise ValidationError(f"top_p must be in (0, 1] (got {top_p})")
+    if top_p is not None and not (_is_number(top_p) and 0 < top_p <= 1):
+        raise ValidationError(f"top_p must be a number in (0, 1] (got {top_p!r})")
+    if seed is not None and not _is_int(seed):
+        raise ValidationError(f"seed must be an integer (got {seed!r})")
     if request_id is not None and (not isinstance(request_id, str) or not request_id):
         raise ValidationError(f"request_id must be a non-empty string (got {request_id!r})")
     stops = (stop,) if isinstance(stop, str) else tuple(stop or ())
+    for i, text in enumerate(stops):
+        check_text(text, f"stop[{i}]")
     specs = tuple(ToolSpec.coerce(t) for t in tools or ())
+    for spec in specs:
+        check_text(spec.name, "a tool's name")
+        check_sendable(
+            {"description": spec.description, "parameters": spec.parameters}, f"tool {spec.name!r}"
+        )
     return Request(
         messages=tuple(turns),
         tools=specs,
@@ -67,10 +78,33 @@ def build_request(
         stop=stops,
         seed=seed,
         tool_choice=check_tool_choice(tool_choice, specs),
-        extra=dict(extra or {}),
+        extra=check_extra(extra or {}),
         request_id=request_id or f"req_{secrets.token_hex(8)}",  # (uuid4: 3x the CPU)
         session_id=session_id,
     )
+
+
+def check_turns(turns: Sequence[Message]) -> None:
+    """Every text a request sends is a str that can be encoded (before any request:
+    a lone surrogate would otherwise fail inside the adapter, looking like its bug)."""
+    for i, turn in enumerate(turns):
+        check_text(turn.content, f"messages[{i}].content")
+        for j, call in enumerate(turn.tool_calls):
+            check_text(call.raw_arguments, f"messages[{i}].tool_calls[{j}].arguments")
+            check_text(call.name, f"messages[{i}].tool_calls[{j}].name")
+            check_text(call.id, f"messages[{i}].tool_calls[{j}].id")
+        if turn.tool_call_id is not None:
+            check_text(turn.tool_call_id, f"messages[{i}].tool_call_id")
+        if turn.name is not None:
+            check_text(turn.name, f"messages[{i}].name")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
 
 
 TOOL_CHOICE_MODES = ("auto", "none", "required")

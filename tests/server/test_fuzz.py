@@ -1,8 +1,9 @@
 """Any request body -> a 200 or an OpenAI-shaped 4xx; never a 500, never a hang.
 
-Bodies are arbitrary JSON in every field of a chat request (message entries,
-roles, content parts, tool calls, tools, tool_choice, response_format with
-random schemas, stream_options, the sampling fields), top-level JSON of any
+Bodies are arbitrary JSON (text with any Unicode, lone surrogates too) in
+every field of a chat request (message entries, roles, content parts, tool
+calls, tools, tool_choice, response_format with random schemas,
+stream_options, the sampling fields), top-level JSON of any
 kind, bytes that are not UTF-8, and /v1/embeddings bodies. One gateway (and
 its fake upstream) runs in a thread for the whole module, so each example is
 only HTTP requests; after each example a good request must still be answered.
@@ -40,6 +41,17 @@ from .conftest import KEY, UPSTREAM_KEY, Routes, gateway_config
 
 # -- strategies ---------------------------------------------------------------
 
+# Any Unicode, lone surrogates included: JSON may carry them as "\ud800"
+# escapes, which decode to a str that UTF-8 cannot encode. They are drawn
+# often (hypothesis' own alphabet leaves them out), in every text field.
+ODD_CHARACTERS = st.sampled_from(["\ud800", "\udfff", "\udc80", "\x00", "é", "😀", "\u2028"])
+characters = ODD_CHARACTERS | st.characters(exclude_categories=())
+
+
+def texts(max_size: int) -> st.SearchStrategy[str]:
+    return st.text(alphabet=characters, max_size=max_size)
+
+
 KEYS = ["model", "messages", "role", "content", "type", "function", "name", "text", "a", "b"]
 scalars = (
     st.none()
@@ -47,13 +59,13 @@ scalars = (
     | st.integers(min_value=-(2**70), max_value=2**70)
     | st.sampled_from([0, 1, -1, 2**63, 10**400, 0.5, 1e308])
     | st.floats()  # NaN and inf too: json.dumps writes them, the gateway refuses them
-    | st.text(max_size=12)
+    | texts(max_size=12)
 )
 json_values = st.recursive(
     scalars,
     lambda inner: (
         st.lists(inner, max_size=4)
-        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), inner, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS) | texts(max_size=6), inner, max_size=4)
     ),
     max_leaves=12,
 )
@@ -107,17 +119,17 @@ content_parts = st.fixed_dictionaries(
     {},
     optional={
         "type": sometimes_junk(st.sampled_from(["text", "image_url", "input_audio"])),
-        "text": sometimes_junk(st.text(max_size=10)),
+        "text": sometimes_junk(texts(max_size=10)),
     },
 )
 contents = st.one_of(
-    st.none(), st.text(max_size=10), st.lists(content_parts | json_values, max_size=3)
+    st.none(), texts(max_size=10), st.lists(content_parts | json_values, max_size=3)
 )
 tool_calls = st.lists(
     st.fixed_dictionaries(
         {},
         optional={
-            "id": sometimes_junk(st.text(max_size=6)),
+            "id": sometimes_junk(texts(max_size=6)),
             "type": sometimes_junk(st.just("function")),
             "function": sometimes_junk(
                 st.fixed_dictionaries(
@@ -138,9 +150,9 @@ messages = st.lists(
     st.fixed_dictionaries(
         {"role": sometimes_junk(st.sampled_from(ROLES)), "content": sometimes_junk(contents)},
         optional={
-            "tool_call_id": sometimes_junk(st.text(max_size=4)),
+            "tool_call_id": sometimes_junk(texts(max_size=4)),
             "tool_calls": sometimes_junk(tool_calls),
-            "name": sometimes_junk(st.text(max_size=4)),
+            "name": sometimes_junk(texts(max_size=4)),
         },
     )
     | json_values,
@@ -154,7 +166,7 @@ tools = st.lists(
                 st.fixed_dictionaries(
                     {"name": sometimes_junk(st.sampled_from(["f", "g", "bad name", "x" * 65]))},
                     optional={
-                        "description": sometimes_junk(st.text(max_size=6)),
+                        "description": sometimes_junk(texts(max_size=6)),
                         "parameters": sometimes_junk(root_schemas),
                     },
                 )
@@ -185,7 +197,7 @@ response_formats = st.one_of(
                     optional={
                         "schema": root_schemas,
                         "strict": sometimes_junk(st.booleans()),
-                        "description": sometimes_junk(st.text(max_size=6)),
+                        "description": sometimes_junk(texts(max_size=6)),
                     },
                 )
             ),
@@ -204,7 +216,7 @@ chat_fields = {
     "max_tokens": sometimes_junk(numbers),
     "max_completion_tokens": sometimes_junk(numbers),
     "seed": sometimes_junk(st.integers() | st.sampled_from([2**63, -(2**63) - 1])),
-    "stop": sometimes_junk(st.text(max_size=3) | st.lists(st.text(max_size=3), max_size=5)),
+    "stop": sometimes_junk(texts(max_size=3) | st.lists(texts(max_size=3), max_size=5)),
     "n": sometimes_junk(st.sampled_from([1, 2, True, 1.0])),
     "stream": sometimes_junk(st.booleans()),
     "stream_options": sometimes_junk(
@@ -222,9 +234,7 @@ embedding_bodies = st.fixed_dictionaries(
     {"model": sometimes_junk(st.sampled_from(["gpt-test", "default", "race:fast,slow", "nope"]))},
     optional={
         "input": sometimes_junk(
-            st.text(max_size=8)
-            | st.lists(st.text(max_size=8), max_size=3)
-            | st.lists(st.integers())
+            texts(max_size=8) | st.lists(texts(max_size=8), max_size=3) | st.lists(st.integers())
         ),
         "encoding_format": sometimes_junk(st.sampled_from(["float", "base64", "hex"])),
         "dimensions": sometimes_junk(st.integers(-1, 2**70)),
