@@ -17,6 +17,7 @@ from .errors import CircuitOpen as CircuitOpen
 from .errors import ConfigurationError as ConfigurationError
 from .errors import ConsumerGone as ConsumerGone
 from .errors import ContextTooLong as ContextTooLong
+from .errors import InternalError as InternalError
 from .errors import InvalidResponse as InvalidResponse
 from .errors import KernelError as KernelError
 from .errors import MailboxClosed as MailboxClosed

@@ -16,7 +16,8 @@
           ├── BadRequest                 400/404/422: the request itself is wrong
           │    ├── ContextTooLong        the prompt does not fit the model's context
           │    └── UnsupportedOperation  the provider has no such API (e.g. embeddings)
-          └── InvalidResponse            malformed JSON/SSE, a stream cut short
+          ├── InvalidResponse            malformed JSON/SSE, a stream cut short
+          └── InternalError              a bug met while handling this one call (logged)
      └── SyncCalledFromAsync (RuntimeError)  the sync facade used inside an event loop
 
 Messages never contain API keys: adapters pass vendor text through `redact`.
@@ -177,3 +178,18 @@ class AllAttemptsFailed(AbstractCoreActorsError):
 
 class QuorumNotReached(AllAttemptsFailed):
     """An ensemble got fewer good answers than `min_responses` before its deadline."""
+
+
+class InternalError(ProviderError):
+    """A bug, in this package or an SDK beneath it, met while handling one call.
+
+    Only that call fails: the provider actor goes on serving the others and is
+    not restarted, the breaker does not count it, and it is never retried (the
+    upstream is not at fault). The traceback is logged (redacted) on the
+    `abstractcore_actors.providers` logger.
+    """
+
+    advice = (
+        "this is a bug in abstractcore-actors or the SDK it uses, not the provider's fault: "
+        "please report it with the traceback from the log"
+    )

@@ -70,6 +70,7 @@ PUBLIC = {
     "ConsumerGone",
     "ContextTooLong",
     "InvalidResponse",
+    "InternalError",
     "KernelError",
     "MailboxClosed",
     "NameTaken",

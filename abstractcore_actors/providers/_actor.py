@@ -9,19 +9,28 @@ Around the adapter, the same for every provider: a concurrency limit (a
 `trio.CapacityLimiter`), retries with backoff (only before the first streamed
 token), a circuit breaker shared by every caller, an overall deadline per
 call, and timings. Provider errors are replies to the caller, never crashes.
+
+Crash containment: whatever an adapter raises while it encodes, sends, reads
+or decodes one call (a bug of ours or of an SDK) fails that call alone, as
+`InternalError` (logged with its traceback, redacted). It is not retried, the
+breaker does not count it, and the actor serves the other calls on; a crash,
+and the supervisor's restarts, are kept for the actor's own state.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import random
+import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import attrs
 import trio
 
-from ..errors import CircuitOpen, ProviderError, ProviderTimeout, ValidationError
+from .._redact import redact
+from ..errors import CircuitOpen, InternalError, ProviderError, ProviderTimeout, ValidationError
 from ..events import (
     Cancelled,
     Emitter,
@@ -41,6 +50,8 @@ from ._embed import EmbedCall, serve_embed
 from ._resilience import CircuitBreaker, FreeSlot, RetryPolicy
 
 T = TypeVar("T")
+
+log = logging.getLogger("abstractcore_actors.providers")
 
 # Upper bound on closing an upstream response after a cancel.
 _CLOSE_GRACE = 5.0
@@ -192,6 +203,22 @@ class ProviderActor(Behaviour):
                 ErrorOccurred, source=source, error_type=type(exc).__name__, message=str(exc)
             )
 
+    def internal_error(self, exc: Exception, doing: str = "handling the call") -> InternalError:
+        """`exc`, raised by a bug while `doing` one call, as that call's error (and logged)."""
+        secrets = self.config.secrets
+        trace = redact("".join(traceback.format_exception(exc)), secrets)
+        log.error(
+            "%s (%s): internal error while %s\n%s",
+            self.config.provider,
+            self.config.model,
+            doing,
+            trace,
+        )
+        detail = f"internal error while {doing}: {type(exc).__name__}: {exc}"
+        return InternalError(
+            redact(detail, secrets)[:500], provider=self.config.provider, model=self.config.model
+        )
+
     def deadline(self, timeout: float | None) -> float:
         timeout = self.policy.timeout if timeout is None else timeout
         return math.inf if timeout is None else trio.current_time() + timeout
@@ -255,7 +282,15 @@ class ProviderActor(Behaviour):
                 self._admit()
                 try:
                     async with FreeSlot(self.limiter):
-                        result = await call()
+                        try:
+                            result = await call()
+                        except ProviderError:
+                            raise
+                        except Exception as exc:
+                            raise self.internal_error(exc) from exc
+                except InternalError:
+                    self.breaker.finished_neutral()
+                    raise
                 except ProviderError as exc:
                     self.breaker.failed(exc)
                     await self._backoff(attempt, exc, deadline, events)
@@ -283,6 +318,9 @@ class ProviderActor(Behaviour):
             self._admit()
             try:
                 await self._stream_once(request, deadline, sink, events, tally)
+            except InternalError:
+                self.breaker.finished_neutral()
+                raise
             except ProviderError as exc:
                 self.breaker.failed(exc)
                 if exc.first_token_sent:
@@ -327,6 +365,10 @@ class ProviderActor(Behaviour):
                             chunk = await upstream.__anext__()
                         except StopAsyncIteration:
                             break
+                        except ProviderError:
+                            raise
+                        except Exception as exc:  # not the upstream's fault: see the top
+                            raise self.internal_error(exc) from exc
                         if isinstance(chunk, Accepted):
                             if not tally.accepted:  # once, though a retry accepts again
                                 tally.accepted = True
@@ -364,7 +406,10 @@ class ProviderActor(Behaviour):
                     # Shielded (and bounded): a cancelled caller must still get
                     # the upstream response closed, or its socket would linger.
                     with trio.move_on_after(_CLOSE_GRACE, shield=True):
-                        await upstream.aclose()  # type: ignore[attr-defined]
+                        try:
+                            await upstream.aclose()  # type: ignore[attr-defined]
+                        except Exception as exc:  # the call's own error matters more
+                            self.internal_error(exc, "closing the upstream response")
         if scope.cancelled_caught:
             error = (
                 self._timed_out(deadline)

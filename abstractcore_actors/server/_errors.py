@@ -11,6 +11,7 @@ Our own error tree is mapped to HTTP statuses once, here:
     InvalidResponse, AllAttemptsFailed     502 upstream_error
     ProviderUnavailable, CircuitOpen       503 service_unavailable
     ProviderTimeout                        504 timeout
+    InternalError (a bug met in one call)  500 server_error code=internal_error
     anything else                          500 server_error, with a fixed message
 
 Messages are our errors' messages, which adapters already redact; they go
@@ -28,6 +29,7 @@ from ..errors import (
     AuthenticationError,
     BadRequest,
     ContextTooLong,
+    InternalError,
     InvalidResponse,
     ProviderError,
     ProviderTimeout,
@@ -81,6 +83,8 @@ def _retry_after(exc: RateLimited) -> list[tuple[bytes, bytes]]:
 
 def _provider_error(exc: ProviderError) -> HTTPError:
     message = str(exc)
+    if isinstance(exc, InternalError):  # ours, not the upstream's: a 5xx of our own
+        return HTTPError(500, message, type="server_error", code="internal_error")
     if isinstance(exc, RateLimited):
         return HTTPError(
             429, message, type="rate_limit_error", code="rate_limited", headers=_retry_after(exc)
