@@ -69,11 +69,14 @@ class ProviderError(AbstractCoreActorsError):
         provider: str,
         model: str,
         status_code: int | None = None,
+        advice: str | None = None,
     ) -> None:
         self.detail = detail
         self.provider = provider
         self.model = model
         self.status_code = status_code
+        if advice is not None:  # this error's own cause knows better than its type
+            self.advice = advice
         status = f" (HTTP {status_code})" if status_code else ""
         super().__init__(f"{provider} ({model}){status}: {detail} — {self.advice}")
 
@@ -98,11 +101,14 @@ class RateLimited(ProviderError):
         model: str,
         status_code: int | None = 429,
         retry_after: float | None = None,
+        advice: str | None = None,
     ) -> None:
         self.retry_after = retry_after
         if retry_after is not None:
             detail = f"{detail} (retry after {retry_after:g}s)"
-        super().__init__(detail, provider=provider, model=model, status_code=status_code)
+        super().__init__(
+            detail, provider=provider, model=model, status_code=status_code, advice=advice
+        )
 
 
 class ProviderTimeout(ProviderError, TimeoutError):
@@ -116,7 +122,7 @@ class ProviderUnavailable(ProviderError):
     """The provider is down, overloaded, or the connection failed (5xx, refused, reset)."""
 
     retryable = True
-    advice = "retry later, check base_url and that the server is running"
+    advice = "retry later; if it persists, check base_url and that the server is running"
 
 
 class CircuitOpen(ProviderUnavailable):
@@ -129,7 +135,7 @@ class CircuitOpen(ProviderUnavailable):
 class BadRequest(ProviderError):
     """The provider rejected the request as malformed (400/404/422)."""
 
-    advice = "fix the request: model name, parameters, message order"
+    advice = "the provider refused the request as sent: change what its message names"
 
 
 class ContextTooLong(BadRequest):

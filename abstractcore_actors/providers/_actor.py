@@ -244,13 +244,17 @@ class ProviderActor(Behaviour):
     async def _backoff(
         self, attempt: int, error: ProviderError, deadline: float, events: Emitter
     ) -> None:
-        """Sleep before the next attempt, or re-raise `error` when we should not retry."""
+        """Sleep before the next attempt, or re-raise `error` when we should not retry.
+
+        The breaker hears of the call's failure once, here, when it gives up."""
         delay = self.policy.retry.delay(attempt, error, self._rng)
         kind, detail = type(error).__name__, error.detail
         if delay is None or trio.current_time() + delay >= deadline:
+            self.breaker.failed(error)
             if error.retryable:
                 await events.emit(RetryExhausted, attempts=attempt, error_type=kind, message=detail)
             raise error
+        self.breaker.retrying(error)
         await events.emit(
             RetryAttempted, attempt=attempt, delay=delay, error_type=kind, message=detail
         )
@@ -292,7 +296,6 @@ class ProviderActor(Behaviour):
                     self.breaker.finished_neutral()
                     raise
                 except ProviderError as exc:
-                    self.breaker.failed(exc)
                     await self._backoff(attempt, exc, deadline, events)
                     continue
                 except BaseException:
@@ -322,8 +325,8 @@ class ProviderActor(Behaviour):
                 self.breaker.finished_neutral()
                 raise
             except ProviderError as exc:
-                self.breaker.failed(exc)
                 if exc.first_token_sent:
+                    self.breaker.failed(exc)
                     raise  # tokens already reached the caller: never retry
                 await self._backoff(attempt, exc, deadline, events)
                 continue

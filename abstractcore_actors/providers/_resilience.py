@@ -59,8 +59,12 @@ class CircuitBreaker:
     """closed → (failure_threshold failures in a row) → open → (reset_after s) →
     half-open: one trial call; success closes, failure opens again.
 
-    Only failures that say the provider is unhealthy count (unavailable,
-    timeout); a bad request or a rate limit says nothing about its health.
+    It counts failed *calls*, not attempts: a call that is retried counts
+    once, when it finally fails (one caller's retries cannot open it for
+    every tenant). Only failures that say the provider is unhealthy count
+    (unavailable, timeout); a bad request, a rate limit or a bug of ours
+    says nothing about its health. In half-open state the trial is one
+    attempt: if it fails, the breaker opens again at once.
     """
 
     failure_threshold: int = 5
@@ -103,6 +107,12 @@ class CircuitBreaker:
             self.state = BreakerState.OPEN
             self._opened_at = trio.current_time()
         self._trial_running = False
+
+    def retrying(self, error: BaseException) -> None:
+        """An attempt failed and its call will try again: counted only when it
+        was the half-open trial (then the provider is still unhealthy)."""
+        if self.state is BreakerState.HALF_OPEN:
+            self.failed(error)
 
     def finished_neutral(self) -> None:
         """The call ended without telling us anything (cancelled, bad request)."""

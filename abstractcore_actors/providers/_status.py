@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Mapping
 
@@ -15,6 +16,7 @@ from ..errors import (
     ProviderTimeout,
     ProviderUnavailable,
     RateLimited,
+    UnsupportedOperation,
 )
 from ._adapter import ProviderConfig
 
@@ -25,6 +27,42 @@ _CONTEXT_HINTS = (
     "maximum context",
     "prompt is too",
 )
+
+
+# Self-hosted servers often answer a request they cannot serve with a 5xx
+# (llama.cpp: 500 for a json_schema it does not take, 501 for embeddings
+# without --embeddings; older vLLM: 500 for a ValueError; Ollama: 500
+# "cannot unmarshal"; TGI: "Input validation error"; LM Studio: "Invalid ...").
+# Retrying such an answer cannot help, and counting it in the breaker would
+# lock every other tenant out of a healthy server, so these are bad requests.
+_UNSUPPORTED = re.compile(
+    r"not[ _]supported|unsupported|does not support|doesn't support|not implemented",
+    re.IGNORECASE,
+)
+_REQUEST_FAULT = re.compile(
+    r"invalid_request|BadRequestError|\bvalidation\b|"
+    r"unknown (?:param|parameter|field|argument|option|model)|"
+    r"unrecognized (?:request )?(?:argument|parameter|field|option)|"
+    r"extra (?:inputs|fields) (?:are|is) not permitted|"
+    r"failed to parse|parse error|cannot unmarshal|"
+    r"invalid (?:json|schema|grammar|request|param|parameter|argument|value|type|format)|"
+    r"json_schema|response_format|is required|missing required|must be (?:a|an|one of|between)",
+    re.IGNORECASE,
+)
+_REQUEST_FAULT_ADVICE = (
+    "the server cannot serve this request as sent (it blames the request, though with a "
+    "5xx status): change or drop what its message names; not retried"
+)
+
+
+def request_caused(status: int, code: str, detail: str) -> type[BadRequest] | None:
+    """For a 5xx answer: the error type when its body says the request is at fault."""
+    text = f"{code} {detail}"
+    if status == 501 or _UNSUPPORTED.search(text):
+        return UnsupportedOperation
+    if _REQUEST_FAULT.search(text):
+        return BadRequest
+    return None
 
 
 def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
@@ -75,15 +113,21 @@ def error_from_status(
             retry_after=parse_retry_after(headers),
         )
     kind: type[ProviderError] = BadRequest
+    advice = None
+    context = any(hint in f"{code} {detail}".lower() for hint in _CONTEXT_HINTS)
     if status in (401, 403):
         kind = AuthenticationError
     elif status == 408:
         kind = ProviderTimeout
     elif status >= 500:
-        kind = ProviderUnavailable
-    elif any(hint in f"{code} {detail}".lower() for hint in _CONTEXT_HINTS):
+        blamed = ContextTooLong if context else request_caused(status, code, detail)
+        kind = blamed or ProviderUnavailable
+        advice = _REQUEST_FAULT_ADVICE if blamed else None
+    elif context:
         kind = ContextTooLong
-    return kind(detail, provider=config.provider, model=config.model, status_code=status)
+    return kind(
+        detail, provider=config.provider, model=config.model, status_code=status, advice=advice
+    )
 
 
 def _http_errors() -> tuple[tuple[type[Exception], ...], tuple[type[Exception], ...]]:

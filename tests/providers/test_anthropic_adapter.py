@@ -411,7 +411,6 @@ async def test_faults_give_typed_errors(
 
 def _wrapped(wrapper: type[Exception], cause: Exception) -> Exception:
     """`cause` as SDK 2.17+ raises it mid-stream: inside the SDK's wrapper."""
-    import anthropic
     import httpx2
 
     request = httpx2.Request("POST", "http://127.0.0.1/v1/messages")
