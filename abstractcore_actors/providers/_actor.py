@@ -19,17 +19,14 @@ and the supervisor's restarts, are kept for the actor's own state.
 
 from __future__ import annotations
 
-import logging
 import math
 import random
-import traceback
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import attrs
 import trio
 
-from .._redact import redact
 from ..errors import CircuitOpen, InternalError, ProviderError, ProviderTimeout, ValidationError
 from ..events import (
     Cancelled,
@@ -46,43 +43,15 @@ from ..events import (
 from ..kernel import ActorContext, Behaviour, StreamSink, UnhandledMessage
 from ..types import Chunk, GenerateResponse, Request, Timings, Usage
 from ._adapter import Accepted, Adapter, ProviderConfig
+from ._calls import GenerateCall, ProviderPolicy, StreamCall
 from ._embed import EmbedCall, serve_embed
-from ._resilience import CircuitBreaker, FreeSlot, RetryPolicy
+from ._internal import internal_error
+from ._resilience import CircuitBreaker, FreeSlot
 
 T = TypeVar("T")
 
-log = logging.getLogger("abstractcore_actors.providers")
-
 # Upper bound on closing an upstream response after a cancel.
 _CLOSE_GRACE = 5.0
-
-
-@attrs.frozen(kw_only=True)
-class GenerateCall:
-    """Ask for one complete answer."""
-
-    request: Request
-    timeout: float | None = None
-
-
-@attrs.frozen(kw_only=True)
-class StreamCall:
-    """Ask for a stream of chunks."""
-
-    request: Request
-    timeout: float | None = None
-
-
-@attrs.frozen(kw_only=True)
-class ProviderPolicy:
-    """The actor's policies; see docs/providers.md."""
-
-    max_concurrent: int = 16
-    timeout: float | None = 300.0
-    retry: RetryPolicy = attrs.field(factory=RetryPolicy)
-    failure_threshold: int = 5
-    reset_after: float = 30.0
-    retry_seed: int | None = None
 
 
 @attrs.define(eq=False)
@@ -205,19 +174,7 @@ class ProviderActor(Behaviour):
 
     def internal_error(self, exc: Exception, doing: str = "handling the call") -> InternalError:
         """`exc`, raised by a bug while `doing` one call, as that call's error (and logged)."""
-        secrets = self.config.secrets
-        trace = redact("".join(traceback.format_exception(exc)), secrets)
-        log.error(
-            "%s (%s): internal error while %s\n%s",
-            self.config.provider,
-            self.config.model,
-            doing,
-            trace,
-        )
-        detail = f"internal error while {doing}: {type(exc).__name__}: {exc}"
-        return InternalError(
-            redact(detail, secrets)[:500], provider=self.config.provider, model=self.config.model
-        )
+        return internal_error(self.config, exc, doing)
 
     def deadline(self, timeout: float | None) -> float:
         timeout = self.policy.timeout if timeout is None else timeout

@@ -13,8 +13,8 @@ from typing import Any, Literal
 import attrs
 
 from ..errors import ConfigurationError, ValidationError
-from ._actor import ProviderPolicy
 from ._adapter import Adapter, ProviderConfig
+from ._calls import ProviderPolicy
 from ._resilience import RetryPolicy
 
 AdapterKind = Literal["openai", "anthropic", "compatible", "local"]

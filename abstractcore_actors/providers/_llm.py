@@ -20,8 +20,8 @@ from ..types import (
     Timings,
 )
 from ._accumulate import Accumulator
-from ._actor import GenerateCall, StreamCall
 from ._adapter import Accepted, ProviderConfig
+from ._calls import GenerateCall, StreamCall
 from ._embed import EmbedCall, build_embedding_request
 from ._request import Prompt, build_request
 
