@@ -22,6 +22,7 @@ from .errors import InvalidResponse as InvalidResponse
 from .errors import KernelError as KernelError
 from .errors import MailboxClosed as MailboxClosed
 from .errors import NameTaken as NameTaken
+from .errors import NotUnderTrio as NotUnderTrio
 from .errors import ProviderError as ProviderError
 from .errors import ProviderTimeout as ProviderTimeout
 from .errors import ProviderUnavailable as ProviderUnavailable

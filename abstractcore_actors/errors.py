@@ -18,7 +18,8 @@
           │    └── UnsupportedOperation  the provider has no such API (e.g. embeddings)
           ├── InvalidResponse            malformed JSON/SSE, a stream cut short
           └── InternalError              a bug met while handling this one call (logged)
-     └── SyncCalledFromAsync (RuntimeError)  the sync facade used inside an event loop
+     ├── SyncCalledFromAsync (RuntimeError)  the sync facade used inside an event loop
+     └── NotUnderTrio (RuntimeError)         the async API used under asyncio / no loop
 
 Messages never contain API keys: adapters pass vendor text through `redact`.
 """
@@ -165,6 +166,19 @@ class SyncCalledFromAsync(AbstractCoreActorsError, RuntimeError):
             f"{call} blocks, and it was called inside a running event loop (trio or "
             f"asyncio), where it would freeze every other task. Use the async API "
             f"instead: {instead}"
+        )
+
+
+class NotUnderTrio(AbstractCoreActorsError, RuntimeError):
+    """The async API was used outside trio (under asyncio, or with no event loop)."""
+
+    def __init__(self, call: str, found: str) -> None:
+        super().__init__(
+            f"{call} runs on trio, and it was called {found}. Run it under trio "
+            "(trio.run(main)); from asyncio code, either call the blocking sync facade "
+            "in a worker thread (`from abstractcore_actors.sync import create_llm`, then "
+            "`await asyncio.to_thread(llm.generate, ...)`) or host trio inside asyncio "
+            "with trio-asyncio or trio's guest mode"
         )
 
 

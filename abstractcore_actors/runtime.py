@@ -6,13 +6,16 @@ one object, so it sits above them all (like `__init__`).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, final
 
-from .errors import ValidationError
+import trio
+
+from .errors import NotUnderTrio, ValidationError
 from .events import EventBus, SessionCreated
 from .kernel import ActorRef, ActorSystem, Strategy, Supervisor, open_actor_system
 from .kernel._behaviour import BehaviourFactory
@@ -180,9 +183,25 @@ async def open_runtime(
     `os.environ`); pass a dict to keep a runtime away from the process
     environment.
     """
+    require_trio("open_runtime()")
     async with open_actor_system(cancel_grace=cancel_grace) as actors:
         runtime = Runtime(actors, os.environ if env is None else env)
         try:
             yield runtime
         finally:
             runtime.events.close()
+
+
+def require_trio(call: str) -> None:
+    """NotUnderTrio, saying what to do, unless a trio loop runs this task
+    (trio's own error under asyncio is an AttributeError from its internals)."""
+    try:
+        trio.lowlevel.current_task()
+    except RuntimeError:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            found = "outside any event loop"
+        else:
+            found = "under asyncio"
+        raise NotUnderTrio(call, found) from None

@@ -74,6 +74,7 @@ PUBLIC = {
     "KernelError",
     "MailboxClosed",
     "NameTaken",
+    "NotUnderTrio",
     "UnsupportedOperation",
     "UnknownOption",
     "ProviderError",

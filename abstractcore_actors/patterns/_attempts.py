@@ -24,7 +24,9 @@ from ..providers import LLM
 from ..types import GenerateResponse, Usage
 
 
-class Status(enum.Enum):
+class Status(enum.StrEnum):
+    """An attempt's state; compares equal to its string (`attempt.status == "won"`)."""
+
     RUNNING = "running"
     WON = "won"  # its answer is (part of) the result
     FINISHED = "finished"  # answered, but was not needed (after a quorum, a later hedge)
