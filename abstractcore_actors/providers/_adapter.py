@@ -16,6 +16,7 @@ import attrs
 
 from .._redact import mask
 from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse, Request
+from ._limits import Limits
 
 
 @attrs.frozen(kw_only=True)
@@ -33,6 +34,8 @@ class ProviderConfig:
     max_concurrent: int = 16
     headers: Mapping[str, str] = attrs.field(factory=dict, repr=False)
     options: Mapping[str, Any] = attrs.field(factory=dict)
+    # What the upstream may send back (HTTP adapters; see _limits.py).
+    limits: Limits = attrs.field(factory=Limits)
 
     @property
     def secrets(self) -> tuple[str | None, ...]:

@@ -15,6 +15,9 @@ raw `httpx2.ReadError` / `httpx2.ReadTimeout` up to SDK 2.16 but wrapped from
 2.17 on (`_map` takes every one of these shapes); bad JSON is a
 bare `json.JSONDecodeError`; and a stream that ends cleanly without
 `message_stop` simply stops iterating, so we check for the end marker.
+Its HTTP client carries our response guard (`_httpx_guard.py`): every
+answer is read within the model's `Limits` before the SDK parses it, and
+what the guard raises reaches `_map` raw or as an SDK error's cause.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 import anthropic
+import trio
 
 from ..errors import (
     ConfigurationError,
@@ -38,13 +42,13 @@ from ..types import (
     EmbeddingRequest,
     EmbeddingResponse,
     GenerateResponse,
-    Message,
     Request,
     ToolCall,
-    ToolCallDelta,
     Usage,
 )
 from ._adapter import ACCEPTED, Accepted, ProviderConfig
+from ._anthropic_wire import FINISH, Fold, messages_to_wire
+from ._httpx_guard import GUARD_ERRORS, ResponseGuard, guard_failure, sdk_call_seconds
 from ._status import (
     TIMEOUT_ERRORS,
     TRANSPORT_ERRORS,
@@ -54,16 +58,12 @@ from ._status import (
     provider_error,
 )
 
-_SDK_ERRORS: tuple[type[Exception], ...] = (anthropic.AnthropicError, ValueError, *TRANSPORT_ERRORS)
-# Anthropic's stop reasons in OpenAI's vocabulary (the one our Chunk speaks);
-# others (pause_turn, ...) pass through as they are.
-_FINISH = {
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "max_tokens": "length",
-    "tool_use": "tool_calls",
-    "refusal": "content_filter",
-}
+_SDK_ERRORS: tuple[type[Exception], ...] = (
+    anthropic.AnthropicError,
+    ValueError,
+    *TRANSPORT_ERRORS,
+    *GUARD_ERRORS,
+)
 # An `error` event inside a 200 stream carries only its type: the status it stands for.
 _ERROR_STATUS = {
     "invalid_request_error": 400,
@@ -77,123 +77,6 @@ _ERROR_STATUS = {
 }
 _TOOL_CHOICE = {"auto": {"type": "auto"}, "required": {"type": "any"}, "none": {"type": "none"}}
 _AUTH_HEADERS = ("x-api-key", "authorization")
-
-
-def _blocks(message: Message) -> list[dict[str, Any]]:
-    """One of our messages as Anthropic content blocks."""
-    if message.role == "tool":
-        block: dict[str, Any] = {
-            "type": "tool_result",
-            "tool_use_id": message.tool_call_id or "",
-            "content": message.content,
-        }
-        if message.content.startswith("error: "):  # how Message.tool marks a failed tool
-            block["is_error"] = True
-        return [block]
-    blocks: list[dict[str, Any]] = []
-    if message.content:
-        blocks.append({"type": "text", "text": message.content})
-    for call in message.tool_calls:
-        blocks.append(
-            {"type": "tool_use", "id": call.id, "name": call.name, "input": dict(call.arguments)}
-        )
-    return blocks
-
-
-def messages_to_wire(messages: tuple[Message, ...]) -> tuple[str | None, list[dict[str, Any]]]:
-    """(system prompt, alternating user/assistant turns)."""
-    system = "\n\n".join(m.content for m in messages if m.role == "system") or None
-    turns: list[dict[str, Any]] = []
-    for message in messages:
-        if message.role == "system":
-            continue
-        role = "assistant" if message.role == "assistant" else "user"
-        blocks = _blocks(message)
-        if not blocks:
-            continue  # Anthropic rejects an empty turn
-        if turns and turns[-1]["role"] == role:
-            turns[-1]["content"].extend(blocks)  # Anthropic wants roles to alternate
-        else:
-            turns.append({"role": role, "content": blocks})
-    return system, turns
-
-
-def _str(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    return value
-
-
-def _count(value: object) -> int:
-    # `None` is allowed: Anthropic leaves some counters out of some events.
-    if value is None:
-        return 0
-    if not isinstance(value, int):
-        raise TypeError(f"expected a token count, got {type(value).__name__}")
-    return value
-
-
-class _Fold:
-    """The state of one stream: SDK events in, our chunks out.
-
-    The SDK builds events without validating them, so a malformed event
-    (a missing field, a wrong type) shows up here as AttributeError or
-    TypeError, which the caller turns into InvalidResponse."""
-
-    def __init__(self) -> None:
-        self.prompt_tokens = 0
-        self.output_tokens = 0
-        self.stop_reason: str | None = None
-        self.finished = False
-        self._tools: dict[int, int] = {}  # content block index -> our tool-call index
-
-    def _tool(self, block_index: int) -> int:
-        # Tool calls are numbered from 0 among tool blocks only: a text block
-        # before them must not shift the index the Accumulator sees.
-        return self._tools.setdefault(block_index, len(self._tools))
-
-    def chunk(self, event: Any) -> Chunk | None:
-        """Our chunk for one event, or None when it carries nothing for the caller."""
-        match event.type:
-            case "message_start":
-                usage = event.message.usage
-                self.prompt_tokens = _count(usage.input_tokens)
-                self.output_tokens = _count(usage.output_tokens)
-            case "content_block_start":
-                block = event.content_block
-                if block.type == "tool_use":
-                    delta = ToolCallDelta(
-                        index=self._tool(event.index), id=_str(block.id), name=_str(block.name)
-                    )
-                    return Chunk(tool_calls=(delta,))
-                if block.type == "text" and block.text:
-                    return Chunk(text=_str(block.text))
-            case "content_block_delta":
-                delta = event.delta
-                if delta.type == "text_delta":
-                    text = _str(delta.text)
-                    return Chunk(text=text) if text else None
-                if delta.type == "input_json_delta":
-                    piece = ToolCallDelta(
-                        index=self._tool(event.index), arguments=_str(delta.partial_json)
-                    )
-                    return Chunk(tool_calls=(piece,))
-            case "message_delta":
-                self.stop_reason = event.delta.stop_reason or self.stop_reason
-                # Anthropic reports the cumulative output count here.
-                self.output_tokens = _count(event.usage.output_tokens) or self.output_tokens
-            case "message_stop":
-                self.finished = True
-                reason = self.stop_reason or "end_turn"
-                return Chunk(
-                    finish_reason=_FINISH.get(reason, reason),
-                    usage=Usage(
-                        prompt_tokens=self.prompt_tokens, completion_tokens=self.output_tokens
-                    ),
-                )
-        # ping, content_block_stop, thinking deltas, event types added later:
-        # nothing for us (Anthropic asks clients to ignore what they do not know).
-        return None
 
 
 class AnthropicAdapter:
@@ -210,13 +93,18 @@ class AnthropicAdapter:
                 "for create_llm), or an x-api-key / authorization header"
             )
         self.config = config
+        guard = ResponseGuard(config.limits, config.read_timeout)
         self._client = anthropic.AsyncAnthropic(
             api_key=config.api_key,
             base_url=config.base_url,
             max_retries=0,  # the provider actor retries, once, for every provider
             timeout=anthropic.Timeout(config.read_timeout, connect=config.connect_timeout),
             default_headers=dict(config.headers) or None,
+            # the SDK's own client class (its defaults), with our guard
+            http_client=anthropic.DefaultAsyncHttpxClient(**guard.client_options()),
         )
+        self._whole_seconds = sdk_call_seconds(config, whole=True)
+        self._head_seconds = sdk_call_seconds(config, whole=False)
         preset_sdk_platform(self._client, "anthropic._base_client")
 
     def __repr__(self) -> str:
@@ -274,7 +162,17 @@ class AnthropicAdapter:
             "(create_llm('local'))",
         )
 
+    def _timed_out(self, seconds: float) -> ProviderError:
+        return self._fail(
+            ProviderTimeout,
+            f"no answer within {seconds:g}s (connect_timeout + read_timeout, "
+            "+ body_timeout for a whole answer)",
+        )
+
     def _map(self, exc: BaseException) -> ProviderError:
+        guarded = guard_failure(exc, self.config)
+        if guarded is not None:
+            return guarded
         if isinstance(exc, anthropic.APIStatusError):
             body = exc.body if isinstance(exc.body, dict) else {}
             found = body.get("error")
@@ -316,9 +214,12 @@ class AnthropicAdapter:
         """One complete answer; raises only ProviderError subclasses."""
         params = self._params(request)
         try:
-            message = await self._client.messages.create(**params)
+            with trio.move_on_after(self._whole_seconds) as scope:
+                message = await self._client.messages.create(**params)
         except _SDK_ERRORS as exc:
             raise self._map(exc) from exc
+        if scope.cancelled_caught:
+            raise self._timed_out(self._whole_seconds)
         texts: list[str] = []
         calls: list[ToolCall] = []
         for block in message.content:
@@ -338,7 +239,7 @@ class AnthropicAdapter:
         return GenerateResponse(
             content="".join(texts),
             tool_calls=tuple(calls),
-            finish_reason=_FINISH.get(reason or "", reason),
+            finish_reason=FINISH.get(reason or "", reason),
             usage=Usage(
                 prompt_tokens=message.usage.input_tokens,
                 completion_tokens=message.usage.output_tokens,
@@ -355,10 +256,13 @@ class AnthropicAdapter:
         """
         params = self._params(request)
         try:
-            upstream = await self._client.messages.create(**params, stream=True)
+            with trio.move_on_after(self._head_seconds) as scope:
+                upstream = await self._client.messages.create(**params, stream=True)
         except _SDK_ERRORS as exc:
             raise self._map(exc) from exc
-        fold = _Fold()
+        if scope.cancelled_caught:
+            raise self._timed_out(self._head_seconds)
+        fold = Fold()
         try:
             yield ACCEPTED
             while not fold.finished:

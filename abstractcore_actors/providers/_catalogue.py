@@ -15,6 +15,7 @@ import attrs
 from ..errors import ConfigurationError, ValidationError
 from ._adapter import Adapter, ProviderConfig
 from ._calls import ProviderPolicy
+from ._limits import LIMIT_OPTIONS, limits_from_options
 from ._resilience import RetryPolicy
 
 AdapterKind = Literal["openai", "anthropic", "compatible", "local"]
@@ -163,7 +164,9 @@ def build_provider(
 ) -> tuple[ProviderConfig, ProviderPolicy, str | None]:
     """Validate options and read the environment: (config, policy, actor name)."""
     kind, model = split_provider(provider, model)
-    allowed = _COMMON_OPTIONS | kind.extra_options
+    # Every provider but the local model reads answers off the network.
+    limits = LIMIT_OPTIONS if kind.adapter != "local" else frozenset()
+    allowed = _COMMON_OPTIONS | kind.extra_options | limits
     unknown = sorted(set(options) - allowed)
     if unknown:
         raise ValidationError(
@@ -200,6 +203,7 @@ def build_provider(
         connect_timeout=_seconds(options, "connect_timeout", 10.0),
         headers=dict(options.get("headers") or {}),
         options={k: v for k, v in options.items() if k in kind.extra_options or k in CALL_DEFAULTS},
+        limits=limits_from_options(options),
     )
     max_concurrent = options.get("max_concurrent", kind.max_concurrent)
     if not isinstance(max_concurrent, int) or max_concurrent < 1:

@@ -7,6 +7,11 @@ protocol tolerantly and maps every transport failure to our errors. One
 HTTP client per provider actor: `_http11.Http11Client` (pooled connections,
 O(1) per call, a fraction of httpx's CPU per call), or httpx when the
 environment sets a proxy (`_http_proxy.py`).
+
+Every answer is read within the model's `Limits` (`_limits.py`): the
+clients bound the head, the whole body and its decompression; this adapter
+bounds each SSE line and the JSON depth of everything it parses. An answer
+past a limit is LimitExceeded, and its connection is closed.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from typing import Any
 
 import trio
 
-from ..errors import InvalidResponse, ProviderError, ProviderTimeout, ProviderUnavailable
+from .. import _json_depth
+from ..errors import InvalidResponse, ProviderError, ProviderUnavailable
 from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse, Request
 from . import _embed_wire
 from . import _openai_wire as wire
@@ -25,15 +31,10 @@ from ._adapter import ACCEPTED, Accepted, ProviderConfig
 from ._http11 import Http11Client
 from ._http11_wire import Origin, request_head
 from ._http_proxy import ProxiedClient, proxied
+from ._limits import LimitExceeded, describe
 from ._sse import LineSplitter
-from ._status import error_from_status, provider_error
-from ._transport import (
-    HttpClient,
-    HttpResponse,
-    TransportCutShort,
-    TransportError,
-    TransportTimeout,
-)
+from ._status import error_from_status, provider_error, transport_error
+from ._transport import HttpClient, HttpResponse, TransportError
 
 
 def _encode(body: object) -> bytes:
@@ -71,6 +72,7 @@ class CompatibleAdapter:
             connect_timeout=config.connect_timeout,
             read_timeout=config.read_timeout,
             max_keepalive=config.max_concurrent,
+            limits=config.limits,
         )
 
     def __repr__(self) -> str:
@@ -83,18 +85,29 @@ class CompatibleAdapter:
         return provider_error(kind, detail, self.config)
 
     def _transport_error(self, exc: TransportError) -> ProviderError:
-        if isinstance(exc, TransportTimeout):
-            return self._fail(ProviderTimeout, f"{exc} ({self._url})")
-        if isinstance(exc, TransportCutShort):
-            return self._fail(InvalidResponse, f"the response was cut short ({exc})")
-        return self._fail(ProviderUnavailable, f"cannot reach {self._url} ({exc})")
+        return transport_error(exc, self.config, self._url)
+
+    def _loads(self, data: bytes, what: str) -> Any:
+        """Upstream JSON, depth-checked (LimitExceeded); ValueError if not JSON."""
+        depth = self.config.limits.max_json_depth
+        try:
+            return _json_depth.loads(data, depth)
+        except _json_depth.TooDeep:
+            raise LimitExceeded(
+                describe("max_json_depth", depth, f"{what} nests deeper"),
+                provider=self.config.provider,
+                model=self.config.model,
+                limit="max_json_depth",
+            ) from None
 
     async def _raise_for_status(self, response: HttpResponse) -> None:
         if response.status < 400:
             return
         body_bytes = await response.read()
         try:
-            body: object = json.loads(body_bytes)
+            # The status says what failed: an error body that cannot be read
+            # as JSON (malformed, or nested past the limit) is shown as text.
+            body: object = _json_depth.loads(body_bytes, self.config.limits.max_json_depth)
         except ValueError:
             body = body_bytes.decode("utf-8", "replace")
         raise error_from_status(
@@ -109,10 +122,18 @@ class CompatibleAdapter:
         """POST and read a whole JSON answer (errors mapped; ValueError if not JSON)."""
         try:
             response = await self._client.post(path, _encode(body), whole=True)
-            await self._raise_for_status(response)
-            return json.loads(await response.read())
         except TransportError as exc:
             raise self._transport_error(exc) from exc
+        try:
+            await self._raise_for_status(response)
+            return self._loads(await response.read(), "the answer's JSON")
+        except LimitExceeded:
+            await response.abort()  # this server's connection is not asked again
+            raise
+        except TransportError as exc:
+            raise self._transport_error(exc) from exc
+        finally:
+            await response.aclose()
 
     async def generate(self, request: Request) -> GenerateResponse:
         body = wire.request_body(request, self.config.model, stream=False)
@@ -148,17 +169,20 @@ class CompatibleAdapter:
             await self._raise_for_status(response)
             yield ACCEPTED
             final = wire.FinalChunk(wire.estimate_prompt_tokens(request))
-            splitter = LineSplitter()
+            splitter = LineSplitter(self.config.limits.max_event_bytes)
             ended = done = False
             while not (ended or done):
                 try:
                     part = await response.receive_some()
                 except TransportError as exc:
                     raise self._transport_error(exc) from exc
-                if part:
-                    lines = splitter.feed(part)
-                else:
-                    lines, ended = splitter.flush(), True
+                try:
+                    if part:
+                        lines = splitter.feed(part)
+                    else:
+                        lines, ended = splitter.flush(), True
+                except TransportError as exc:
+                    raise self._transport_error(exc) from exc
                 # Every line of this read is parsed before the next await.
                 for line in lines:
                     chunk, done = self._parse_line(line)
@@ -175,6 +199,9 @@ class CompatibleAdapter:
                 yield ready
             if done:
                 await _drain(response)
+        except LimitExceeded:
+            await response.abort()  # this server's connection is not asked again
+            raise
         finally:
             await response.aclose()
 
@@ -186,7 +213,7 @@ class CompatibleAdapter:
         if payload == b"[DONE]":
             return None, True
         try:
-            data: Any = json.loads(payload)
+            data: Any = self._loads(payload, "an SSE data line's JSON")
             if isinstance(data, dict) and "error" in data:
                 raise self._fail(
                     ProviderUnavailable, f"error event mid-stream: {wire.error_message(data)}"

@@ -11,7 +11,7 @@ the answer whole or as its body arrives. The request head is encoded once
 responses are parsed by httptools (llhttp, the C parser behind Node.js and
 uvicorn: Content-Length, chunked, keep-alive, `Connection: close`, a body
 that runs to the close), so the wire behaviour is a well-kept library's;
-gzip and deflate bodies are decoded; https goes through `trio.SSLStream`
+gzip and deflate bodies are decoded (bounded); https goes through `trio.SSLStream`
 with httpx's CA bundle. A configured proxy is served by `_http_proxy.py`.
 
 Connections: a stack of idle ones, O(1) per request (the most recently used
@@ -21,10 +21,19 @@ its connection back; one closed early (a cancel, a race's loser) closes it;
 `aclose` closes every connection, idle or in use.
 
 Timeouts: `connect_timeout` bounds connecting (and the TLS handshake);
-`read_timeout` bounds each wait for data while sending a request, reading a
-head and reading a whole body. `Response.receive_some()` takes no timeout of its
-own: its reader (the provider actor) applies its stall limit, at less cost
-than a cancel scope per read.
+`read_timeout` bounds sending the request and receiving the whole response
+head, in total; a whole body (`whole=True`, `read`) must then arrive within
+`Limits.body_timeout` (default: the read timeout), in total too, so a server
+that drips a byte at a time cannot hold a call by resetting a per-read
+timeout. `Response.receive_some()` takes no timeout of its own: its reader
+(the provider actor) applies its stall limit, at less cost than a cancel
+scope per read.
+
+Limits (`_limits.py`): a head over `max_header_bytes` or a whole body over
+`max_body_bytes` (decoded) fails with TransportLimit, as does a body that
+inflates past `max_decompression_ratio`; bodies are inflated a bounded step
+at a time (`_inflate.py`), never whole. A connection whose response broke a
+limit is closed, never reused.
 """
 
 from __future__ import annotations
@@ -32,15 +41,16 @@ from __future__ import annotations
 import math
 import select
 import ssl
-import zlib
 from collections import deque
 from collections.abc import Mapping
 
 import httptools
 import trio
 
-from ._http11_wire import Origin, Parse, decoder, request_head
-from ._transport import TransportCutShort, TransportTimeout, TransportUnavailable
+from ._http11_response import Response
+from ._http11_wire import Origin, Parse, request_head
+from ._limits import Limits, describe
+from ._transport import TransportCutShort, TransportLimit, TransportTimeout, TransportUnavailable
 
 _READ_SIZE = 65536
 
@@ -60,19 +70,19 @@ class _Connection:
         """Ready for the next response on this (kept-alive) connection."""
         self.parse = Parse()
 
-    async def receive(self) -> bool:
-        """Feed the next bytes from the socket to the parser; False at EOF."""
+    async def receive(self) -> int:
+        """Feed the next bytes from the socket to the parser: how many, 0 at EOF."""
         try:
             data = await self.stream.receive_some(_READ_SIZE)
         except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
             raise TransportUnavailable(f"the connection broke ({exc.__cause__ or exc})") from exc
         if not data:
-            return False
+            return 0
         try:
             self.parse.parser.feed_data(data)
         except httptools.HttpParserError as exc:
             raise TransportCutShort(f"the response is not well-formed HTTP/1.1 ({exc})") from exc
-        return True
+        return len(data)
 
     def closed_by_peer(self) -> bool:
         """An idle connection with something to read has been closed by the
@@ -93,6 +103,7 @@ class Http11Client:
     `headers` go on every request (the adapter's Accept, Authorization and
     the user's own); `max_keepalive` idle connections are kept. There is no
     cap on connections in use: the provider actor's limiter is that cap.
+    `limits` bound every response (default: `Limits()`).
     """
 
     def __init__(
@@ -105,13 +116,16 @@ class Http11Client:
         max_keepalive: int,
         keepalive_expiry: float = 5.0,
         ssl_context: ssl.SSLContext | None = None,
+        limits: Limits | None = None,
     ) -> None:
         self.origin = Origin(base_url)
+        self.limits = limits or Limits()
         # Validated and encoded once: each request adds only its path and
         # its Content-Length.
         self._head = request_head(self.origin, headers)
         self._connect_timeout = math.inf if connect_timeout is None else connect_timeout
         self._read_timeout = math.inf if read_timeout is None else read_timeout
+        self.body_timeout = self.limits.body_seconds(self._read_timeout)
         self._max_keepalive = max_keepalive
         self._keepalive_expiry = keepalive_expiry
         self._ssl_context = ssl_context
@@ -203,13 +217,13 @@ class Http11Client:
 
     async def post(self, path: str, body: bytes, *, whole: bool = False) -> Response:
         """Send `body` (JSON) to `path` under the base URL; the response once
-        its head is in, or with `whole=True` once its body is in too (one
-        timeout scope for the whole exchange instead of two).
+        its head is in, or with `whole=True` once its body is in too (`body`;
+        its connection is kept until `aclose` or `abort`).
 
         Read the response to its end (`read`, or `receive_some` until b"")
-        or `aclose` it; raises TransportUnavailable, TransportTimeout or
-        TransportCutShort. Nothing is re-sent here: whether a failed call is
-        tried again is the provider actor's retry policy."""
+        or `aclose` it; raises TransportUnavailable, TransportTimeout,
+        TransportCutShort or TransportLimit. Nothing is re-sent here: whether
+        a failed call is tried again is the provider actor's retry policy."""
         if self._closed:
             raise TransportUnavailable("the HTTP client is closed")
         connection = await self._checkout()
@@ -230,28 +244,33 @@ class Http11Client:
             body,
         )
         parse = connection.parse
-        response: Response | None = None
-        with trio.CancelScope(deadline=trio.current_time() + self._read_timeout) as scope:
+        max_head = self.limits.max_header_bytes
+        # One deadline for sending and the whole head: a server dripping its
+        # head a byte at a time must not hold the call.
+        with trio.move_on_after(self._read_timeout):
             try:
                 await connection.stream.send_all(data)
             except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
                 raise TransportUnavailable(
                     f"the connection broke ({exc.__cause__ or exc})"
                 ) from exc
-            while True:
-                if not await connection.receive():
+            received = 0
+            while not parse.head_done:  # (interim 1xx heads are skipped by the parser)
+                count = await connection.receive()
+                if not count:
                     raise TransportCutShort("the server closed the connection without a response")
-                if parse.head_done:
-                    break  # (interim 1xx heads are skipped by the parser)
-                scope.deadline = trio.current_time() + self._read_timeout
-            response = Response(self, connection, parse.status)
-            if not whole:
-                return response
-            response.body = await response.read_within(scope)
-            return response
-        if response is None:
+                received += count
+                if received > max_head and not parse.head_done:
+                    raise TransportLimit(
+                        "max_header_bytes",
+                        describe("max_header_bytes", max_head, "the response head is larger"),
+                    )
+        if not parse.head_done:
             raise TransportTimeout(f"no response head within {self._read_timeout:g}s")
-        raise TransportTimeout(f"the response body stalled for {self._read_timeout:g}s")
+        response = Response(self, connection, parse.status)
+        if whole:
+            response.body = await response.read_body()
+        return response
 
     async def aclose(self) -> None:
         """Close every connection, idle or in use (an in-use response then fails)."""
@@ -260,115 +279,3 @@ class Http11Client:
         connections, self._open = self._open, set()
         for connection in connections:
             await connection.aclose()
-
-
-class Response:
-    """A response whose head has arrived; its body is read with `read` or `receive_some`."""
-
-    __slots__ = (
-        "_client",
-        "_connection",
-        "_corrupt",
-        "_decoder",
-        "_done",
-        "_fed",
-        "body",
-        "headers",
-        "status",
-    )
-
-    def __init__(self, client: Http11Client, connection: _Connection, status: int) -> None:
-        self.status = status
-        self.headers = connection.parse.headers
-        self._client = client
-        self._connection = connection
-        self._done = False
-        self._corrupt = False
-        self._fed = False
-        self._decoder = decoder(self.headers.get("content-encoding", ""))
-        self.body: bytes | None = None  # the whole body, when posted with whole=True
-
-    async def receive_some(self) -> bytes:
-        """The next bytes of the body (decoded), or b"" at its end, when the
-        connection goes back to the pool. No timeout of its own (see above)."""
-        connection = self._connection
-        parse = connection.parse
-        while not self._done:
-            if parse.pieces:
-                pieces, parse.pieces = parse.pieces, []
-                data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
-                if self._decoder is not None:
-                    data = self._decode(data)
-                if data:
-                    return data
-            elif parse.complete:
-                tail = self._decode_end()
-                await self._end(reusable=parse.keep_alive)
-                return tail  # b"" ends the body; a tail is followed by b""
-            elif not await connection.receive():
-                if parse.delimited:
-                    raise TransportCutShort("the server closed the connection mid-body")
-                tail = self._decode_end()  # a body that runs until the close
-                await self._end(reusable=False)
-                return tail
-        return b""
-
-    def _decode(self, data: bytes) -> bytes:
-        assert self._decoder is not None
-        self._fed = True
-        try:
-            return self._decoder.decompress(data)
-        except zlib.error as exc:
-            self._corrupt = True  # a server that sent this is not asked again on this socket
-            raise TransportCutShort(f"the compressed body is corrupt ({exc})") from exc
-
-    def _decode_end(self) -> bytes:
-        decoder = self._decoder
-        if decoder is None:
-            return b""
-        tail = decoder.flush()
-        # zlib does not complain about a stream cut before its end; an empty
-        # body (nothing compressed) is no stream at all and is let through.
-        if self._fed and not decoder.eof:
-            self._corrupt = True
-            raise TransportCutShort("the compressed body ends before its compressed stream")
-        return tail
-
-    async def read(self) -> bytes:
-        """The whole body; each wait for data is bounded by the read timeout."""
-        if self.body is not None:
-            return self.body
-        timeout = self._client._read_timeout
-        body = b""
-        try:
-            with trio.CancelScope(deadline=trio.current_time() + timeout) as scope:
-                body = await self.read_within(scope)
-        finally:
-            await self.aclose()
-        if scope.cancelled_caught:
-            raise TransportTimeout(f"the response body stalled for {timeout:g}s")
-        return body
-
-    async def read_within(self, scope: trio.CancelScope) -> bytes:
-        """The rest of the body, moving `scope`'s deadline a read timeout on
-        after each piece: the caller's scope bounds each wait for data."""
-        timeout = self._client._read_timeout
-        pieces = []
-        while piece := await self.receive_some():
-            pieces.append(piece)
-            scope.deadline = trio.current_time() + timeout
-        return b"".join(pieces)
-
-    async def _end(self, *, reusable: bool) -> None:
-        if not self._done:
-            self._done = True
-            await self._client._release(self._connection, reusable)
-
-    async def aclose(self) -> None:
-        """Give the connection back (body read to its end) or close it (not).
-
-        A reader that stopped at a stream's `[DONE]` usually has the body's
-        end in hand already (the parser saw it): then the connection is
-        reused instead of closed."""
-        parse = self._connection.parse
-        await self._end(reusable=parse.complete and parse.keep_alive and not self._corrupt)

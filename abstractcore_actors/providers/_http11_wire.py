@@ -1,23 +1,19 @@
 """The bytes of HTTP/1.1 for the lean client (`_http11.py`): the origin and the
 request head it sends (validated once, at construction), and the response
-parser's callbacks and body decoders.
+parser's callbacks. Bodies are decoded by `_inflate.py`.
 """
 
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 import httptools
 
 from ..errors import ConfigurationError
-from ._transport import TransportCutShort
+from ._inflate import ACCEPT_ENCODING
 
-# Every body we read may be compressed with these; brotli and zstd need
-# packages that a plain install does not have.
-_ACCEPT_ENCODING = "gzip, deflate"
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 field names
 
 
@@ -118,7 +114,7 @@ def request_head(origin: Origin, headers: Mapping[str, str]) -> bytes:
     names = {name.lower() for name in headers}
     fixed = [("Host", origin.authority)]
     if "accept-encoding" not in names:
-        fixed.append(("Accept-Encoding", _ACCEPT_ENCODING))
+        fixed.append(("Accept-Encoding", ACCEPT_ENCODING))
     if "user-agent" not in names:
         fixed.append(("User-Agent", "abstractcore-actors"))
     fixed += [*headers.items(), ("Content-Type", "application/json")]
@@ -137,14 +133,3 @@ def _header_line(name: str, value: str) -> bytes:
         raise ConfigurationError(
             f"the value of header {name!r} is not Latin-1 text (HTTP/1.1 sends bytes)"
         ) from None
-
-
-def decoder(encoding: str) -> zlib._Decompress | None:
-    encoding = encoding.strip().lower()
-    if encoding in ("", "identity"):
-        return None
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
-        return zlib.decompressobj()
-    raise TransportCutShort(f"the server sent a body encoded with {encoding!r}, not asked for")

@@ -3,17 +3,22 @@
 `HTTP(S)_PROXY` / `ALL_PROXY` (and `NO_PROXY`) are read as httpx reads them,
 and httpx carries the call, behind the same small interface as the lean
 client (`post` → a response with `status`, `headers`, `receive_some`, `read`,
-`aclose`) and raising only the errors of `_transport.py`.
+`aclose`) and raising only the errors of `_transport.py`. The model's
+`Limits` are kept by the same response guard as the SDKs' (`_httpx_guard.py`),
+but for server-sent events, which the adapter bounds line by line itself.
 """
 
 from __future__ import annotations
 
+import math
 import urllib.request
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
 
 import httpx
 
+from ._httpx_guard import ResponseGuard
+from ._limits import Limits
 from ._transport import TransportCutShort, TransportTimeout, TransportUnavailable
 
 
@@ -49,12 +54,16 @@ class ProxiedClient:
         connect_timeout: float | None,
         read_timeout: float | None,
         max_keepalive: int,
+        limits: Limits | None = None,
     ) -> None:
         self._base_url = base_url.rstrip("/")
+        guard = ResponseGuard(limits or Limits(), read_timeout or math.inf, events=False)
+        options = guard.client_options()
         self._client = httpx.AsyncClient(
-            headers=dict(headers),
+            headers={**options.pop("headers"), **headers},
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
             limits=httpx.Limits(max_keepalive_connections=max_keepalive, max_connections=None),
+            **options,
         )
 
     def __repr__(self) -> str:  # never the headers: they carry the API key
@@ -101,3 +110,8 @@ class ProxiedResponse:
     async def aclose(self) -> None:
         await self._parts.aclose()  # type: ignore[attr-defined]
         await self._response.aclose()
+
+    async def abort(self) -> None:
+        # httpx closes a connection whose response was not read to its end;
+        # one read whole is back in its pool already, its framing intact.
+        await self.aclose()

@@ -2,7 +2,9 @@
 
 The SDK does transport, auth and its own error classes; we turn off its
 retries (the provider actor retries, once, for every provider) and map its
-errors and chunk objects to ours here.
+errors and chunk objects to ours here. Its HTTP client carries our response
+guard (`_httpx_guard.py`), so every answer is read within the model's
+`Limits` before the SDK parses it.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
+import trio
 
 from ..errors import InvalidResponse, ProviderError, ProviderTimeout, ProviderUnavailable
 from ..types import (
@@ -24,6 +27,7 @@ from ..types import (
 )
 from . import _openai_wire as wire
 from ._adapter import ACCEPTED, Accepted, ProviderConfig
+from ._httpx_guard import GUARD_ERRORS, ResponseGuard, guard_failure, sdk_call_seconds
 from ._status import (
     TRANSPORT_ERRORS,
     error_from_status,
@@ -33,7 +37,12 @@ from ._status import (
 )
 
 # Everything the SDK may raise that we map (transport errors can escape mid-stream).
-_SDK_ERRORS: tuple[type[Exception], ...] = (openai.OpenAIError, ValueError, *TRANSPORT_ERRORS)
+_SDK_ERRORS: tuple[type[Exception], ...] = (
+    openai.OpenAIError,
+    ValueError,
+    *TRANSPORT_ERRORS,
+    *GUARD_ERRORS,
+)
 
 
 class OpenAIAdapter:
@@ -41,13 +50,18 @@ class OpenAIAdapter:
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
+        guard = ResponseGuard(config.limits, config.read_timeout)
         self._client = openai.AsyncOpenAI(
             api_key=config.api_key,
             base_url=config.base_url,
             max_retries=0,
             timeout=openai.Timeout(config.read_timeout, connect=config.connect_timeout),
             default_headers=dict(config.headers) or None,
+            # the SDK's own client class (its defaults), with our guard
+            http_client=openai.DefaultAsyncHttpxClient(**guard.client_options()),
         )
+        self._whole_seconds = sdk_call_seconds(config, whole=True)
+        self._head_seconds = sdk_call_seconds(config, whole=False)
         preset_sdk_platform(self._client, "openai._base_client")
 
     def __repr__(self) -> str:
@@ -67,7 +81,17 @@ class OpenAIAdapter:
     def _fail(self, kind: type[ProviderError], detail: str) -> ProviderError:
         return provider_error(kind, detail, self.config)
 
+    def _timed_out(self, seconds: float) -> ProviderError:
+        return self._fail(
+            ProviderTimeout,
+            f"no answer within {seconds:g}s (connect_timeout + read_timeout, "
+            "+ body_timeout for a whole answer)",
+        )
+
     def _map(self, exc: BaseException) -> ProviderError:
+        guarded = guard_failure(exc, self.config)
+        if guarded is not None:
+            return guarded
         if isinstance(exc, openai.APIStatusError):
             body = exc.body if isinstance(exc.body, dict) else {}
             return error_from_status(
@@ -98,12 +122,16 @@ class OpenAIAdapter:
 
     async def generate(self, request: Request) -> GenerateResponse:
         try:
-            completion = await self._client.chat.completions.create(
-                **self._params(request, stream=False)
-            )
-            data = completion.model_dump()
+            with trio.move_on_after(self._whole_seconds):
+                completion = await self._client.chat.completions.create(
+                    **self._params(request, stream=False)
+                )
+                return self._response(completion.model_dump())
         except _SDK_ERRORS as exc:
             raise self._map(exc) from exc
+        raise self._timed_out(self._whole_seconds)
+
+    def _response(self, data: Any) -> GenerateResponse:
         try:
             return wire.response_from_wire(data)
         except (KeyError, TypeError, IndexError) as exc:
@@ -116,9 +144,12 @@ class OpenAIAdapter:
         if request.dimensions is not None:
             extra["dimensions"] = request.dimensions
         try:
-            result = await self._client.embeddings.create(
-                model=self.config.model, input=list(request.texts), **extra
-            )
+            with trio.move_on_after(self._whole_seconds) as scope:
+                result = await self._client.embeddings.create(
+                    model=self.config.model, input=list(request.texts), **extra
+                )
+            if scope.cancelled_caught:
+                raise self._timed_out(self._whole_seconds)
             ordered = sorted(result.data, key=lambda item: item.index)
             if [item.index for item in ordered] != list(range(len(request.texts))):
                 raise ValueError(f"expected {len(request.texts)} embeddings, got {len(ordered)}")
@@ -132,11 +163,14 @@ class OpenAIAdapter:
 
     async def stream(self, request: Request) -> AsyncIterator[Chunk | Accepted]:
         try:
-            upstream = await self._client.chat.completions.create(
-                **self._params(request, stream=True)
-            )
+            with trio.move_on_after(self._head_seconds) as scope:
+                upstream = await self._client.chat.completions.create(
+                    **self._params(request, stream=True)
+                )
         except _SDK_ERRORS as exc:
             raise self._map(exc) from exc
+        if scope.cancelled_caught:
+            raise self._timed_out(self._head_seconds)
         try:
             yield ACCEPTED
             final = wire.FinalChunk(wire.estimate_prompt_tokens(request))

@@ -1,4 +1,4 @@
-"""HTTP status and headers -> our error types; shared by every adapter."""
+"""HTTP status and headers, and transport failures -> our error types; shared by every adapter."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from ..errors import (
     AuthenticationError,
     BadRequest,
     ContextTooLong,
+    InvalidResponse,
     ProviderError,
     ProviderTimeout,
     ProviderUnavailable,
@@ -19,6 +20,8 @@ from ..errors import (
     UnsupportedOperation,
 )
 from ._adapter import ProviderConfig
+from ._limits import LimitExceeded
+from ._transport import TransportCutShort, TransportError, TransportLimit, TransportTimeout
 
 _CONTEXT_HINTS = (
     "context_length",
@@ -92,6 +95,27 @@ def parse_retry_after(headers: Mapping[str, str] | None) -> float | None:
 def provider_error(kind: type[ProviderError], detail: str, config: ProviderConfig) -> ProviderError:
     """An error of `kind` for this provider, its detail redacted."""
     return kind(redact(detail, config.secrets), provider=config.provider, model=config.model)
+
+
+def transport_error(exc: TransportError, config: ProviderConfig, where: str) -> ProviderError:
+    """The error for a failure of the HTTP exchange with `where` (a URL, or
+    "" when the message says enough): a broken limit, a timeout, a response
+    that is not well-formed (or cut short), or an unreachable server."""
+    if isinstance(exc, TransportLimit):
+        return LimitExceeded(
+            redact(str(exc), config.secrets),
+            provider=config.provider,
+            model=config.model,
+            limit=exc.limit,
+        )
+    at = f" ({where})" if where else ""
+    if isinstance(exc, TransportTimeout):
+        return provider_error(ProviderTimeout, f"{exc}{at}", config)
+    if isinstance(exc, TransportCutShort):
+        return provider_error(InvalidResponse, f"the response was cut short ({exc})", config)
+    return provider_error(
+        ProviderUnavailable, f"cannot reach {where or 'the server'} ({exc})", config
+    )
 
 
 def error_from_status(
