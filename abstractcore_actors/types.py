@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import attrs
 
+from . import _json_depth
 from .kernel import ValidationError
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -56,10 +57,11 @@ class ToolCall:
 
     @classmethod
     def from_raw(cls, *, id: str, name: str, raw_arguments: str) -> ToolCall:
-        """Parse the model's argument text; malformed JSON keeps `arguments` empty."""
+        """Parse the model's argument text; malformed JSON (or JSON nested past
+        `_json_depth.DEFAULT_MAX_DEPTH`) keeps `arguments` empty."""
         try:
-            parsed = json.loads(raw_arguments) if raw_arguments.strip() else {}
-        except json.JSONDecodeError:
+            parsed = _json_depth.loads(raw_arguments) if raw_arguments.strip() else {}
+        except ValueError:
             parsed = {}
         return cls(
             id=id,
@@ -73,8 +75,8 @@ class ToolCall:
         if not self.raw_arguments.strip():
             return True
         try:
-            return isinstance(json.loads(self.raw_arguments), dict)
-        except json.JSONDecodeError:
+            return isinstance(_json_depth.loads(self.raw_arguments), dict)
+        except ValueError:
             return False
 
 

@@ -118,20 +118,38 @@ class _Events:
 
 
 class _Body:
-    """One guarded body: bytes from the wire in, checked decoded pieces out."""
+    """One guarded body: bytes from the wire in, checked decoded pieces out.
 
-    __slots__ = ("_events", "_inflater", "_limits", "_opens", "_pieces", "_size", "_whole")
+    A whole JSON body's depth is checked as it arrives, not only at its end:
+    a breach found mid-body closes the connection (httpcore reuses one whose
+    response was read to its end). Once the body holds more brackets than
+    the limit, what has arrived is checked again each time it has doubled
+    (the depth of a prefix can only grow), so checking costs O(n) in all."""
+
+    __slots__ = (
+        "_events",
+        "_inflater",
+        "_json",
+        "_limits",
+        "_next_check",
+        "_opens",
+        "_pieces",
+        "_size",
+        "_whole",
+    )
 
     def __init__(
-        self, limits: Limits, inflater: Inflater | None, *, whole: bool, events: bool
+        self, limits: Limits, inflater: Inflater | None, *, whole: bool, events: bool, json: bool
     ) -> None:
         self._limits = limits
         self._inflater = inflater
         self._whole = whole
+        self._json = json
         self._events = _Events(limits) if events and not whole else None
         self._pieces: list[bytes] = []
         self._size = 0
         self._opens = 0
+        self._next_check = 0  # the size at which the body's depth is checked next
 
     def feed(self, raw: bytes) -> Iterator[bytes]:
         """The decoded pieces of `raw`, each checked before it is handed on."""
@@ -149,12 +167,8 @@ class _Body:
             yield self._checked(tail)
         if self._events is not None:
             self._events.end()
-        limit = self._limits.max_json_depth
-        if self._whole and self._opens > limit and deeper_than(b"".join(self._pieces), limit):
-            raise TransportLimit(
-                "max_json_depth",
-                describe("max_json_depth", limit, "the answer's JSON nests deeper"),
-            )
+        if self._json and self._opens > self._limits.max_json_depth:
+            self._check_depth()
 
     def _checked(self, data: bytes) -> bytes:
         if self._whole:
@@ -162,11 +176,22 @@ class _Body:
             limit = self._limits.max_body_bytes
             if self._size > limit:
                 raise _broken("max_body_bytes", limit, "the body is larger (decoded)")
-            self._pieces.append(data)  # the same bytes the SDK holds until it parses them
-            self._opens += _openers(data)
+            if self._json:
+                self._pieces.append(data)  # the same bytes the SDK holds until it parses them
+                self._opens += _openers(data)
+                if self._opens > self._limits.max_json_depth and self._size >= self._next_check:
+                    self._check_depth()
+                    self._next_check = 2 * self._size
         elif self._events is not None:
             self._events.feed(data)
         return data
+
+    def _check_depth(self) -> None:
+        limit = self._limits.max_json_depth
+        if len(self._pieces) > 1:
+            self._pieces = [b"".join(self._pieces)]
+        if deeper_than(self._pieces[0], limit):
+            raise _broken("max_json_depth", limit, "the answer's JSON nests deeper")
 
 
 class _GuardedStream:
@@ -252,7 +277,10 @@ class ResponseGuard:
         if inflater is not None:
             del headers["content-encoding"]  # inflated here, bounded, instead of by httpx
         whole = "text/event-stream" not in headers.get("content-type", "")
-        body = _Body(limits, inflater, whole=whole, events=self._events)
+        # An error body is not depth-checked: the status says what failed,
+        # and the SDKs read an error body that is not JSON as text.
+        json = whole and response.status_code < 400
+        body = _Body(limits, inflater, whole=whole, events=self._events, json=json)
         deadline = trio.current_time() + self.body_timeout if whole else math.inf
         inner = response.stream
         if httpx2 is not None and isinstance(inner, httpx2.AsyncByteStream):

@@ -75,14 +75,17 @@ class Inflater:
             raise TransportCutShort(f"the compressed body is corrupt ({exc})") from exc
         self._tail = decompressor.unconsumed_tail
         self.decoded += len(out)
-        if self.decoded > RATIO_FLOOR and self.decoded > self._max_ratio * self.compressed:
+        # Judged against the compressed bytes zlib has read, not those handed
+        # in: one read of a bomb holds enough for gigabytes.
+        consumed = self.compressed - len(self._tail)
+        if self.decoded > RATIO_FLOOR and self.decoded > self._max_ratio * consumed:
             raise TransportLimit(
                 "max_decompression_ratio",
                 describe(
                     "max_decompression_ratio",
                     self._max_ratio,
-                    f"the body inflates {self.decoded // max(self.compressed, 1)}:1 "
-                    f"({self.compressed} compressed bytes gave {self.decoded} so far)",
+                    f"the body inflates {self.decoded // max(consumed, 1)}:1 "
+                    f"({consumed} compressed bytes gave {self.decoded} so far)",
                 ),
             )
         return out

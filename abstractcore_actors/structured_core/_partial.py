@@ -3,6 +3,10 @@
 Prompted models often wrap JSON in ``` fences or add a word before it; we
 take the text from the first `{` (after an opening fence) to the end, and
 drop a closing fence.
+
+An answer nested deeper than `_json_depth.DEFAULT_MAX_DEPTH` is not JSON
+here (NotJSON, a validation failure that the model is told about): deeper
+values would exhaust the recursion of the validator that checks them.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import re
 from typing import Any
 
 import jiter
+
+from .. import _json_depth
 
 _OPEN_FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*")
 _CLOSE_FENCE = re.compile(r"\s*```\s*$")
@@ -40,7 +46,9 @@ def parse_complete(text: str) -> Any:
     if not body:
         raise NotJSON("the answer is empty; it must be a JSON object")
     try:
-        return json.loads(body)
+        return _json_depth.loads(body)
+    except _json_depth.TooDeep as exc:
+        raise NotJSON(f"the answer's JSON is {exc}; keep it shallower") from None
     except json.JSONDecodeError as exc:
         raise NotJSON(f"the answer is not valid JSON ({exc})") from None
 
@@ -55,6 +63,8 @@ def parse_partial(text: str) -> Any | None:
     if start < 0:
         return None
     body = _OPEN_SCALAR.sub("", body[start:].split("```", 1)[0])
+    if _json_depth.deeper_than(body, _json_depth.DEFAULT_MAX_DEPTH):
+        return None  # the whole answer will be refused (parse_complete)
     try:
         return jiter.from_json(body.encode(), partial_mode="trailing-strings")
     except ValueError:

@@ -112,7 +112,7 @@ def _tool_input(call_arguments: str | object) -> object:
     if isinstance(call_arguments, str):
         try:
             return json.loads(call_arguments)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what Python parses
             return call_arguments
     return call_arguments
 
@@ -205,4 +205,5 @@ def _stream_plan(reply: Reply, model: str, prompt: int, output: int, step: Step)
         error=_event("error", {"error": {"type": "overloaded_error", "message": message}}),
         # named, because the SDK skips an event without a name before parsing its data
         malformed=_event("content_block_delta", raw="{not json"),
+        event_prefix=b"event: content_block_delta\n",
     )

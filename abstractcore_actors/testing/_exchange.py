@@ -118,6 +118,19 @@ class Exchange:
         await self._send(h11.Data(data=raw))
         await self._send(h11.EndOfMessage())
 
+    async def start(self, status: int, headers: Headers) -> None:
+        """A response head; its body follows with `send` and `end` (chunked
+        unless `headers` has a content-length)."""
+        await self._send(h11.Response(status_code=status, headers=list(headers)))
+
+    async def send_raw(self, data: bytes) -> None:
+        """Bytes written as they are, past h11 (a head h11 would refuse or
+        build whole); the connection must be closed after."""
+        try:
+            await self.stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            raise ClientGone from exc
+
     async def start_stream(self, headers: Headers = ()) -> None:
         """The head of an SSE response (chunked: its length is unknown)."""
         head = [("content-type", "text/event-stream"), ("cache-control", "no-cache"), *headers]

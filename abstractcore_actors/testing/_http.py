@@ -18,6 +18,7 @@ import attrs
 import h11
 import trio
 
+from . import _hostile
 from ._exchange import ClientGone, Exchange
 from ._script import Fault, RecordedRequest, Reply, Script, Step, echo
 
@@ -33,6 +34,8 @@ class StreamPlan:
     tail: bytes
     error: bytes
     malformed: bytes
+    #: the line naming the events hostile faults send (`event: ...\n`), if the protocol needs it
+    event_prefix: bytes = b""
 
 
 @attrs.define(eq=False)
@@ -206,6 +209,9 @@ class FakeServer:
                 if fault is not None:
                     await exchange.pause(fault.seconds)
                 await exchange.respond(200, raw, self.headers())
+            case _:
+                assert fault is not None
+                await _hostile.complete(exchange, fault, raw, self.headers(), self.error_body)
 
     async def play_stream(self, exchange: Exchange, step: Step, plan: StreamPlan) -> None:
         """Answer a streaming request: the response head at once, then after the
@@ -215,6 +221,13 @@ class FakeServer:
         if fault is not None and fault.kind == "status":
             await exchange.pause(fault.wait_first())
             await self.send_error(exchange, fault.status_code, fault.message, fault.retry_after)
+            return
+        if fault is not None and fault.kind == "nested" and fault.status_code >= 400:
+            await _hostile.complete(exchange, fault, b"", self.headers(), self.error_body)
+            return
+        if fault is not None and fault.kind in _hostile.WHOLE_KINDS:
+            sse = plan.head + b"".join(plan.chunks) + plan.tail
+            await _hostile.whole_stream(exchange, fault, sse, self.headers())
             return
         reply = fault.scripted_reply() if fault else _reply(step)
         await exchange.start_stream(self.headers())
@@ -263,6 +276,9 @@ async def _act(exchange: Exchange, fault: Fault, plan: StreamPlan) -> bool:
             await exchange.send(plan.error)
         case "truncate" | "status":
             pass
+        case _:
+            await _hostile.mid_stream(exchange, fault, plan.event_prefix)
+            return True
     # the HTTP message ends cleanly: only the protocol's own end marker is missing
     await exchange.end()
     return True

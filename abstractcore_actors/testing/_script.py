@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from typing import Literal, TypeAlias
 
@@ -107,8 +108,22 @@ class Reply:
         return _TO_ANTHROPIC_STOP.get(reason, reason)
 
 
-FaultKind: TypeAlias = Literal["status", "reset", "stall", "malformed", "truncate", "sse_error"]
-_KINDS = ("status", "reset", "stall", "malformed", "truncate", "sse_error")
+FaultKind: TypeAlias = Literal[
+    "status",
+    "reset",
+    "stall",
+    "malformed",
+    "truncate",
+    "sse_error",
+    # a faulty or hostile upstream (see _hostile.py)
+    "gzip_bomb",
+    "huge_body",
+    "huge_headers",
+    "long_line",
+    "nested",
+    "drip",
+]
+_KINDS: tuple[str, ...] = typing.get_args(FaultKind)
 
 #: what a fault that fires after some chunks streams first, unless given `reply=`
 DEFAULT_FAULT_REPLY = Reply(text="this partial answer is cut short by an injected fault")
@@ -133,6 +148,10 @@ class Fault:
     seconds: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))
     ttft: float = attrs.field(default=0.0, validator=attrs.validators.ge(0))
     reply: Reply | None = None
+    #: bytes of a hostile answer (inflated, padded, of headers, of a line)
+    size: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    #: how deep a `nested` answer nests
+    depth: int = attrs.field(default=0, validator=attrs.validators.ge(0))
 
     @classmethod
     def status(
@@ -202,6 +221,45 @@ class Fault:
         return cls(
             kind="sse_error", after_chunks=after_chunks, message=message, reply=reply, ttft=ttft
         )
+
+    # -- a faulty or hostile upstream: every large answer is generated as it is sent
+
+    @classmethod
+    def gzip_bomb(cls, size: int = 1 << 30) -> Fault:
+        """A gzip body (~1 KB per MB) that inflates to `size` bytes: whitespace and
+        then the answer (still valid JSON); streamed, an SSE comment line of
+        `size` spaces. Compressed while sent, never built whole."""
+        return cls(kind="gzip_bomb", size=size)
+
+    @classmethod
+    def huge_body(cls, size: int = 100 << 20, after_chunks: int = 0) -> Fault:
+        """An answer `size` bytes larger: whitespace before its JSON; streamed,
+        one event of `size` bytes after `after_chunks` chunks."""
+        return cls(kind="huge_body", size=size, after_chunks=after_chunks)
+
+    @classmethod
+    def huge_headers(cls, size: int = 8 << 20) -> Fault:
+        """A response head with `size` bytes of `x-padding` headers, then the answer."""
+        return cls(kind="huge_headers", size=size)
+
+    @classmethod
+    def long_line(cls, size: int = 100 << 20, after_chunks: int = 0) -> Fault:
+        """Streamed: after `after_chunks` chunks, `data: ` and `size` bytes with no
+        line ending, then the end of the body. Not streamed: as `huge_body`."""
+        return cls(kind="long_line", size=size, after_chunks=after_chunks)
+
+    @classmethod
+    def nested(cls, depth: int = 100_000, *, status: int = 200, after_chunks: int = 0) -> Fault:
+        """JSON nested `depth` deep: the whole answer, or (streamed) an SSE
+        data line after `after_chunks` chunks; with an error `status`, the
+        error body (its `error.detail`), streamed or not."""
+        return cls(kind="nested", depth=depth, status_code=status, after_chunks=after_chunks)
+
+    @classmethod
+    def drip(cls, seconds: float = 1.0, *, reply: Reply | None = None) -> Fault:
+        """The answer (streamed or not), its head at once, then its body one
+        byte every `seconds` (trio's clock: a MockClock skips the waits)."""
+        return cls(kind="drip", seconds=seconds, reply=reply)
 
     def scripted_reply(self) -> Reply:
         """The reply whose chunks stream before the fault fires."""

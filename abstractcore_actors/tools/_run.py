@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 import trio
 
+from .. import _json_depth
 from ..events import Cancelled, Emitter, ErrorOccurred, Event, ToolCompleted, ToolStarted
 from ..types import ToolCall, ToolResult
 from ._arguments import ArgumentsRejected
@@ -212,8 +213,10 @@ class _CallRun:
 def _malformed(call: ToolCall) -> str:
     raw = call.raw_arguments
     try:
-        json.loads(raw)
+        _json_depth.loads(raw)
         problem = "they are JSON, but not an object"
+    except _json_depth.TooDeep as exc:
+        problem = str(exc)
     except json.JSONDecodeError as exc:
         problem = f"{exc.msg} at character {exc.pos}"
     quoted = raw if len(raw) <= _QUOTE else raw[:_QUOTE] + "..."
