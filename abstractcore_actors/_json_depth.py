@@ -8,16 +8,16 @@ Values that parse but nest a few hundred deep still break later recursive
 code (the structured-output validator, pydantic, `json.dumps`). So text
 from outside is checked against a clear limit before it is parsed.
 
-The check costs next to nothing on the common path: a JSON text can only
-be nested deeper than `limit` if it holds more than `limit` opening
-brackets, and two `bytes.count` calls (C, a few GB/s) say so. Only a text
-with more brackets than that (a long list of vectors, an attack) gets the
-exact scan, which is linear and mostly in C too: strings are cut out
-(escapes first, then split on quotes), every byte but brackets is deleted
-(`bytes.translate`), and the running depth is `itertools.accumulate` over
-the few bytes left. Measured (benchmarks/json_depth.py): 0.3 µs
-on a streamed chunk (json.loads: 2.5 µs), 9 ms on an 8 MB base64
-embeddings answer, 8 ms to refuse `[` * 100,000.
+The check costs little on the common path: a JSON text can only be nested
+deeper than `limit` if it holds more than `limit` opening brackets, and two
+`bytes.count` calls (C, a few GB/s) say so. Only a text with more brackets
+than that (a long list of vectors, an attack) gets the exact scan, which is
+linear and mostly in C too: strings are cut out (escapes first, then split
+on quotes), every byte but brackets is deleted (`bytes.translate`), and the
+running depth is `itertools.accumulate` over the few bytes left. Measured
+by benchmarks/json_depth.py (check vs json.loads): a streamed chunk 0.3 vs
+2.5 µs, a 12 KB chat answer 7 vs 9 µs, an 8 MB base64 embeddings answer 8
+vs 6 ms; `[` * 100,000 is refused in 7 ms.
 """
 
 from __future__ import annotations

@@ -27,7 +27,14 @@ from abstractcore_actors import (
     Runtime,
     ValidationError,
 )
+from abstractcore_actors.errors import ConfigurationError
 from abstractcore_actors.providers._limits import LimitExceeded, Limits
+from abstractcore_actors.server._config import (
+    GatewayConfig,
+    ModelRoute,
+    check_config,
+    config_from_mapping,
+)
 from abstractcore_actors.testing import (
     FakeServer,
     Fault,
@@ -305,6 +312,26 @@ async def test_limit_options_are_checked_at_create_llm(rt: Runtime) -> None:
         rt.create_llm("local", max_body_bytes=MiB)
     llm = rt.create_llm("openai-compatible", "m", base_url=url, max_event_bytes=2 * MiB)
     assert llm is not None
+
+
+async def test_the_gateway_passes_a_models_limits_to_it(rt: Runtime) -> None:
+    def check(route: ModelRoute) -> None:
+        rt.check_llm(route.provider, route.model, **route.options)
+
+    def gateway(**options: object) -> GatewayConfig:
+        spec = {"provider": "openai-compatible", "model": "gpt-test", "options": options}
+        return config_from_mapping({"models": {"m": spec}})
+
+    with pytest.raises(ConfigurationError, match=r"\[models.m\].*max_json_depth"):
+        check_config(gateway(base_url="http://127.0.0.1:9/v1", max_json_depth=0), check)
+    async with open_fake_openai_server() as server:
+        config = gateway(base_url=server.base_url, max_body_bytes=4096, max_retries=0)
+        check_config(config, check)
+        route = config.models["m"]
+        llm = rt.create_llm(route.provider, route.model, **route.options)
+        server.push(Fault.huge_body(8192))
+        with pytest.raises(LimitExceeded, match="max_body_bytes=4096"):
+            await llm.generate("Hi")
 
 
 def test_the_defaults() -> None:
