@@ -52,7 +52,8 @@ def main() -> None:
         for i in range(1000)
     ]
     embeddings = json.dumps({"data": vectors}).encode()
-    floats = json.dumps({"data": [{"index": i, "embedding": [0.1234567] * 1536} for i in range(300)]})
+    rows = [{"index": i, "embedding": [0.1234567] * 1536} for i in range(300)]
+    floats = json.dumps({"data": rows})
     cases = [
         ("streamed chunk", chunk, 20000),
         ("chat answer, 12 KB", answer, 2000),

@@ -17,8 +17,9 @@ from abstractcore_actors.providers._adapter import ProviderConfig
 from abstractcore_actors.providers._compatible import CompatibleAdapter
 from abstractcore_actors.providers._http11 import Http11Client
 from abstractcore_actors.providers._http_proxy import ProxiedClient
+from abstractcore_actors.providers._limits import LimitExceeded
 from abstractcore_actors.providers._transport import TransportUnavailable
-from abstractcore_actors.testing import FakeOpenAIServer, Reply, open_fake_openai_server
+from abstractcore_actors.testing import FakeOpenAIServer, Fault, Reply, open_fake_openai_server
 from tests.providers.raw_http import RawConnection, RawServer, open_raw_server, response
 
 BODY = b'{"model":"m","messages":[]}'
@@ -175,3 +176,37 @@ async def test_no_proxy_for_the_host_picks_the_lean_client(
         assert (await llm.generate("Hi")).content == "via proxy"
     assert proxy.requests == []
     assert len(upstream.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "stream", "limit"),
+    [
+        (Fault.gzip_bomb(1 << 30), False, "max_decompression_ratio"),
+        (Fault.huge_body(100 << 20), False, "max_body_bytes"),
+        (Fault.nested(100_000), False, "max_json_depth"),
+        (Fault.long_line(100 << 20, after_chunks=1), True, "max_event_bytes"),
+        (Fault.nested(100_000, after_chunks=1), True, "max_json_depth"),
+    ],
+    ids=["gzip-bomb", "huge-body", "nested", "long-line", "nested-sse"],
+)
+async def test_behind_a_proxy_the_limits_hold_too(
+    proxy_and_upstream: tuple[RawServer, FakeOpenAIServer],
+    fault: Fault,
+    stream: bool,
+    limit: str,
+) -> None:
+    proxy, upstream = proxy_and_upstream
+    upstream.push(fault)
+    async with open_runtime(env={}) as rt:
+        llm = rt.create_llm("openai-compatible", "m", base_url=upstream.base_url, api_key="k")
+        with trio.fail_after(30), pytest.raises(LimitExceeded) as info:
+            if stream:
+                async with llm.stream("Hi") as chunks:
+                    async for _ in chunks:
+                        pass
+            else:
+                await llm.generate("Hi")
+    assert info.value.limit == limit
+    with trio.fail_after(10):
+        await proxy.wait_for_connections(0)
+        await upstream.wait_for_connections(0)
