@@ -1,5 +1,6 @@
 """The parts that keep an answer within its limits, as values: the bounded
-inflater, the SSE line splitter's bound, the SDK guard's event meter."""
+inflater, the SSE line splitter's bound, the SDK guard's event meter and
+how its errors are found behind the SDKs' own."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from abstractcore_actors.providers._httpx_guard import _Events
+from abstractcore_actors.providers._adapter import ProviderConfig
+from abstractcore_actors.providers._httpx_guard import _Events, guard_failure
 from abstractcore_actors.providers._inflate import STEP, Inflater
-from abstractcore_actors.providers._limits import Limits
+from abstractcore_actors.providers._limits import LimitExceeded, Limits
 from abstractcore_actors.providers._sse import LineSplitter
 from abstractcore_actors.providers._transport import TransportCutShort, TransportLimit
 from abstractcore_actors.testing._hostile import gzip_bomb
@@ -107,3 +109,20 @@ def test_the_event_meter_sees_each_event_whatever_the_reads(cuts: list[int]) -> 
             assert exc.limit == broken
         else:
             assert broken is None
+
+
+def test_what_the_guard_raises_is_found_behind_the_sdks_wrapping() -> None:
+    config = ProviderConfig(provider="openai", model="m", limits=Limits(max_json_depth=50))
+    breach = TransportLimit("max_body_bytes", "too big")
+    try:
+        try:
+            raise breach
+        except TransportLimit as exc:
+            raise RuntimeError("an SDK's connection error") from exc
+    except RuntimeError as wrapped:
+        found = guard_failure(wrapped, config)
+    assert isinstance(found, LimitExceeded) and found.limit == "max_body_bytes"
+    # the fallback: an SDK's own json.loads gave out first
+    deep = guard_failure(RecursionError("maximum recursion depth exceeded"), config)
+    assert isinstance(deep, LimitExceeded) and "max_json_depth=50" in str(deep)
+    assert guard_failure(ValueError("unrelated"), config) is None
