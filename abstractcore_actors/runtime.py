@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, final
 
@@ -20,7 +20,15 @@ from .events import EventBus, SessionCreated
 from .kernel import ActorRef, ActorSystem, Strategy, Supervisor, open_actor_system
 from .kernel._behaviour import BehaviourFactory
 from .kernel._hibernation import DEFAULT_HIBERNATE_AFTER
-from .providers import LLM, ProviderActor, adapter_factory, build_provider
+from .providers import (
+    LLM,
+    ProviderActor,
+    ProviderConfig,
+    ProviderPolicy,
+    adapter_factory,
+    build_provider,
+)
+from .providers._adapter import Adapter
 from .sessions import Session, SessionActor, SessionCore, SessionState, TurnContext
 from .tools import ToolRegistry, coerce_tools
 
@@ -87,8 +95,7 @@ class Runtime:
         ValidationError / ConfigurationError (missing key, package or model
         file) before starting anything.
         """
-        config, policy, name = build_provider(provider, model, options, self._env)
-        make_adapter = adapter_factory(config)
+        config, policy, name, make_adapter = self._provider(provider, model, options)
         if name is None:
             base = f"llm:{config.provider}/{config.model}"
             taken = set(self.actors.names())
@@ -103,6 +110,18 @@ class Runtime:
             mailbox_size=max(64, policy.max_concurrent * 4),
         )
         return LLM(ref, config)
+
+    def check_llm(self, provider: str, model: str | None = None, **options: Any) -> None:
+        """Raise what `create_llm` with these arguments would raise (ValidationError,
+        ConfigurationError: a misspelt provider or option, a missing key or
+        base_url), without starting anything. A gateway checks its config so."""
+        self._provider(provider, model, options)
+
+    def _provider(
+        self, provider: str, model: str | None, options: Mapping[str, Any]
+    ) -> tuple[ProviderConfig, ProviderPolicy, str | None, Callable[[ProviderConfig], Adapter]]:
+        config, policy, name = build_provider(provider, model, options, self._env)
+        return config, policy, name, adapter_factory(config)
 
     def session(
         self,

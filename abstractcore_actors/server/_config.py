@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import hmac
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, ValidationError
 from ._cors import check_origins
 from ._errors import HTTPError
 from ._keys import EVENTS_ALL, EVENTS_OWN, KeyPolicy, check_hash
@@ -183,12 +184,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
     try:
         server = dict(data.get("server", {}))
         models = {
-            name: ModelRoute(
-                provider=str(spec["provider"]),
-                model=spec.get("model"),
-                options=dict(spec.get("options", {})),
-            )
-            for name, spec in dict(data.get("models", {})).items()
+            name: _model_route(name, spec) for name, spec in dict(data.get("models", {})).items()
         }
         keys = [_key_policy(dict(spec), i) for i, spec in enumerate(data.get("keys", []))]
         hashes = server.pop("api_key_hashes", [])
@@ -224,6 +220,52 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
         if isinstance(exc, ConfigurationError):
             raise
         raise ConfigurationError(f"invalid gateway config: {exc!r}") from exc
+
+
+_MODEL_FIELDS = ("provider", "model", "options")
+
+
+def _model_route(name: str, spec: object) -> ModelRoute:
+    where = f"[models.{name}]"
+    if not isinstance(spec, Mapping):
+        raise ConfigurationError(f"{where} must be a table with provider, model and options")
+    unknown = sorted(set(spec) - set(_MODEL_FIELDS))
+    if unknown:
+        close = [difflib.get_close_matches(k, _MODEL_FIELDS, n=1) for k in unknown]
+        hints = "".join(
+            f" ({k}: did you mean {c[0]}?)" for k, c in zip(unknown, close, strict=True) if c
+        )
+        raise ConfigurationError(
+            f"{where}: unknown setting(s) {', '.join(unknown)}{hints}; a model takes "
+            "provider, model and options = { ... } (provider options such as base_url "
+            "go inside options)"
+        )
+    if not isinstance(spec.get("provider"), str) or not spec["provider"]:
+        raise ConfigurationError(f'{where} needs provider = "..." (e.g. "openai-compatible")')
+    options = spec.get("options", {})
+    if not isinstance(options, Mapping):
+        raise ConfigurationError(f"{where}: options must be a table, e.g. options = {{ ... }}")
+    return ModelRoute(provider=spec["provider"], model=spec.get("model"), options=dict(options))
+
+
+def config_problems(config: GatewayConfig, check: Callable[[ModelRoute], None]) -> list[str]:
+    """Every configured model whose provider cannot be set up, one line each:
+    `check(route)` raises what `create_llm` would (rt.check_llm)."""
+    problems = []
+    for name, route in config.models.items():
+        try:
+            check(route)
+        except ValidationError as exc:  # ConfigurationError included
+            problems.append(f"[models.{name}]: {exc}")
+    return problems
+
+
+def check_config(config: GatewayConfig, check: Callable[[ModelRoute], None]) -> None:
+    """ConfigurationError listing every problem of `config_problems`, if any."""
+    problems = config_problems(config, check)
+    if problems:
+        listed = "\n  ".join(problems)
+        raise ConfigurationError(f"the gateway config has {len(problems)} problem(s):\n  {listed}")
 
 
 _KEY_FIELDS = ("name", "hash", "key", "models", "max_concurrent", "max_tokens", "events")

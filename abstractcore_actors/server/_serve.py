@@ -11,7 +11,7 @@ from hypercorn.trio import serve as hypercorn_serve
 
 from ..runtime import Runtime
 from ._app import make_app
-from ._config import GatewayConfig
+from ._config import GatewayConfig, check_config
 
 _BACKSTOP = 2.0  # seconds past the grace for cut requests to send their last bytes
 
@@ -38,6 +38,10 @@ async def serve(
     error event when its stream had started). Returns when all have ended.
     """
     config = config or GatewayConfig()
+    # Every configured model's provider is set up now, not at its first
+    # request: a misspelt provider or option, a missing key or base_url stops
+    # start-up with all problems listed (instead of 404s and 503s later).
+    check_config(config, lambda route: rt.check_llm(route.provider, route.model, **route.options))
     app = make_app(rt, config)
     hc = HypercornConfig()
     hc.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
