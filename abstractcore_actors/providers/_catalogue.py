@@ -169,8 +169,13 @@ def build_provider(
     allowed = _COMMON_OPTIONS | kind.extra_options | limits
     unknown = sorted(set(options) - allowed)
     if unknown:
+        hints = "".join(
+            f" ({key}: did you mean {close[0]}?)"
+            for key in unknown
+            if (close := difflib.get_close_matches(key, allowed, n=1))
+        )
         raise ValidationError(
-            f"{kind.name} does not take option(s) {', '.join(unknown)}; "
+            f"{kind.name} does not take option(s) {', '.join(unknown)}{hints}; "
             f"it takes: {', '.join(sorted(allowed))}"
         )
     model = model or kind.default_model
