@@ -17,7 +17,7 @@ export UV_NATIVE_TLS := true
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 EXTRAS := --extra local --extra server
 
-.PHONY: demo test test-latest lint format bench install lock clean browser
+.PHONY: demo test test-latest test-lowest lint format bench install lock clean browser
 
 $(UV): requirements/uv.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes \
@@ -85,5 +85,18 @@ test-latest: $(UV) browser
 	$(VENV)-latest/bin/python -m pytest -q -p no:cacheprovider
 	rm -rf $(VENV)-latest
 
+# The oldest releases the ranges allow (uv's lowest-direct: every dependency
+# named in pyproject.toml at its lower bound, the rest as new as they may
+# be), so the lower bounds users get are ones that were tested. Not part of
+# `make test`; slow the first time (it builds the oldest llama-cpp-python).
+test-lowest: $(UV) browser
+	@rm -rf $(VENV)-lowest
+	$(UV) venv --quiet --python $(PYTHON) $(VENV)-lowest
+	VIRTUAL_ENV=$(VENV)-lowest $(UV) pip install --quiet --resolution lowest-direct \
+		-e '.[local,server]' --group dev --group model
+	VIRTUAL_ENV=$(VENV)-lowest $(UV) pip list --quiet | grep -iE '^(anthropic|openai|httpx2?|trio|attrs|h11|httptools|hypercorn|wsproto|llama-cpp-python) '
+	$(VENV)-lowest/bin/python -m pytest -q -p no:cacheprovider
+	rm -rf $(VENV)-lowest
+
 clean:
-	rm -rf $(VENV) $(VENV)-latest $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(VENV)-latest $(VENV)-lowest $(TOOLS) .pytest_cache .mypy_cache .ruff_cache .hypothesis
