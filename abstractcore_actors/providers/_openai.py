@@ -29,6 +29,7 @@ from . import _openai_wire as wire
 from ._adapter import ACCEPTED, Accepted, ProviderConfig
 from ._httpx_guard import GUARD_ERRORS, ResponseGuard, guard_failure, sdk_call_seconds
 from ._status import (
+    TIMEOUT_ERRORS,
     TRANSPORT_ERRORS,
     error_from_status,
     is_cut_short,
@@ -94,14 +95,18 @@ class OpenAIAdapter:
             return guarded
         if isinstance(exc, openai.APIStatusError):
             body = exc.body if isinstance(exc.body, dict) else {}
+            # The upstream's own words: the SDK's `message` is "Error code: N -
+            # <the whole body as a dict>" in SDK 2.0 and "Error code: N - <message>"
+            # in later releases.
             return error_from_status(
                 exc.status_code,
-                exc.message,
+                str(body.get("message") or exc.message),
                 self.config,
                 code=str(body.get("code") or getattr(exc, "code", "") or ""),
                 headers=exc.response.headers,
             )
-        if isinstance(exc, openai.APITimeoutError):
+        # Mid-stream, older SDKs let the transport's ReadTimeout out unwrapped.
+        if isinstance(exc, (openai.APITimeoutError, *TIMEOUT_ERRORS)):
             return self._fail(ProviderTimeout, "the request timed out")
         if is_cut_short(exc):
             return self._fail(

@@ -54,6 +54,11 @@ from abstractcore_actors.types import (
     Usage,
 )
 
+try:  # the SDK's transport: httpx2 from anthropic 2.x, httpx before
+    import httpx2
+except ImportError:
+    import httpx as httpx2  # type: ignore[no-redef]
+
 KEY = "sk-ant-secret-123456789"
 WEATHER = ToolSpec(
     name="get_weather",
@@ -411,8 +416,6 @@ async def test_faults_give_typed_errors(
 
 def _wrapped(wrapper: type[Exception], cause: Exception) -> Exception:
     """`cause` as SDK 2.17+ raises it mid-stream: inside the SDK's wrapper."""
-    import httpx2
-
     request = httpx2.Request("POST", "http://127.0.0.1/v1/messages")
     exc = wrapper(request=request)
     exc.__cause__ = cause
@@ -421,7 +424,6 @@ def _wrapped(wrapper: type[Exception], cause: Exception) -> Exception:
 
 def _every_sdk_shape() -> list[tuple[Exception, type[ProviderError]]]:
     import anthropic
-    import httpx2
 
     return [
         (httpx2.ReadError("reset"), ProviderUnavailable),  # SDK <= 2.16, mid-stream

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import anthropic
-import httpx2
 import pytest
 import trio
 import trio.testing
@@ -20,6 +19,11 @@ from abstractcore_actors.testing import (
 )
 
 from .conftest import DEADLINE, USER, anthropic_client, warm_up
+
+try:  # the SDK's transport: httpx2 from anthropic 2.x, httpx before
+    import httpx2
+except ImportError:
+    import httpx as httpx2  # type: ignore[no-redef]
 
 # How the SDK surfaces a fault while a stream is read has changed within the
 # supported range: the raw httpx2 error up to 2.16, the SDK's own
