@@ -20,6 +20,7 @@ from ._virtual import is_virtual, parse_virtual
 
 DEFAULT_BODY_LIMIT = 1024 * 1024
 DEFAULT_BODY_TIMEOUT = 30.0
+DEFAULT_REQUEST_TIMEOUT = 600.0  # seconds; a long reasoning answer may take minutes
 DEFAULT_SHUTDOWN_GRACE = 10.0
 DEFAULT_METRICS_MAX_MODELS = 100
 
@@ -63,7 +64,8 @@ class GatewayConfig:
     `hash_key`); empty means no authentication. `passthrough`: also route
     `provider/model` names that are not in `models`. `max_tokens`: every
     request's max_tokens is capped to it (and set to it when absent).
-    `request_timeout`: seconds for one upstream call (None: the provider's).
+    `request_timeout`: seconds one upstream call may take in all, streamed or
+    not (default 600; None in Python: only the provider's own timeouts).
     `body_timeout`: seconds a client has to send its whole request body
     (a slow or stalled body is a 408, never a connection held open).
     `cors_origins`: origins whose pages may read the answers (CORS; "*" for
@@ -84,7 +86,9 @@ class GatewayConfig:
     passthrough: bool = True
     body_limit: int = attrs.field(default=DEFAULT_BODY_LIMIT, validator=attrs.validators.gt(0))
     max_tokens: int | None = None
-    request_timeout: float | None = None
+    # A bound on every call by default: a stream whose upstream keeps sending
+    # (one event at a time) never trips a read timeout.
+    request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT
     body_timeout: float = DEFAULT_BODY_TIMEOUT
     cors_origins: tuple[str, ...] = attrs.field(default=(), converter=check_origins)
     keys: tuple[KeyPolicy, ...] = attrs.field(default=(), converter=tuple)

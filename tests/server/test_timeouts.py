@@ -110,3 +110,10 @@ async def test_a_virtual_timeout_may_be_shorter_than_the_gateway_bound(
     assert_openai_error(response, 504)
     assert took < 3  # the race's 0.2 s, not the gateway's 20 s
     await _upstream_closed(upstream)
+
+
+def test_every_call_is_bounded_by_default_and_the_toml_can_change_it() -> None:
+    from abstractcore_actors.server._config import config_from_mapping
+
+    assert GatewayConfig().request_timeout == 600.0
+    assert config_from_mapping({"server": {"request_timeout": 45}}).request_timeout == 45
