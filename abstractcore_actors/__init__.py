@@ -20,6 +20,7 @@ from .errors import ContextTooLong as ContextTooLong
 from .errors import InternalError as InternalError
 from .errors import InvalidResponse as InvalidResponse
 from .errors import KernelError as KernelError
+from .errors import LimitExceeded as LimitExceeded
 from .errors import MailboxClosed as MailboxClosed
 from .errors import NameTaken as NameTaken
 from .errors import NotUnderTrio as NotUnderTrio

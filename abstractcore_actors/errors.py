@@ -158,6 +158,22 @@ class InvalidResponse(ProviderError):
     advice = "retry; if it persists the server does not speak the protocol correctly"
 
 
+class LimitExceeded(InvalidResponse):
+    """The upstream's answer passed one of the model's limits (`limit` names the option).
+
+    Not retried: the same upstream would most likely send the same answer."""
+
+    retryable = False
+    advice = (
+        "if such answers are legitimate, raise that option for this model "
+        "(see docs/providers.md, Limits)"
+    )
+
+    def __init__(self, detail: str, *, provider: str, model: str, limit: str) -> None:
+        self.limit = limit
+        super().__init__(detail, provider=provider, model=model)
+
+
 class SyncCalledFromAsync(AbstractCoreActorsError, RuntimeError):
     """A blocking sync-facade call was made inside a running event loop."""
 

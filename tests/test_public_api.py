@@ -70,6 +70,7 @@ PUBLIC = {
     "ConsumerGone",
     "ContextTooLong",
     "InvalidResponse",
+    "LimitExceeded",
     "InternalError",
     "KernelError",
     "MailboxClosed",

@@ -18,7 +18,8 @@ from typing import Any
 import attrs
 
 from .._json_depth import DEFAULT_MAX_DEPTH
-from ..errors import InvalidResponse, ValidationError
+from ..errors import LimitExceeded as LimitExceeded  # raised here; public in errors
+from ..errors import ValidationError
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -78,22 +79,6 @@ def limits_from_options(options: Mapping[str, Any]) -> Limits:
     """The `Limits` an options mapping sets (the others at their defaults);
     ValidationError for a value out of range."""
     return Limits(**{name: options[name] for name in LIMIT_OPTIONS if name in options})
-
-
-class LimitExceeded(InvalidResponse):
-    """The upstream's answer passed one of the model's limits (`limit` names the option).
-
-    Not retried: the same upstream would most likely send the same answer."""
-
-    retryable = False
-    advice = (
-        "if such answers are legitimate, raise that option for this model "
-        "(see docs/providers.md, Limits)"
-    )
-
-    def __init__(self, detail: str, *, provider: str, model: str, limit: str) -> None:
-        self.limit = limit
-        super().__init__(detail, provider=provider, model=model)
 
 
 def describe(limit: str, value: object, what: str) -> str:
