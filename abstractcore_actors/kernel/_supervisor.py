@@ -227,7 +227,6 @@ class Supervisor:
         """
         generation = cell.generation
         on_started = _noop if handshake is None else handshake.mark_started
-        reason: BaseException | None = None
         try:
             try:
                 while await cell.activate(on_started):
@@ -237,15 +236,27 @@ class Supervisor:
             finally:
                 if not cell.hibernating:
                     await cell.end_incarnation()
-        except Exception as exc:
+        except BaseException as exc:
+            # A handler's crash can arrive beside the cancel of a closing
+            # supervisor (one group holding both): the crash is reported, the
+            # cancel goes on up. Never let the crash itself escape into the
+            # supervisor's nursery — the asker already got it as ActorCrashed.
+            crash, cancelled = _split_crash(exc)
+            if crash is None:
+                raise
             if handshake is not None and not handshake.started and not handshake.nowait:
-                handshake.error = exc  # raised at the spawner
+                handshake.error = crash  # raised at the spawner
                 handshake.done.set()
-                return
-            reason = _unwrap(exc)
-        if reason is None and cell.stopping:
+            elif not self.closing:
+                self._control_send.send_nowait(
+                    ChildExited(cell=cell, generation=generation, reason=crash)
+                )
+            if cancelled is not None:
+                raise cancelled from None
+            return
+        if cell.stopping:
             return  # stopped on the supervisor's own order: it knows
-        self._control_send.send_nowait(ChildExited(cell=cell, generation=generation, reason=reason))
+        self._control_send.send_nowait(ChildExited(cell=cell, generation=generation, reason=None))
 
     async def run(self) -> None:
         """The control loop: the only place children are restarted or removed."""
@@ -338,6 +349,20 @@ class _Handshake:
 
 def _noop() -> None:
     pass
+
+
+def _split_crash(exc: BaseException) -> tuple[Exception | None, BaseException | None]:
+    """(the crash, the rest): the `Exception` part of `exc` as one reason, and
+    whatever is not an Exception (a cancel, KeyboardInterrupt), to re-raise."""
+    if isinstance(exc, Exception):
+        reason = _unwrap(exc)
+        return (reason if isinstance(reason, Exception) else exc), None
+    if isinstance(exc, BaseExceptionGroup):
+        crashes, rest = exc.split(Exception)
+        if crashes is not None:
+            reason = _unwrap(crashes)
+            return (reason if isinstance(reason, Exception) else crashes), rest
+    return None, exc
 
 
 def _unwrap(exc: BaseException) -> BaseException:

@@ -15,7 +15,9 @@ from abstractcore_actors import (
     Runtime,
     Strategy,
     SupervisorGaveUp,
+    open_runtime,
 )
+from tests.leaks import our_tasks
 
 
 def tracked(starts: list[str]) -> type[Behaviour]:
@@ -162,3 +164,33 @@ async def test_in_flight_calls_of_a_sibling_restarted_by_one_for_all_are_answere
             await _crash(b)
         assert results == ["crashed: the actor stopped or restarted before replying"]
         assert a.restarts == 1
+
+
+@pytest.mark.parametrize("concurrency", [1, 4, None])
+@pytest.mark.parametrize("how", ["ask", "stream"])
+async def test_leaving_right_after_a_handled_crash_raises_nothing(
+    concurrency: int | None, how: str
+) -> None:
+    # The crash of a concurrent handler used to arrive in one exception group
+    # with the closing supervisor's cancel and escape from `open_runtime`
+    # (20 runs in 20), although the asker had already received it.
+    class Crashes(Behaviour):
+        async def receive(self, message: object, ctx: ActorContext) -> Any:
+            raise KeyError("boom")
+
+        async def stream(self, message: object, ctx: ActorContext) -> Any:
+            raise KeyError("boom")
+            yield  # pragma: no cover - makes this a generator
+
+    for _ in range(5):
+        async with open_runtime() as rt:
+            ref = await rt.spawn(Crashes, concurrency=concurrency)
+            with pytest.raises(ActorCrashed) as caught:
+                if how == "ask":
+                    await ref.ask("x")
+                else:
+                    async with ref.stream("x") as items:
+                        async for _item in items:
+                            pass
+            assert isinstance(caught.value.reason, KeyError)
+        assert our_tasks() == []
