@@ -9,6 +9,7 @@ Event classes live in `abstractcore_actors.events`.
 from .errors import AbstractCoreActorsError as AbstractCoreActorsError
 from .errors import ActorCrashed as ActorCrashed
 from .errors import ActorNotFound as ActorNotFound
+from .errors import ActorUnavailable as ActorUnavailable
 from .errors import AllAttemptsFailed as AllAttemptsFailed
 from .errors import AskTimeout as AskTimeout
 from .errors import AuthenticationError as AuthenticationError
@@ -41,6 +42,8 @@ from .kernel import ActorContext as ActorContext
 from .kernel import ActorRef as ActorRef
 from .kernel import Behaviour as Behaviour
 from .kernel import CrashReport as CrashReport
+from .kernel import GiveUp as GiveUp
+from .kernel import Parked as Parked
 from .kernel import Strategy as Strategy
 from .kernel import StreamSink as StreamSink
 from .kernel import Supervisor as Supervisor

@@ -6,7 +6,7 @@
      │    └── UnknownOption (TypeError)  a keyword the call does not take, or cannot send
      ├── KernelError                    the actor runtime (kernel/_errors.py)
      │    ActorNotFound, NameTaken, MailboxClosed, ActorCrashed, AskTimeout,
-     │    UnhandledMessage, SupervisorGaveUp
+     │    UnhandledMessage, SupervisorGaveUp, ActorUnavailable (parked: back in `retry_in` s)
      └── ProviderError                  a call to an LLM provider failed; names provider + model
           ├── AuthenticationError        401/403: the key is missing, wrong or lacks access
           ├── RateLimited                429: `retry_after` seconds, when the provider said
@@ -31,6 +31,7 @@ from typing import Any
 from .kernel import AbstractCoreActorsError as AbstractCoreActorsError
 from .kernel import ActorCrashed as ActorCrashed
 from .kernel import ActorNotFound as ActorNotFound
+from .kernel import ActorUnavailable as ActorUnavailable
 from .kernel import AskTimeout as AskTimeout
 from .kernel import ConsumerGone as ConsumerGone
 from .kernel import KernelError as KernelError

@@ -17,7 +17,7 @@ import trio
 
 from .errors import NotUnderTrio, ValidationError
 from .events import EventBus, SessionCreated
-from .kernel import ActorRef, ActorSystem, Strategy, Supervisor, open_actor_system
+from .kernel import ActorRef, ActorSystem, GiveUp, Strategy, Supervisor, open_actor_system
 from .kernel._behaviour import BehaviourFactory
 from .kernel._hibernation import DEFAULT_HIBERNATE_AFTER
 from .providers import (
@@ -54,6 +54,7 @@ class Runtime:
         mailbox_size: int = 64,
         concurrency: int | None = 1,
         hibernate_after: float | None = DEFAULT_HIBERNATE_AFTER,
+        give_up: GiveUp | str = GiveUp.ESCALATE,
     ) -> ActorRef:
         """Spawn an actor under the runtime's root supervisor (one_for_one).
 
@@ -66,6 +67,7 @@ class Runtime:
             mailbox_size=mailbox_size,
             concurrency=concurrency,
             hibernate_after=hibernate_after,
+            give_up=give_up,
         )
 
     def supervise(
@@ -108,6 +110,11 @@ class Runtime:
             name=name,
             concurrency=None,
             mailbox_size=max(64, policy.max_concurrent * 4),
+            # A provider actor holds no caller's state, and a call's own
+            # failure never crashes it: if it still crash-loops, park it
+            # (its callers get ProviderUnavailable) rather than end the
+            # whole runtime — or the gateway serving every other model.
+            give_up=GiveUp.BACK_OFF,
         )
         return LLM(ref, config)
 

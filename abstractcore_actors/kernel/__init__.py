@@ -4,11 +4,14 @@ See docs/kernel.md for the model, the supervision strategies and the
 cancellation contract.
 """
 
+from ._backoff import GiveUp as GiveUp
+from ._backoff import Parked as Parked
 from ._behaviour import ActorContext as ActorContext
 from ._behaviour import Behaviour as Behaviour
 from ._errors import AbstractCoreActorsError as AbstractCoreActorsError
 from ._errors import ActorCrashed as ActorCrashed
 from ._errors import ActorNotFound as ActorNotFound
+from ._errors import ActorUnavailable as ActorUnavailable
 from ._errors import AskTimeout as AskTimeout
 from ._errors import ConsumerGone as ConsumerGone
 from ._errors import KernelError as KernelError

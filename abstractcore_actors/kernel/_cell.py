@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import attrs
 import trio
 
+from ._backoff import BackOff
 from ._behaviour import ActorContext, Behaviour, BehaviourFactory
 from ._dispatch import dispatch
 from ._lazy_event import LazyEvent
@@ -78,6 +79,8 @@ class Cell:
     swept: bool = False  # the sweeper has this cell on its schedule
     # A hibernating actor's task context, restored on wake (not the waker's).
     context: contextvars.Context | None = None
+    # Crash window and park state of a `give_up="back_off"` child; None: escalate.
+    back_off: BackOff | None = None
     # Set when the current incarnation has ended (the supervisor restarts after it).
     incarnation_done: LazyEvent = attrs.field(factory=lambda: LazyEvent())
     # Set once the actor has stopped for good and its name is free.

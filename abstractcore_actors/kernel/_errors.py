@@ -10,6 +10,7 @@
           ├── AskTimeout (TimeoutError)
           ├── UnhandledMessage (TypeError)
           ├── ConsumerGone              a stream's reader left (producer-side signal)
+          ├── ActorUnavailable          parked after too many crashes; back in `retry_in` s
           └── SupervisorGaveUp          restart intensity exceeded; escalates upward
 
 Higher layers (providers, sessions, the gateway) extend this tree in
@@ -123,3 +124,17 @@ class SupervisorGaveUp(KernelError):
         self.supervisor = supervisor
         self.child = child
         self.crashes: list[BaseException] = []
+
+
+class ActorUnavailable(KernelError):
+    """The actor crashed past its restart intensity and is parked; it restarts
+    in `retry_in` seconds (see `give_up="back_off"`). `reason` is the last crash."""
+
+    def __init__(self, name: str, retry_in: float, reason: BaseException) -> None:
+        super().__init__(
+            f"actor {name!r} kept crashing and is paused: it restarts in {retry_in:.1f}s — "
+            f"retry then (last crash: {type(reason).__name__}: {reason})"
+        )
+        self.name = name
+        self.retry_in = retry_in
+        self.reason = reason

@@ -13,6 +13,7 @@ from ._errors import AskTimeout, MailboxClosed, ValidationError
 from ._protocol import Ask, Call, Envelope, Stream, Tell
 
 if TYPE_CHECKING:
+    from ._backoff import Parked
     from ._cell import Cell
 
 
@@ -41,7 +42,7 @@ class ActorRef:
         self._cell = cell
 
     def __repr__(self) -> str:
-        state = "stopped" if self._cell.closed else "alive"
+        state = "stopped" if self._cell.closed else "parked" if self.unavailable else "alive"
         return f"<ActorRef {self.name!r} {state}>"
 
     @property
@@ -53,6 +54,13 @@ class ActorRef:
     def hibernating(self) -> bool:
         """True while the actor is idle with no task of its own; the next message wakes it."""
         return self._cell.hibernating
+
+    @property
+    def unavailable(self) -> Parked | None:
+        """While the actor is parked after crashing too often (`give_up="back_off"`):
+        when it comes back and why; None when it is in service."""
+        back_off = self._cell.back_off
+        return None if back_off is None else back_off.parked
 
     @property
     def restarts(self) -> int:

@@ -15,8 +15,9 @@ behaviour. Hibernating and waking are not restarts and are not reported.
 
 More than `max_restarts` crashes within `within` seconds and the supervisor
 gives up: it raises `SupervisorGaveUp` into its parent (the `async with`
-that opened it), cancelling all of its children. Crash reasons are kept in
-`crashes`.
+that opened it), cancelling all of its children — unless the child was
+spawned with `give_up="back_off"`: then only that child is parked and
+restarted later (see `_backoff`). Crash reasons are kept in `crashes`.
 """
 
 from __future__ import annotations
@@ -24,18 +25,18 @@ from __future__ import annotations
 import enum
 import math
 from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, final
 
 import attrs
 import trio
 
+from ._backoff import GiveUp, Parked, answer_unavailable, back_off_for
 from ._behaviour import BehaviourFactory
 from ._cell import Cell
 from ._errors import ActorCrashed, SupervisorGaveUp, ValidationError
 from ._hibernation import DEFAULT_HIBERNATE_AFTER, Sweeper
 from ._lazy_event import LazyEvent
+from ._reasons import split_crash, unwrap
 
 if TYPE_CHECKING:
     from ._ref import ActorRef
@@ -59,6 +60,14 @@ class ChildExited:
     cell: Cell
     generation: int
     reason: BaseException | None
+
+
+@attrs.frozen(kw_only=True)
+class _Unpark:
+    """Control message: a parked child's back-off delay is over."""
+
+    cell: Cell
+    parked: Parked
 
 
 @attrs.frozen(kw_only=True)
@@ -94,7 +103,9 @@ class Supervisor:
         self._nursery = nursery
         self._children: list[Cell] = []
         self._recent: deque[float] = deque()
-        self._control_send, self._control_recv = trio.open_memory_channel[ChildExited](math.inf)
+        self._control_send, self._control_recv = trio.open_memory_channel[ChildExited | _Unpark](
+            math.inf
+        )
         self.sweeper = Sweeper()
         # Set when the supervisor's block is ending: from then on no child
         # hibernates, so every one of them is there to run its `stopped` hook.
@@ -116,6 +127,7 @@ class Supervisor:
         mailbox_size: int = 64,
         concurrency: int | None = 1,
         hibernate_after: float | None = DEFAULT_HIBERNATE_AFTER,
+        give_up: GiveUp | str = GiveUp.ESCALATE,
     ) -> ActorRef:
         """Start a child actor and return its ref once its `started` hook ran.
 
@@ -124,15 +136,19 @@ class Supervisor:
         `concurrency` is how many messages it handles at once (1: strictly in
         order; None: no limit). `hibernate_after` is how many seconds an idle
         actor (empty mailbox, no handler or background work running) keeps
-        its task before hibernating; None: never. Raises `NameTaken`,
-        `ValidationError`, or `ActorCrashed` if the first `started` hook raised.
+        its task before hibernating; None: never. `give_up` is what happens
+        when it crashes past the restart intensity: "escalate" (the
+        supervisor gives up) or "back_off" (this child alone is parked,
+        its callers get `ActorUnavailable`, and it restarts after a delay;
+        one_for_one supervisors only). Raises `NameTaken`, `ValidationError`,
+        or `ActorCrashed` if the first `started` hook raised.
         """
-        cell = self._claim(factory, name, mailbox_size, concurrency, hibernate_after)
+        cell = self._claim(factory, name, mailbox_size, concurrency, hibernate_after, give_up)
         try:
             await self._start_incarnation(cell)
         except BaseException as exc:
             cell.close("the actor failed to start")
-            reason = _unwrap(exc)
+            reason = unwrap(exc)
             if isinstance(reason, Exception):
                 raise ActorCrashed(cell.name, reason, during="starting") from reason
             raise
@@ -146,7 +162,9 @@ class Supervisor:
         mailbox_size: int,
         concurrency: int | None,
         hibernate_after: float | None,
+        give_up: GiveUp | str,
     ) -> Cell:
+        back_off = back_off_for(give_up, self.strategy, self.name, self.max_restarts, self.within)
         if hibernate_after is not None and (
             isinstance(hibernate_after, bool)
             or not isinstance(hibernate_after, int | float)
@@ -166,7 +184,7 @@ class Supervisor:
             raise ValidationError(
                 f"spawn needs a Behaviour class or a function returning one, not {factory!r}"
             )
-        return self._system.registry.claim(
+        cell = self._system.registry.claim(
             name,
             lambda actor_name: Cell.create(
                 name=actor_name,
@@ -178,6 +196,8 @@ class Supervisor:
                 hibernate_after=hibernate_after,
             ),
         )
+        cell.back_off = back_off
+        return cell
 
     def spawn_nowait(
         self,
@@ -187,6 +207,7 @@ class Supervisor:
         mailbox_size: int = 64,
         concurrency: int | None = 1,
         hibernate_after: float | None = DEFAULT_HIBERNATE_AFTER,
+        give_up: GiveUp | str = GiveUp.ESCALATE,
     ) -> ActorRef:
         """Like `spawn`, without waiting for the `started` hook: callable from sync code.
 
@@ -194,7 +215,7 @@ class Supervisor:
         runs). A `started` hook that raises counts as a crash, and the
         supervisor restarts the actor by its strategy.
         """
-        cell = self._claim(factory, name, mailbox_size, concurrency, hibernate_after)
+        cell = self._claim(factory, name, mailbox_size, concurrency, hibernate_after, give_up)
         self._children.append(cell)
         cell.begin_incarnation()
         self._nursery.start_soon(self._run_child, cell, _Handshake(nowait=True))
@@ -241,7 +262,7 @@ class Supervisor:
             # supervisor (one group holding both): the crash is reported, the
             # cancel goes on up. Never let the crash itself escape into the
             # supervisor's nursery — the asker already got it as ActorCrashed.
-            crash, cancelled = _split_crash(exc)
+            crash, cancelled = split_crash(exc)
             if crash is None:
                 raise
             if handshake is not None and not handshake.started and not handshake.nowait:
@@ -260,21 +281,40 @@ class Supervisor:
 
     async def run(self) -> None:
         """The control loop: the only place children are restarted or removed."""
-        async for exited in self._control_recv:
-            cell = exited.cell
-            if cell.closed or exited.generation != cell.generation:
+        async for report in self._control_recv:
+            cell = report.cell
+            if isinstance(report, _Unpark):
+                if (
+                    cell.closed
+                    or cell.back_off is None
+                    or cell.back_off.parked is not report.parked
+                ):
+                    continue
+                cell.back_off.unpark(trio.current_time())
+                await self._restart(cell)
+                continue
+            if cell.closed or report.generation != cell.generation:
                 continue  # stale report from an incarnation already replaced
-            if exited.reason is None:
+            if report.reason is None:
                 self._remove(cell, "the actor stopped")
                 continue
-            self._record_crash(cell, exited.reason)
-            await self._restart(cell)
+            if not self._record_crash(cell, report.reason):
+                await self._restart(cell)
 
-    def _record_crash(self, cell: Cell, reason: BaseException) -> None:
+    def _record_crash(self, cell: Cell, reason: BaseException) -> bool:
+        """Record a crash; True if the child was parked (so not to be restarted now).
+
+        Raises `SupervisorGaveUp` when an escalating child is one crash too many.
+        """
         now = trio.current_time()
         self.crashes.append(
             CrashReport(actor=cell.name, reason=reason, at=now, restarts=cell.restarts)
         )
+        if cell.back_off is not None:
+            if not cell.back_off.over_intensity(now):
+                return False
+            self._park(cell, cell.back_off.park(now, reason))
+            return True
         self._recent.append(now)
         while self._recent and self._recent[0] <= now - self.within:
             self._recent.popleft()
@@ -282,6 +322,22 @@ class Supervisor:
             gave_up = SupervisorGaveUp(self.name, cell.name, self.max_restarts, self.within)
             gave_up.crashes = [report.reason for report in self.crashes]
             raise gave_up from reason
+        return False
+
+    def _park(self, cell: Cell, parked: Parked) -> None:
+        self._nursery.start_soon(self._serve_parked, cell, parked)
+
+    async def _serve_parked(self, cell: Cell, parked: Parked) -> None:
+        """Stand in for a parked child: answer its mailbox until the delay is over."""
+        with trio.move_on_at(parked.until):
+            async for envelope in cell.recv:
+                answer_unavailable(cell.name, parked, envelope)
+            # The mailbox was closed (`stop()`): the actor ends here, for good.
+            self._control_send.send_nowait(
+                ChildExited(cell=cell, generation=cell.generation, reason=None)
+            )
+            return
+        self._control_send.send_nowait(_Unpark(cell=cell, parked=parked))
 
     async def _restart(self, crashed: Cell) -> None:
         index = self._children.index(crashed)
@@ -303,7 +359,8 @@ class Supervisor:
                     await self._start_incarnation(cell)
                     break
                 except Exception as exc:
-                    self._record_crash(cell, _unwrap(exc))
+                    if self._record_crash(cell, unwrap(exc)):
+                        break  # parked: it starts again after its back-off
 
     async def stop_child(self, ref: ActorRef) -> None:
         """Stop one child gracefully (it drains its mailbox) and forget it."""
@@ -349,76 +406,3 @@ class _Handshake:
 
 def _noop() -> None:
     pass
-
-
-def _split_crash(exc: BaseException) -> tuple[Exception | None, BaseException | None]:
-    """(the crash, the rest): the `Exception` part of `exc` as one reason, and
-    whatever is not an Exception (a cancel, KeyboardInterrupt), to re-raise."""
-    if isinstance(exc, Exception):
-        reason = _unwrap(exc)
-        return (reason if isinstance(reason, Exception) else exc), None
-    if isinstance(exc, BaseExceptionGroup):
-        crashes, rest = exc.split(Exception)
-        if crashes is not None:
-            reason = _unwrap(crashes)
-            return (reason if isinstance(reason, Exception) else crashes), rest
-    return None, exc
-
-
-def _unwrap(exc: BaseException) -> BaseException:
-    """A lone exception inside (nested) groups is the real reason: show that."""
-    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
-        exc = exc.exceptions[0]
-    return exc
-
-
-@asynccontextmanager
-async def supervise(
-    system: ActorSystem,
-    *,
-    name: str = "supervisor",
-    strategy: Strategy | str = Strategy.ONE_FOR_ONE,
-    max_restarts: int = 3,
-    within: float = 5.0,
-) -> AsyncIterator[Supervisor]:
-    """Open a supervisor in the caller's task: its children live inside the block.
-
-    Leaving the block cancels every child and waits for them; requests still
-    queued get `ActorCrashed`. If the restart intensity is exceeded, the block
-    is cancelled and `SupervisorGaveUp` is raised from it.
-    """
-    try:
-        strategy = Strategy(strategy)
-    except ValueError:
-        choices = ", ".join(s.value for s in Strategy)
-        raise ValidationError(f"unknown strategy {strategy!r}; use one of: {choices}") from None
-    if max_restarts < 0:
-        raise ValidationError(f"max_restarts must be >= 0 (got {max_restarts})")
-    if not within > 0:
-        raise ValidationError(f"within must be > 0 seconds (got {within})")
-    supervisor: Supervisor | None = None
-    try:
-        async with trio.open_nursery() as nursery:
-            supervisor = Supervisor(
-                name=name,
-                system=system,
-                nursery=nursery,
-                strategy=strategy,
-                max_restarts=max_restarts,
-                within=within,
-            )
-            nursery.start_soon(supervisor.run)
-            nursery.start_soon(supervisor.sweeper.run)
-            try:
-                yield supervisor
-            finally:
-                supervisor.shut_down()
-    except BaseExceptionGroup as group:
-        gave_up, rest = group.split(SupervisorGaveUp)
-        if gave_up is not None and rest is None:
-            # Only the escalation happened: raise it bare, its cause chained.
-            raise _unwrap(gave_up)  # noqa: B904 - the original cause is already chained
-        raise
-    finally:
-        if supervisor is not None:
-            supervisor.close_all(f"supervisor {name!r} closed")

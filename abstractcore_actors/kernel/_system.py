@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING, final
 
+from ._backoff import GiveUp
 from ._behaviour import BehaviourFactory
 from ._errors import ActorNotFound, NameTaken, ValidationError
 from ._hibernation import DEFAULT_HIBERNATE_AFTER
 from ._protocol import CallIds
-from ._supervisor import Strategy, Supervisor, supervise
+from ._supervise import supervise
+from ._supervisor import Strategy, Supervisor
 
 if TYPE_CHECKING:
     from ._cell import Cell
@@ -83,6 +85,7 @@ class ActorSystem:
         mailbox_size: int = 64,
         concurrency: int | None = 1,
         hibernate_after: float | None = DEFAULT_HIBERNATE_AFTER,
+        give_up: GiveUp | str = GiveUp.ESCALATE,
     ) -> ActorRef:
         """Spawn under the root supervisor (one_for_one); see `Supervisor.spawn`."""
         return await self.root.spawn(
@@ -91,6 +94,7 @@ class ActorSystem:
             mailbox_size=mailbox_size,
             concurrency=concurrency,
             hibernate_after=hibernate_after,
+            give_up=give_up,
         )
 
     def supervise(
