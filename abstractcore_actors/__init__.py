@@ -26,6 +26,7 @@ from .errors import MailboxClosed as MailboxClosed
 from .errors import NameTaken as NameTaken
 from .errors import NotUnderTrio as NotUnderTrio
 from .errors import ProviderError as ProviderError
+from .errors import ProviderPaused as ProviderPaused
 from .errors import ProviderTimeout as ProviderTimeout
 from .errors import ProviderUnavailable as ProviderUnavailable
 from .errors import QuorumNotReached as QuorumNotReached

@@ -12,7 +12,8 @@
           ├── RateLimited                429: `retry_after` seconds, when the provider said
           ├── ProviderTimeout (TimeoutError)  no answer (or no next byte) in time
           ├── ProviderUnavailable        5xx, connection refused or reset, overloaded
-          │    └── CircuitOpen           too many recent failures: failing fast for a while
+          │    ├── CircuitOpen           too many recent failures: failing fast for a while
+          │    └── ProviderPaused        its actor kept crashing: paused, back in `retry_after` s
           ├── BadRequest                 400/404/422: the request itself is wrong
           │    ├── ContextTooLong        the prompt does not fit the model's context
           │    └── UnsupportedOperation  the provider has no such API (e.g. embeddings)
@@ -132,6 +133,23 @@ class CircuitOpen(ProviderUnavailable):
 
     retryable = False
     advice = "wait for the breaker to half-open, or route to another provider"
+
+
+class ProviderPaused(ProviderUnavailable):
+    """The provider's actor crashed past its restart intensity and is parked
+    (see `give_up="back_off"`); it restarts in `retry_after` seconds. Other
+    models, and the program, are not affected."""
+
+    retryable = False  # not before `retry_after`: an immediate retry meets the same pause
+
+    def __init__(self, detail: str, *, provider: str, model: str, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            detail,
+            provider=provider,
+            model=model,
+            advice=f"retry in {retry_after:.1f}s, or route to another model",
+        )
 
 
 class BadRequest(ProviderError):

@@ -69,6 +69,7 @@ PUBLIC = {
     "AuthenticationError",
     "BadRequest",
     "CircuitOpen",
+    "ProviderPaused",
     "ConfigurationError",
     "ConsumerGone",
     "ContextTooLong",

@@ -8,8 +8,8 @@ from typing import Any, final
 
 import trio
 
-from ..errors import ValidationError
-from ..kernel import ActorRef
+from ..errors import ProviderPaused, ValidationError
+from ..kernel import ActorRef, ActorUnavailable
 from ..types import (
     Chunk,
     EmbeddingRequest,
@@ -36,6 +36,21 @@ _STREAM_BUFFER = 32
 def _check_timeout(timeout: float | None) -> None:
     if timeout is not None and not timeout > 0:
         raise ValidationError(f"timeout must be > 0 seconds, or None (got {timeout!r})")
+
+
+def _paused(error: ActorUnavailable, config: ProviderConfig) -> ProviderPaused:
+    """The kernel's "actor parked" as the provider error callers catch (and the
+    gateway answers 503 + Retry-After), naming the model that is paused."""
+    last = f"{type(error.reason).__name__}: {error.reason}"
+    if len(last) > 200:
+        last = last[:200] + "…"
+    return ProviderPaused(
+        f"calls to this model kept crashing its provider actor (last: {last}); "
+        f"it is paused and restarts in {error.retry_in:.1f}s",
+        provider=config.provider,
+        model=config.model,
+        retry_after=error.retry_in,
+    )
 
 
 @final
@@ -71,6 +86,8 @@ class ResponseStream:
                 if self._end is None:
                     self._end = trio.current_time()
                 raise
+            except ActorUnavailable as exc:
+                raise _paused(exc, self._config) from None
             if not isinstance(item, Accepted):
                 return self._took(item)
             self._accepted = True
@@ -89,6 +106,8 @@ class ResponseStream:
         except StopAsyncIteration:
             self._end = trio.current_time()
             return
+        except ActorUnavailable as exc:
+            raise _paused(exc, self._config) from None
         self._accepted = True
         if not isinstance(item, Accepted):
             self._held = self._took(item)
@@ -216,9 +235,12 @@ class LLM:
     ) -> GenerateResponse:
         """Send a prepared `Request` (see `request`); otherwise like `generate`."""
         _check_timeout(timeout)
-        response: GenerateResponse = await self._ref.ask(
-            GenerateCall(request=request, timeout=timeout)
-        )
+        try:
+            response: GenerateResponse = await self._ref.ask(
+                GenerateCall(request=request, timeout=timeout)
+            )
+        except ActorUnavailable as exc:
+            raise _paused(exc, self.config) from None
         return response
 
     @asynccontextmanager
@@ -338,7 +360,10 @@ class LLM:
     ) -> EmbeddingResponse:
         """Send a prepared `EmbeddingRequest`; otherwise like `embed`."""
         _check_timeout(timeout)
-        response: EmbeddingResponse = await self._ref.ask(
-            EmbedCall(request=request, timeout=timeout)
-        )
+        try:
+            response: EmbeddingResponse = await self._ref.ask(
+                EmbedCall(request=request, timeout=timeout)
+            )
+        except ActorUnavailable as exc:
+            raise _paused(exc, self.config) from None
         return response

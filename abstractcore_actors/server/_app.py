@@ -115,9 +115,7 @@ class GatewayApp:
         try:
             if path == "/health":
                 self._allow(method, "GET", "HEAD")
-                # 503 while draining, so a load balancer stops routing here
-                status, state = (503, "draining") if self.drain.draining else (200, "ok")
-                await send_json(send, status, {"status": state})
+                await self._health(send)
                 return
             if path == "/metrics":
                 await self._metrics(scope, method, send)
@@ -213,6 +211,18 @@ class GatewayApp:
             "/v1/models, /v1/events (WebSocket), /health, /metrics, or / for the console)",
             code="not_found",
         )
+
+    async def _health(self, send: Send) -> None:
+        # 503 only while draining, so a load balancer stops routing here; a
+        # paused model is "degraded" but 200: every other model still serves.
+        if self.drain.draining:
+            await send_json(send, 503, {"status": "draining"})
+            return
+        paused = self.router.paused()
+        if paused:
+            await send_json(send, 200, {"status": "degraded", "degraded": paused})
+            return
+        await send_json(send, 200, {"status": "ok"})
 
     def _models(self, key: KeyPolicy | None) -> dict[str, object]:
         aliases = dict(self.config.aliases)

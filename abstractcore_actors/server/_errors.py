@@ -10,6 +10,7 @@ Our own error tree is mapped to HTTP statuses once, here:
                                            provider key is wrong, not the caller's
     InvalidResponse, AllAttemptsFailed     502 upstream_error
     ProviderUnavailable, CircuitOpen       503 service_unavailable
+      ProviderPaused                       503 code=provider_paused (+ Retry-After)
     ProviderTimeout                        504 timeout
     InternalError (a bug met in one call)  500 server_error code=internal_error
     anything else                          500 server_error, with a fixed message
@@ -32,6 +33,7 @@ from ..errors import (
     InternalError,
     InvalidResponse,
     ProviderError,
+    ProviderPaused,
     ProviderTimeout,
     ProviderUnavailable,
     RateLimited,
@@ -75,7 +77,7 @@ def bad_request(message: str, *, param: str | None = None, code: str | None = No
     return HTTPError(400, message, param=param, code=code)
 
 
-def _retry_after(exc: RateLimited) -> list[tuple[bytes, bytes]]:
+def _retry_after(exc: RateLimited | ProviderPaused) -> list[tuple[bytes, bytes]]:
     if exc.retry_after is None or not math.isfinite(exc.retry_after):
         return []
     return [(b"retry-after", str(max(1, math.ceil(exc.retry_after))).encode())]
@@ -93,6 +95,14 @@ def _provider_error(exc: ProviderError) -> HTTPError:
         return HTTPError(502, message, type="upstream_error", code="upstream_authentication")
     if isinstance(exc, ProviderTimeout):
         return HTTPError(504, message, type="timeout", code="upstream_timeout")
+    if isinstance(exc, ProviderPaused):
+        return HTTPError(
+            503,
+            message,
+            type="service_unavailable",
+            code="provider_paused",
+            headers=_retry_after(exc),
+        )
     if isinstance(exc, ProviderUnavailable):
         return HTTPError(503, message, type="service_unavailable", code="upstream_unavailable")
     if isinstance(exc, ContextTooLong):

@@ -285,3 +285,16 @@ class Router:
             raise self.not_found(name, allowed, str(exc)) from None
         self._llms[public] = llm
         return llm
+
+    def paused(self) -> list[dict[str, object]]:
+        """The models whose provider actor is parked (crashed past its restart
+        intensity): name, seconds until it restarts, and the last crash."""
+        found: list[dict[str, object]] = []
+        for name, llm in sorted(self._llms.items()):
+            parked = llm.actor.unavailable
+            if parked is not None:
+                reason = f"{type(parked.reason).__name__}: {parked.reason}"
+                found.append(
+                    {"model": name, "retry_in": round(parked.retry_in, 3), "reason": reason[:200]}
+                )
+        return found

@@ -4,13 +4,7 @@ an error frame, the upstream connection closes, and the process exits 0."""
 
 from __future__ import annotations
 
-import functools
-import re
 import signal
-import subprocess
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import openai
@@ -19,44 +13,8 @@ import trio
 
 from abstractcore_actors.testing import FakeOpenAIServer, Reply, prepare_sdk_client
 
-from .conftest import UPSTREAM_KEY, Routes
-
-ROOT = Path(__file__).resolve().parents[2]
-TOML = """
-[server]
-api_keys = ["sigterm-key"]
-
-[models.words]
-provider = "openai-compatible"
-model = "words"
-options = {{ base_url = "{base}", api_key = "{key}", max_retries = 0 }}
-"""
-LISTENING = re.compile(rb"gateway on http://\S+:(\d+)\n")
-
-
-@asynccontextmanager
-async def gateway_process(
-    tmp_path: Path, upstream: FakeOpenAIServer, grace: float
-) -> AsyncIterator[tuple[trio.Process, int]]:
-    """`abstractcore-actors serve` in its own process; yields it and its port."""
-    path = tmp_path / "gw.toml"
-    path.write_text(TOML.format(base=upstream.base_url, key=UPSTREAM_KEY))
-    command = [sys.executable, "-m", "abstractcore_actors.cli", "serve", "--config", str(path)]
-    command += ["--port", "0", "--grace", str(grace)]
-    run = functools.partial(
-        trio.run_process, command, stderr=subprocess.PIPE, check=False, cwd=ROOT
-    )
-    async with trio.open_nursery() as nursery:
-        process: trio.Process = await nursery.start(run)
-        assert process.stderr is not None
-        seen = b""
-        while not (match := LISTENING.search(seen)):
-            seen += await process.stderr.receive_some(1024)
-        try:
-            yield process, int(match.group(1))
-        finally:
-            if process.returncode is None:
-                process.kill()
+from .conftest import Routes
+from .process import KEY, gateway_process
 
 
 async def stream_through_a_sigterm(
@@ -67,9 +25,7 @@ async def stream_through_a_sigterm(
     text: list[str] = []
     error: BaseException | None = None
     async with gateway_process(tmp_path, upstream, grace) as (process, port):
-        sdk = openai.AsyncOpenAI(
-            base_url=f"http://127.0.0.1:{port}/v1", api_key="sigterm-key", max_retries=0
-        )
+        sdk = openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=0)
         prepare_sdk_client(sdk)
         async with sdk:
             stream = await sdk.chat.completions.create(
