@@ -31,11 +31,23 @@ class ProviderKind:
     key_required: bool = False
     default_model: str | None = None
     extra_options: frozenset[str] = frozenset()
+    # values of extra options when the caller gives none
+    option_defaults: Mapping[str, Any] = attrs.field(factory=dict)
     max_concurrent: int = 16
 
 
-# How the compatible adapter asks for embeddings: "base64" (default) or "float".
-_COMPATIBLE_OPTIONS = frozenset({"embedding_format"})
+# The compatible adapter's own options: how it asks for embeddings ("base64"
+# or "float"); whether a non-streamed call goes upstream as a stream
+# (`stream_upstream`: then cancelling it closes the stream, which every
+# server notices, where llama.cpp computes a non-streamed answer to its end);
+# and which native form structured output takes (`structured`, _structured.py).
+_COMPATIBLE_OPTIONS = frozenset({"embedding_format", "stream_upstream", "structured"})
+STRUCTURED_FORMS = ("json_schema", "json_object_schema", "guided_json", "ollama_format", "prompt")
+
+
+def _self_hosted(structured: str) -> Mapping[str, Any]:
+    return {"stream_upstream": True, "structured": structured}
+
 
 PROVIDERS: Mapping[str, ProviderKind] = {
     kind.name: kind
@@ -62,6 +74,12 @@ PROVIDERS: Mapping[str, ProviderKind] = {
             adapter="compatible",
             key_env="OPENAI_COMPATIBLE_API_KEY",
             extra_options=_COMPATIBLE_OPTIONS,
+            # An unknown server, often a hosted API: the prompted form works on
+            # every one, and whole answers stay one JSON body (asked as a
+            # stream, a 200-token answer costs us ~25x the CPU:
+            # benchmarks/stream_upstream.py). Set stream_upstream=True, or use
+            # the llamacpp/vllm/ollama/lmstudio names, for a self-hosted server.
+            option_defaults={"stream_upstream": False, "structured": "prompt"},
         ),
         ProviderKind(
             name="ollama",
@@ -69,6 +87,7 @@ PROVIDERS: Mapping[str, ProviderKind] = {
             base_url="http://localhost:11434/v1",
             base_url_env="OLLAMA_BASE_URL",
             extra_options=_COMPATIBLE_OPTIONS,
+            option_defaults=_self_hosted("json_schema"),
         ),
         ProviderKind(
             name="lmstudio",
@@ -76,6 +95,7 @@ PROVIDERS: Mapping[str, ProviderKind] = {
             base_url="http://localhost:1234/v1",
             base_url_env="LMSTUDIO_BASE_URL",
             extra_options=_COMPATIBLE_OPTIONS,
+            option_defaults=_self_hosted("json_schema"),
         ),
         ProviderKind(
             name="vllm",
@@ -84,6 +104,7 @@ PROVIDERS: Mapping[str, ProviderKind] = {
             base_url_env="VLLM_BASE_URL",
             key_env="VLLM_API_KEY",
             extra_options=_COMPATIBLE_OPTIONS,
+            option_defaults=_self_hosted("json_schema"),
         ),
         ProviderKind(
             name="llamacpp",
@@ -91,6 +112,9 @@ PROVIDERS: Mapping[str, ProviderKind] = {
             base_url="http://localhost:8080/v1",
             base_url_env="LLAMACPP_BASE_URL",
             extra_options=_COMPATIBLE_OPTIONS,
+            # llama.cpp's server takes {"type": "json_object", "schema": ...},
+            # not json_schema
+            option_defaults=_self_hosted("json_object_schema"),
         ),
         ProviderKind(
             name="openrouter",
@@ -99,6 +123,8 @@ PROVIDERS: Mapping[str, ProviderKind] = {
             key_env="OPENROUTER_API_KEY",
             key_required=True,
             extra_options=_COMPATIBLE_OPTIONS,
+            # a hosted API stops on disconnect; it takes json_schema
+            option_defaults={"stream_upstream": False, "structured": "json_schema"},
         ),
         ProviderKind(
             name="local",
@@ -183,6 +209,15 @@ def build_provider(
         raise ValidationError(
             f"embedding_format must be 'base64' or 'float' (got {options['embedding_format']!r})"
         )
+    if not isinstance(options.get("stream_upstream", False), bool):
+        raise ValidationError(
+            f"stream_upstream must be true or false (got {options['stream_upstream']!r})"
+        )
+    if options.get("structured", "prompt") not in STRUCTURED_FORMS:
+        raise ValidationError(
+            f"structured must be one of {', '.join(map(repr, STRUCTURED_FORMS))} "
+            f"(got {options['structured']!r})"
+        )
     if not model:
         raise ValidationError(f"{kind.name} needs a model name: create_llm({kind.name!r}, 'model')")
     base_url = options.get("base_url") or (
@@ -207,7 +242,10 @@ def build_provider(
         read_timeout=_seconds(options, "read_timeout", 60.0),
         connect_timeout=_seconds(options, "connect_timeout", 10.0),
         headers=dict(options.get("headers") or {}),
-        options={k: v for k, v in options.items() if k in kind.extra_options or k in CALL_DEFAULTS},
+        options={
+            **kind.option_defaults,
+            **{k: v for k, v in options.items() if k in kind.extra_options or k in CALL_DEFAULTS},
+        },
         limits=limits_from_options(options),
     )
     max_concurrent = options.get("max_concurrent", kind.max_concurrent)

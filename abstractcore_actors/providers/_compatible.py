@@ -27,6 +27,7 @@ from ..errors import InvalidResponse, ProviderError, ProviderUnavailable
 from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse, Request
 from . import _embed_wire
 from . import _openai_wire as wire
+from ._accumulate import Accumulator
 from ._adapter import ACCEPTED, Accepted, ProviderConfig
 from ._http11 import Http11Client
 from ._http11_wire import Origin, request_head
@@ -136,6 +137,8 @@ class CompatibleAdapter:
             await response.aclose()
 
     async def generate(self, request: Request) -> GenerateResponse:
+        if self.config.options.get("stream_upstream") and _one_answer(request):
+            return await self._generate_by_stream(request)
         body = wire.request_body(request, self.config.model, stream=False)
         try:
             data: Any = await self._post_json("/chat/completions", body)
@@ -144,6 +147,17 @@ class CompatibleAdapter:
             raise self._fail(
                 InvalidResponse, f"the answer is not a chat.completion object ({exc!r})"
             ) from exc
+
+    async def _generate_by_stream(self, request: Request) -> GenerateResponse:
+        """A whole answer, asked for as a stream and assembled. Cancelling the
+        call closes the stream, so the server stops generating: llama.cpp,
+        for one, computes a non-streamed answer to its end after the client
+        has gone, holding its slot (see docs/providers.md for the cost)."""
+        answer = Accumulator()
+        async for item in self.stream(request):
+            if isinstance(item, Chunk):
+                answer.add(item)
+        return answer.response(model=self.config.model)
 
     async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
         """POST {base_url}/embeddings, asking for base64 vectors (option
@@ -222,6 +236,13 @@ class CompatibleAdapter:
         except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             shown = payload[:80].decode("utf-8", "replace")
             raise self._fail(InvalidResponse, f"malformed SSE data line {shown!r} ({exc})") from exc
+
+
+def _one_answer(request: Request) -> bool:
+    """Whether a stream carries all the whole answer would: not with n > 1
+    choices or logprobs, which only the whole `chat.completion` shape holds."""
+    extra = request.extra
+    return extra.get("n", 1) == 1 and not extra.get("logprobs")
 
 
 # How long the end of a body may lag behind its `[DONE]` line.

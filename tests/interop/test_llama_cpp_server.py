@@ -20,7 +20,7 @@ import openai
 import pytest
 import trio
 
-from abstractcore_actors import Runtime, open_runtime
+from abstractcore_actors import LLM, Runtime, open_runtime
 from abstractcore_actors.providers._local import default_model_path
 from abstractcore_actors.server import GatewayConfig, ModelRoute, serve
 
@@ -169,3 +169,34 @@ async def test_the_openai_sdk_through_our_gateway_to_llama_cpp(
     assert text.strip()
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
     assert all(c.model == "smol" for c in chunks)
+
+
+# SmolLM2's end tokens (<|endoftext|>, <|im_end|>) banned: the answer runs to max_tokens
+_NO_END = {"0": -100, "2": -100}
+
+
+async def _next_call_after_a_cancelled_one(llm: LLM) -> float:
+    """Cancel a long non-streamed call after 1 s; how long the next call takes."""
+    with trio.move_on_after(1.0):
+        await llm.generate("Count to a thousand.", max_tokens=300, logit_bias=_NO_END)
+    start = trio.current_time()
+    with trio.fail_after(DEADLINE):
+        reply = await llm.generate("Say yes.", max_tokens=4, temperature=0)
+    assert reply.content.strip()
+    return trio.current_time() - start
+
+
+async def test_cancelling_a_non_streamed_call_stops_llama_cpp(
+    rt: Runtime, llama_server: str
+) -> None:
+    """llama.cpp computes a non-streamed answer to its end after its client has
+    gone, and serves one generation at a time. Asked upstream as a stream (the
+    `llamacpp` provider's default), the cancelled call's stream is closed and
+    the server stops, so the next call does not wait out the 300 tokens."""
+    as_stream = rt.create_llm("llamacpp", "smollm2", base_url=llama_server)
+    assert as_stream.config.options["stream_upstream"] is True
+    whole = rt.create_llm("llamacpp", "smollm2", base_url=llama_server, stream_upstream=False)
+    waited_whole = await _next_call_after_a_cancelled_one(whole)
+    waited_stream = await _next_call_after_a_cancelled_one(as_stream)
+    # the whole answer's remaining ~290 tokens vs none: measured 9 s vs 0.6 s
+    assert waited_stream < waited_whole / 3, (waited_stream, waited_whole)
