@@ -1,11 +1,16 @@
 """How each provider is asked for JSON that fits a schema.
 
 json_schema  OpenAI's native mode: `response_format={"type": "json_schema", ...}`,
-             sent through `Request.extra` (the adapters pass it on as it is)
+             sent through `Request.extra` (the adapters pass it on as it is);
+             also vLLM's, LM Studio's, Ollama's and OpenRouter's
+json_object_schema  llama.cpp's server: `response_format={"type": "json_object",
+             "schema": ...}` (it refuses json_schema)
+guided_json  vLLM's own field: `guided_json=<schema>`
+ollama_format  Ollama's own field: `format=<schema>`
 tool         Anthropic's: one tool whose input_schema is the schema, forced with
              `tool_choice={"type": "tool", "name": ...}`; the answer is the
              tool call's arguments
-prompted     everyone else (local models, unknown openai-compatible servers):
+prompted     everyone else (unknown openai-compatible servers, `structured="prompt"`):
              the schema in a system message, "answer with JSON only", and
              ``` fences stripped from the answer
 """
@@ -25,9 +30,31 @@ from ..types import Chunk, GenerateResponse, Message, Request, ToolSpec
 from ._jsonschema import Problem, format_problems
 from ._schema import ResponseModel
 
-Mode = Literal["json_schema", "tool", "prompted"]
-ModeChoice = Literal["auto", "native", "json_schema", "tool", "prompted"]
-_MODES = ("auto", "native", "json_schema", "tool", "prompted")
+Mode = Literal[
+    "json_schema", "json_object_schema", "guided_json", "ollama_format", "tool", "prompted"
+]
+ModeChoice = Literal[
+    "auto",
+    "native",
+    "json_schema",
+    "json_object_schema",
+    "guided_json",
+    "ollama_format",
+    "tool",
+    "prompted",
+]
+_MODES = (
+    "auto",
+    "native",
+    "json_schema",
+    "json_object_schema",
+    "guided_json",
+    "ollama_format",
+    "tool",
+    "prompted",
+)
+# the native forms an OpenAI-compatible server may take (its `structured` option)
+_SERVER_FORMS = ("json_schema", "json_object_schema", "guided_json", "ollama_format")
 
 
 def pick_mode(llm: LLM, choice: str) -> Mode:
@@ -35,7 +62,7 @@ def pick_mode(llm: LLM, choice: str) -> Mode:
     if choice not in _MODES:
         raise ValidationError(f"mode must be one of {', '.join(_MODES)} (got {choice!r})")
     adapter = PROVIDERS[llm.provider].adapter if llm.provider in PROVIDERS else "compatible"
-    if choice in ("json_schema", "tool", "prompted"):
+    if choice in (*_SERVER_FORMS, "tool", "prompted"):
         if choice == "tool" and adapter == "local":
             raise ValidationError(
                 "the local provider has no tool calls; use mode='json_schema' (a JSON "
@@ -45,8 +72,16 @@ def pick_mode(llm: LLM, choice: str) -> Mode:
     if adapter == "anthropic":
         return "tool"
     # local: llama.cpp turns the schema into a grammar that constrains sampling
-    if adapter in ("openai", "local") or (choice == "native" and adapter == "compatible"):
+    if adapter in ("openai", "local"):
         return "json_schema"
+    if adapter == "compatible":
+        # the server's own form (the provider's `structured` option)
+        form = str(llm.config.options.get("structured", "prompt"))
+        if form in _SERVER_FORMS:
+            return form  # type: ignore[return-value]
+        if choice == "native":  # asked for explicitly: OpenAI's form
+            return "json_schema"
+        return "prompted"
     if choice == "native":
         raise ValidationError(f"{llm.provider} has no native structured mode; use mode='prompted'")
     return "prompted"
@@ -93,6 +128,12 @@ def attempt_request(
                 "strict": strict_compatible(model.schema),
             },
         }
+    elif mode == "json_object_schema":
+        extra["response_format"] = {"type": "json_object", "schema": model.schema}
+    elif mode == "guided_json":
+        extra["guided_json"] = model.schema
+    elif mode == "ollama_format":
+        extra["format"] = model.schema
     elif mode == "tool":
         description = "Give your answer by calling this tool with it as the arguments."
         if model.schema.get("description"):

@@ -15,6 +15,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 
+import attrs
 import httpx
 import openai
 import pytest
@@ -23,11 +24,18 @@ import trio
 from abstractcore_actors import LLM, Runtime, open_runtime
 from abstractcore_actors.providers._local import default_model_path
 from abstractcore_actors.server import GatewayConfig, ModelRoute, serve
+from abstractcore_actors.structured import generate_structured
 
 pytest.importorskip("llama_cpp.server.app", reason="needs llama-cpp-python[server]")
 pytestmark = pytest.mark.local_model
 
 DEADLINE = 60
+
+
+@attrs.frozen
+class Colour:
+    name: str
+    liking: int
 
 
 def _free_port() -> int:
@@ -200,3 +208,22 @@ async def test_cancelling_a_non_streamed_call_stops_llama_cpp(
     waited_stream = await _next_call_after_a_cancelled_one(as_stream)
     # the whole answer's remaining ~290 tokens vs none: measured 9 s vs 0.6 s
     assert waited_stream < waited_whole / 3, (waited_stream, waited_whole)
+
+
+async def test_structured_output_in_llama_cpp_s_own_native_form(
+    rt: Runtime, llama_server: str
+) -> None:
+    """The `llamacpp` provider asks with `{"type": "json_object", "schema": ...}`,
+    which the server turns into a grammar: the answer fits on the first try."""
+    llm = rt.create_llm("llamacpp", "smollm2", base_url=llama_server)
+    with trio.fail_after(DEADLINE):
+        result = await generate_structured(
+            llm,
+            "Name one colour and say how much you like it.",
+            response_model=Colour,
+            max_tokens=64,
+            temperature=0,
+        )
+    assert result.mode == "json_object_schema"
+    assert isinstance(result.value, Colour) and result.value.name.strip()
+    assert len(result.attempts) == 1
