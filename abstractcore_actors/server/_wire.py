@@ -10,12 +10,18 @@ import attrs
 from ..types import Chunk, GenerateResponse, ToolCallDelta, Usage
 
 
-def usage_to_wire(usage: Usage) -> dict[str, int]:
-    return {
+def usage_to_wire(usage: Usage) -> dict[str, int | bool]:
+    """OpenAI's usage object; `"estimated": true` (our extension field, which
+    clients ignore) when some count is ours, not the upstream's — e.g. a
+    llama.cpp stream, which carries no usage."""
+    wire: dict[str, int | bool] = {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.total_tokens,
     }
+    if usage.estimated:
+        wire["estimated"] = True
+    return wire
 
 
 def completion(response: GenerateResponse, *, id: str, model: str, created: int) -> dict[str, Any]:

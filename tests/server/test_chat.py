@@ -128,6 +128,26 @@ async def test_include_usage_adds_a_last_chunk_with_no_choices(
     assert (last.usage.prompt_tokens, last.usage.completion_tokens) == (11, 4)
     assert last.usage.total_tokens == 15
     assert all(c.usage is None for c in chunks[:-1])
+    assert not last.usage.model_extra  # counts from the upstream: not marked
+
+
+async def test_usage_the_upstream_did_not_send_is_marked_estimated(
+    client: openai.AsyncOpenAI, routes: Routes
+) -> None:
+    """llama.cpp's server ignores include_usage: the counts are ours, and say so."""
+    routes.steps["gpt-test"] = Reply(text="four words right here", stream_usage=False)
+    with trio.fail_after(DEADLINE):
+        stream = await client.chat.completions.create(
+            model="gpt-test",
+            messages=[{"role": "user", "content": "hi"}],
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        chunks = [chunk async for chunk in stream]
+    usage = chunks[-1].usage
+    assert usage is not None
+    assert usage.completion_tokens == 4
+    assert usage.model_extra == {"estimated": True}  # the SDK keeps extension fields
 
 
 async def test_tool_calls_round_trip(
