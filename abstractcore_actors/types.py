@@ -283,11 +283,24 @@ class Request:
 
 @attrs.frozen(kw_only=True, slots=True)
 class EmbeddingRequest:
-    """Texts to embed in one call (built and checked by `LLM.embed`)."""
+    """Texts to embed in one call (built and checked by `LLM.embed`) — or,
+    instead, `tokens`: token-id arrays in the upstream model's own tokenizer
+    (OpenAI's API takes them; LangChain's `OpenAIEmbeddings` sends them)."""
 
     texts: tuple[str, ...]
     dimensions: int | None = None  # ask for shorter vectors, where the model can
     request_id: str = ""
+    tokens: tuple[tuple[int, ...], ...] = ()
+
+    @property
+    def inputs(self) -> list[str] | list[list[int]]:
+        """What the wire's `input` carries: the texts, or the token arrays."""
+        if self.tokens:
+            return [list(ids) for ids in self.tokens]
+        return list(self.texts)
+
+    def __len__(self) -> int:
+        return len(self.tokens) or len(self.texts)
 
 
 @attrs.frozen(kw_only=True, slots=True)

@@ -167,7 +167,7 @@ class CompatibleAdapter:
         body = _embed_wire.request_body(request, self.config.model, encoding)
         try:
             data: Any = await self._post_json("/embeddings", body)
-            return _embed_wire.response_from_wire(data, len(request.texts))
+            return _embed_wire.response_from_wire(data, len(request))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise self._fail(
                 InvalidResponse, f"the answer is not an embeddings list object ({exc!r})"

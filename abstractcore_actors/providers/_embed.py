@@ -20,6 +20,7 @@ from ..errors import UnsupportedOperation, ValidationError
 from ..events import EmbeddingCompleted, EmbeddingStarted
 from ..types import EmbeddingRequest, EmbeddingResponse
 from ._adapter import Embedder
+from ._catalogue import PROVIDERS
 
 if TYPE_CHECKING:
     from ._actor import ProviderActor
@@ -71,12 +72,47 @@ def build_embedding_request(
     )
 
 
+def build_token_request(
+    tokens: Sequence[object], *, dimensions: int | None = None
+) -> EmbeddingRequest:
+    """An embeddings request of token ids: one array of ints, or an array of
+    them (OpenAI's `input` forms); raises ValidationError naming the item."""
+    arrays: Sequence[object] = tokens if tokens and isinstance(tokens[0], list) else [tokens]
+    if not arrays or len(arrays) > MAX_INPUTS:
+        raise ValidationError(f"input needs 1 to {MAX_INPUTS} token arrays (got {len(arrays)})")
+    checked: list[tuple[int, ...]] = []
+    for i, ids in enumerate(arrays):
+        if not isinstance(ids, list) or not ids:
+            raise ValidationError(f"input[{i}] must be a non-empty array of token ids")
+        for j, token in enumerate(ids):
+            if isinstance(token, bool) or not isinstance(token, int) or token < 0:
+                raise ValidationError(
+                    f"input[{i}][{j}] must be a token id, an integer >= 0 (got {token!r})"
+                )
+        checked.append(tuple(ids))
+    request = build_embedding_request("x", dimensions=dimensions)  # checks dimensions
+    return attrs.evolve(request, texts=(), tokens=tuple(checked))
+
+
+def _no_tokens(provider: str, model: str) -> UnsupportedOperation:
+    # Token ids mean something only in the tokenizer that made them (LangChain
+    # makes OpenAI's with tiktoken); another model would embed other words.
+    return UnsupportedOperation(
+        "input as token ids: only OpenAI's own API takes them, as they mean words only "
+        "in the tokenizer that made them",
+        provider=provider,
+        model=model,
+        advice="send the texts instead; with LangChain's OpenAIEmbeddings pass "
+        "check_embedding_ctx_length=False, which sends the texts as they are",
+    )
+
+
 async def serve_embed(actor: ProviderActor, call: EmbedCall) -> EmbeddingResponse:
     """Answer one EmbedCall inside the provider actor."""
     request = call.request
     config = actor.config
     events = actor.emitter(request.request_id)
-    await events.emit(EmbeddingStarted, inputs=len(request.texts))
+    await events.emit(EmbeddingStarted, inputs=len(request))
     start = trio.current_time()
     try:
         adapter = actor.adapter
@@ -86,6 +122,8 @@ async def serve_embed(actor: ProviderActor, call: EmbedCall) -> EmbeddingRespons
                 provider=config.provider,
                 model=config.model,
             )
+        if request.tokens and PROVIDERS[config.provider].adapter != "openai":
+            raise _no_tokens(config.provider, config.model)
         deadline = actor.deadline(call.timeout)
         response = await actor.attempts(lambda: adapter.embed(request), deadline, events)
     except BaseException as exc:

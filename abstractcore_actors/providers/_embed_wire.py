@@ -28,7 +28,7 @@ def request_body(request: EmbeddingRequest, model: str, encoding: str) -> dict[s
     """The JSON body of POST /embeddings."""
     body: dict[str, Any] = {
         "model": model,
-        "input": list(request.texts),
+        "input": request.inputs,
         "encoding_format": encoding,
     }
     if request.dimensions is not None:

@@ -151,13 +151,13 @@ class OpenAIAdapter:
         try:
             with trio.move_on_after(self._whole_seconds) as scope:
                 result = await self._client.embeddings.create(
-                    model=self.config.model, input=list(request.texts), **extra
+                    model=self.config.model, input=request.inputs, **extra
                 )
             if scope.cancelled_caught:
                 raise self._timed_out(self._whole_seconds)
             ordered = sorted(result.data, key=lambda item: item.index)
-            if [item.index for item in ordered] != list(range(len(request.texts))):
-                raise ValueError(f"expected {len(request.texts)} embeddings, got {len(ordered)}")
+            if [item.index for item in ordered] != list(range(len(request))):
+                raise ValueError(f"expected {len(request)} embeddings, got {len(ordered)}")
             vectors = tuple(tuple(float(x) for x in item.embedding) for item in ordered)
         except _SDK_ERRORS as exc:
             raise self._map(exc) from exc

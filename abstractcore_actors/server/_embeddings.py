@@ -1,8 +1,9 @@
 """POST /v1/embeddings: OpenAI's embeddings endpoint over `LLM.embed`.
 
 The body follows OpenAI's API reference: `model`, `input` (a string or an
-array of strings; arrays of token ids are refused with a 400 — we cannot
-know the upstream model's tokenizer), `encoding_format` ("float", the
+array of strings; or token ids — one array of integers, or an array of them
+— which only an `openai` upstream is sent, as ids mean words only in the
+tokenizer that made them; any other model answers 400 saying so), `encoding_format` ("float", the
 default, or "base64": little-endian float32, which the openai SDK asks for
 and decodes), `dimensions`, and `user` (ignored). The answer is a `list`
 object of `embedding`s with `usage`. Model names route as for chat, but a
@@ -17,7 +18,7 @@ from typing import Any
 import attrs
 
 from ..errors import UnsupportedOperation, ValidationError
-from ..providers._embed import build_embedding_request
+from ..providers._embed import build_embedding_request, build_token_request
 from ..providers._embed_wire import ENCODINGS, response_to_wire
 from ..types import EmbeddingRequest
 from ._call import CallContext, cut, failure, to_http
@@ -57,29 +58,34 @@ def parse_embeddings(body: object) -> EmbeddingsCall:
     if "input" not in body:
         raise bad_request("input is required: a string or an array of strings", param="input")
     texts = body["input"]
+    dimensions = body.get("dimensions")
+    encoding = body.get("encoding_format") or "float"
     if _token_arrays(texts):
-        raise bad_request(
-            "input as token arrays is not supported here: send the text itself "
-            "(a string or an array of strings)",
-            param="input",
-        )
+        try:
+            request = build_token_request(texts, dimensions=dimensions)
+        except ValidationError as exc:
+            param = "dimensions" if str(exc).startswith("dimensions") else "input"
+            raise bad_request(str(exc), param=param) from None
+        return _call(model, request, encoding)
     if not isinstance(texts, str | list):
         raise bad_request(
             f"input must be a string or an array of strings (got {type(texts).__name__})",
             param="input",
         )
-    encoding = body.get("encoding_format") or "float"
-    if encoding not in ENCODINGS:
-        raise bad_request(
-            f"encoding_format must be 'float' or 'base64' (got {encoding!r})",
-            param="encoding_format",
-        )
-    dimensions = body.get("dimensions")
     try:
         request = build_embedding_request(texts, dimensions=dimensions)
     except ValidationError as exc:
         param = "dimensions" if str(exc).startswith("dimensions") else "input"
         raise bad_request(str(exc), param=param) from None
+    return _call(model, request, encoding)
+
+
+def _call(model: str, request: EmbeddingRequest, encoding: object) -> EmbeddingsCall:
+    if encoding not in ENCODINGS:
+        raise bad_request(
+            f"encoding_format must be 'float' or 'base64' (got {encoding!r})",
+            param="encoding_format",
+        )
     return EmbeddingsCall(model=model, request=request, encoding=str(encoding))
 
 

@@ -233,6 +233,8 @@ def _embeddings(request: RecordedRequest) -> dict[str, object]:
     body = request.json if isinstance(request.json, Mapping) else {}
     raw = body.get("input", "")
     texts = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, list) else [raw]
+    if texts and all(isinstance(t, int) for t in texts):
+        texts = [texts]  # one array of token ids is one input
     size = body.get("dimensions")
     size = size if isinstance(size, int) and 1 <= size <= 32 else 8
     data = []

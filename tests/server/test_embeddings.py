@@ -82,8 +82,10 @@ async def test_the_wire_shape_exactly(http: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(
     ("body", "param", "message"),
     [
-        ({"model": "gpt-test", "input": [1, 2, 3]}, "input", "token arrays is not supported"),
-        ({"model": "gpt-test", "input": [[1, 2]]}, "input", "token arrays is not supported"),
+        ({"model": "gpt-test", "input": [1, 2, 3]}, "model", "check_embedding_ctx_length=False"),
+        ({"model": "gpt-test", "input": [[1, 2]]}, "model", "only OpenAI's own API"),
+        ({"model": "gpt-test", "input": [[1, -2]]}, "input", r"input\[0\]\[1\] must be a token"),
+        ({"model": "gpt-test", "input": [[1], []]}, "input", r"input\[1\] must be a non-empty"),
         ({"model": "gpt-test", "input": []}, "input", "nothing to embed"),
         ({"model": "gpt-test", "input": ["a", ""]}, "input", r"texts\[1\] is empty"),
         ({"model": "gpt-test", "input": {"a": 1}}, "input", "a string or an array of strings"),
@@ -190,3 +192,32 @@ async def test_a_client_request_id_is_echoed_and_reaches_the_events(
         "/v1/embeddings", json={"model": "gpt-test", "input": "a"}, headers={"x-request-id": "a b"}
     )
     assert assert_openai_error(bad, 400)["code"] == "invalid_request_id"
+
+
+@pytest.mark.parametrize(
+    ("sent", "forwarded"),
+    [([[1, 2], [3]], [[1, 2], [3]]), ([5, 6, 7], [[5, 6, 7]])],
+    ids=["arrays", "one-array"],
+)
+async def test_token_ids_go_to_an_openai_upstream_as_they_are(
+    rt: Runtime,
+    upstream: FakeOpenAIServer,
+    sent: list[object],
+    forwarded: list[list[int]],
+) -> None:
+    """LangChain's default OpenAIEmbeddings sends tiktoken ids: OpenAI takes them."""
+    native = ModelRoute(
+        provider="openai",
+        model="text-embedding-3-small",
+        options={"base_url": upstream.base_url, "api_key": UPSTREAM_KEY, "max_retries": 0},
+    )
+    config = GatewayConfig(models={"embed": native}, passthrough=False)
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(functools.partial(serve, rt, config, port=0))
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+            with trio.fail_after(DEADLINE):
+                response = await http.post("/v1/embeddings", json={"model": "embed", "input": sent})
+        nursery.cancel_scope.cancel()
+    assert response.status_code == 200, response.text
+    assert len(response.json()["data"]) == len(forwarded)
+    assert upstream.requests[-1].json["input"] == forwarded
