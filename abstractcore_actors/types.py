@@ -232,6 +232,17 @@ class Timings:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class TokenLogprob:
+    """One generated token's log probability, and the most likely alternatives
+    (`top`: (token, logprob) pairs), when the call asked for `logprobs=True`
+    (and `top_logprobs=N`) of a provider that gives them (OpenAI's wire)."""
+
+    token: str
+    logprob: float
+    top: tuple[tuple[str, float], ...] = ()
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class Chunk:
     """One piece of a streamed answer. The last one carries finish_reason and usage."""
 
@@ -239,6 +250,7 @@ class Chunk:
     tool_calls: tuple[ToolCallDelta, ...] = ()
     finish_reason: str | None = None
     usage: Usage | None = None
+    logprobs: tuple[TokenLogprob, ...] = ()  # this piece's tokens, when asked for
 
     @property
     def is_final(self) -> bool:
@@ -257,6 +269,7 @@ class GenerateResponse:
     provider: str = ""
     timings: Timings = attrs.field(factory=Timings)
     request_id: str = ""
+    logprobs: tuple[TokenLogprob, ...] = ()  # every token's, when asked for
 
     @property
     def text(self) -> str:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import final
 
-from ..types import Chunk, GenerateResponse, ToolCall, Usage
+from ..types import Chunk, GenerateResponse, TokenLogprob, ToolCall, Usage
 
 
 @final
 class Accumulator:
     """Feed chunks with `add`; `response()` is the answer so far (or in full)."""
 
-    __slots__ = ("_calls", "_finish", "_parts", "_usage")
+    __slots__ = ("_calls", "_finish", "_logprobs", "_parts", "_usage")
 
     def __init__(self) -> None:
         self._parts: list[str] = []
         self._calls: dict[int, list[str]] = {}  # index -> [id, name, arguments]
         self._finish: str | None = None
         self._usage: Usage | None = None
+        self._logprobs: list[TokenLogprob] = []
 
     def add(self, chunk: Chunk) -> None:
         if chunk.text:
@@ -33,6 +34,8 @@ class Accumulator:
             self._finish = chunk.finish_reason
         if chunk.usage is not None:
             self._usage = chunk.usage
+        if chunk.logprobs:
+            self._logprobs.extend(chunk.logprobs)
 
     @property
     def text(self) -> str:
@@ -55,4 +58,5 @@ class Accumulator:
             finish_reason=self._finish,
             usage=self._usage or Usage(),
             model=model,
+            logprobs=tuple(self._logprobs),
         )

@@ -8,7 +8,7 @@ from typing import Any, final
 
 import trio
 
-from ..errors import ProviderPaused, ValidationError
+from ..errors import ProviderPaused, UnsupportedOperation, ValidationError
 from ..kernel import ActorRef, ActorUnavailable
 from ..types import (
     Chunk,
@@ -22,6 +22,7 @@ from ..types import (
 from ._accumulate import Accumulator
 from ._adapter import Accepted, ProviderConfig
 from ._calls import GenerateCall, StreamCall
+from ._catalogue import PROVIDERS
 from ._embed import EmbedCall, build_embedding_request
 from ._request import Prompt, build_request
 
@@ -161,6 +162,7 @@ class ResponseStream:
             provider=self._config.provider,
             timings=Timings(ttft=self._ttft, total=end - self._start),
             request_id=self.request_id,
+            logprobs=answer.logprobs,
         )
 
 
@@ -214,6 +216,8 @@ class LLM:
         this LLM's defaults (from `create_llm`) where the call gives none.
         Send it with `generate_request` / `stream_request`."""
         defaults = self.config.options
+        if extra.get("logprobs") or extra.get("top_logprobs") is not None:
+            self._check_logprobs()
         return build_request(
             prompt,
             messages=messages,
@@ -229,6 +233,18 @@ class LLM:
             session_id=session_id,
             request_id=request_id,
         )
+
+    def _check_logprobs(self) -> None:
+        # Anthropic's Messages API has no logprobs, and the local adapter does
+        # not read them: refused, rather than a 200 that silently lacks them.
+        if PROVIDERS[self.provider].adapter in ("anthropic", "local"):
+            raise UnsupportedOperation(
+                "logprobs are not available from this provider",
+                provider=self.provider,
+                model=self.model,
+                advice="drop logprobs=/top_logprobs=, or ask an OpenAI or "
+                "OpenAI-compatible model (which return them where the server does)",
+            )
 
     async def generate_request(
         self, request: Request, *, timeout: float | None = None

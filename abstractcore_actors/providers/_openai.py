@@ -22,6 +22,7 @@ from ..types import (
     EmbeddingResponse,
     GenerateResponse,
     Request,
+    TokenLogprob,
     ToolCallDelta,
     Usage,
 )
@@ -224,9 +225,18 @@ def _chunk_from_sdk(event: Any) -> Chunk | None:
             )
             for tc in delta.tool_calls
         )
+    logprobs: tuple[TokenLogprob, ...] = ()
+    if getattr(choice, "logprobs", None) is not None and choice.logprobs.content:
+        logprobs = wire.logprobs_from_wire(choice.model_dump())  # rare: asked for
     if not text and not calls and choice.finish_reason is None and usage is None:
         return None
-    return Chunk(text=text, tool_calls=calls, finish_reason=choice.finish_reason, usage=usage)
+    return Chunk(
+        text=text,
+        tool_calls=calls,
+        finish_reason=choice.finish_reason,
+        usage=usage,
+        logprobs=logprobs,
+    )
 
 
 __all__ = ["OpenAIAdapter"]

@@ -13,7 +13,16 @@ from typing import Any
 
 import attrs
 
-from ..types import Chunk, GenerateResponse, Message, Request, ToolCall, ToolCallDelta, Usage
+from ..types import (
+    Chunk,
+    GenerateResponse,
+    Message,
+    Request,
+    TokenLogprob,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 
 def message_to_wire(message: Message) -> dict[str, Any]:
@@ -86,6 +95,21 @@ def usage_from_wire(usage: object) -> Usage | None:
     )
 
 
+def logprobs_from_wire(choice: Mapping[str, Any]) -> tuple[TokenLogprob, ...]:
+    """A choice's `logprobs.content` (OpenAI's shape) -> TokenLogprobs; () when absent."""
+    content = (choice.get("logprobs") or {}).get("content") or ()
+    return tuple(
+        TokenLogprob(
+            token=str(item["token"]),
+            logprob=float(item["logprob"]),
+            top=tuple(
+                (str(alt["token"]), float(alt["logprob"])) for alt in item.get("top_logprobs") or ()
+            ),
+        )
+        for item in content
+    )
+
+
 def chunk_from_wire(data: Mapping[str, Any]) -> Chunk | None:
     """One `chat.completion.chunk` -> a Chunk (None when it carries nothing).
 
@@ -101,6 +125,10 @@ def chunk_from_wire(data: Mapping[str, Any]) -> Chunk | None:
     delta = choice.get("delta") or {}
     text = delta.get("content") or ""
     finish = choice.get("finish_reason")
+    if choice.get("logprobs"):
+        logprobs = logprobs_from_wire(choice)
+        if logprobs:
+            return Chunk(text=text, finish_reason=finish, usage=usage, logprobs=logprobs)
     if text and finish is None and usage is None and not delta.get("tool_calls"):
         return Chunk(text=text)  # a text delta, most of any stream
     deltas: tuple[ToolCallDelta, ...] = ()
@@ -137,6 +165,7 @@ def response_from_wire(data: Mapping[str, Any]) -> GenerateResponse:
         finish_reason=choice.get("finish_reason"),
         usage=usage_from_wire(data.get("usage")) or Usage(),
         model=str(data.get("model") or ""),
+        logprobs=logprobs_from_wire(choice),
     )
 
 

@@ -251,6 +251,17 @@ def _sampling(body: Mapping[str, Any], args: dict[str, Any]) -> None:
         ok = isinstance(stop, list) and len(stop) <= 4 and all(isinstance(s, str) for s in stop)
         _expect(ok, "stop", "a string or a list of up to 4 strings", stop)
         args["stop"] = stop
+    logprobs = body.get("logprobs")
+    if logprobs is not None:
+        _expect(isinstance(logprobs, bool), "logprobs", "a boolean", logprobs)
+        if logprobs:
+            args["logprobs"] = True
+    top = body.get("top_logprobs")
+    if top is not None:
+        _expect(_is_int(top) and 0 <= top <= 20, "top_logprobs", "an integer from 0 to 20", top)
+        if not logprobs:
+            raise bad_request("top_logprobs needs logprobs: true", param="top_logprobs")
+        args["top_logprobs"] = top
     n = body.get("n")
     if n is not None:
         _expect(_is_int(n), "n", "an integer", n)

@@ -7,7 +7,7 @@ from typing import Any
 
 import attrs
 
-from ..types import Chunk, GenerateResponse, ToolCallDelta, Usage
+from ..types import Chunk, GenerateResponse, TokenLogprob, ToolCallDelta, Usage
 
 
 def usage_to_wire(usage: Usage) -> dict[str, int | bool]:
@@ -22,6 +22,31 @@ def usage_to_wire(usage: Usage) -> dict[str, int | bool]:
     if usage.estimated:
         wire["estimated"] = True
     return wire
+
+
+def logprobs_to_wire(logprobs: tuple[TokenLogprob, ...]) -> dict[str, Any] | None:
+    """TokenLogprobs -> a choice's `logprobs` object (None when there are none)."""
+    if not logprobs:
+        return None
+    return {
+        "content": [
+            {
+                "token": lp.token,
+                "logprob": lp.logprob,
+                "bytes": list(lp.token.encode("utf-8", "surrogatepass")),
+                "top_logprobs": [
+                    {
+                        "token": token,
+                        "logprob": value,
+                        "bytes": list(token.encode("utf-8", "surrogatepass")),
+                    }
+                    for token, value in lp.top
+                ],
+            }
+            for lp in logprobs
+        ],
+        "refusal": None,
+    }
 
 
 def completion(response: GenerateResponse, *, id: str, model: str, created: int) -> dict[str, Any]:
@@ -46,7 +71,14 @@ def completion(response: GenerateResponse, *, id: str, model: str, created: int)
         "object": "chat.completion",
         "created": created,
         "model": model,
-        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": finish,
+                "logprobs": logprobs_to_wire(response.logprobs),
+            }
+        ],
         "usage": usage_to_wire(response.usage),
         "system_fingerprint": None,
     }
@@ -115,6 +147,10 @@ class ChunkWriter:
             self.finish_reason = chunk.finish_reason
         if chunk.usage is not None:
             self.usage = chunk.usage
+        if chunk.logprobs:
+            choices = self._choice({"content": chunk.text} if chunk.text else {})
+            choices[0]["logprobs"] = logprobs_to_wire(chunk.logprobs)
+            return self._frame(choices)
         if chunk.text and not chunk.tool_calls:
             return self._text_head + json.dumps(chunk.text).encode() + self._text_tail
         delta: dict[str, Any] = {}
