@@ -60,20 +60,15 @@ def parse_embeddings(body: object) -> EmbeddingsCall:
     texts = body["input"]
     dimensions = body.get("dimensions")
     encoding = body.get("encoding_format") or "float"
-    if _token_arrays(texts):
-        try:
-            request = build_token_request(texts, dimensions=dimensions)
-        except ValidationError as exc:
-            param = "dimensions" if str(exc).startswith("dimensions") else "input"
-            raise bad_request(str(exc), param=param) from None
-        return _call(model, request, encoding)
-    if not isinstance(texts, str | list):
+    tokens = _token_arrays(texts)
+    if not tokens and not isinstance(texts, str | list):
         raise bad_request(
             f"input must be a string or an array of strings (got {type(texts).__name__})",
             param="input",
         )
+    build = build_token_request if tokens else build_embedding_request
     try:
-        request = build_embedding_request(texts, dimensions=dimensions)
+        request = build(texts, dimensions=dimensions)
     except ValidationError as exc:
         param = "dimensions" if str(exc).startswith("dimensions") else "input"
         raise bad_request(str(exc), param=param) from None

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import attrs
 
@@ -43,16 +43,7 @@ ModeChoice = Literal[
     "tool",
     "prompted",
 ]
-_MODES = (
-    "auto",
-    "native",
-    "json_schema",
-    "json_object_schema",
-    "guided_json",
-    "ollama_format",
-    "tool",
-    "prompted",
-)
+_MODES: tuple[str, ...] = get_args(ModeChoice)
 # the native forms an OpenAI-compatible server may take (its `structured` option)
 _SERVER_FORMS = ("json_schema", "json_object_schema", "guided_json", "ollama_format")
 
