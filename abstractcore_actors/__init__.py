@@ -77,6 +77,7 @@ from .types import EmbeddingResponse as EmbeddingResponse
 from .types import GenerateResponse as GenerateResponse
 from .types import Message as Message
 from .types import Timings as Timings
+from .types import TokenLogprob as TokenLogprob
 from .types import ToolCall as ToolCall
 from .types import ToolCallDelta as ToolCallDelta
 from .types import ToolResult as ToolResult

@@ -43,6 +43,7 @@ PUBLIC = {
     "EmbeddingResponse",
     "Message",
     "Timings",
+    "TokenLogprob",
     "ToolCall",
     "ToolCallDelta",
     "ToolResult",

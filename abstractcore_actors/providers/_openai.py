@@ -228,7 +228,7 @@ def _chunk_from_sdk(event: Any) -> Chunk | None:
     logprobs: tuple[TokenLogprob, ...] = ()
     if getattr(choice, "logprobs", None) is not None and choice.logprobs.content:
         logprobs = wire.logprobs_from_wire(choice.model_dump())  # rare: asked for
-    if not text and not calls and choice.finish_reason is None and usage is None:
+    if not (text or calls or logprobs) and choice.finish_reason is None and usage is None:
         return None
     return Chunk(
         text=text,

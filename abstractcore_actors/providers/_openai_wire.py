@@ -125,11 +125,8 @@ def chunk_from_wire(data: Mapping[str, Any]) -> Chunk | None:
     delta = choice.get("delta") or {}
     text = delta.get("content") or ""
     finish = choice.get("finish_reason")
-    if choice.get("logprobs"):
-        logprobs = logprobs_from_wire(choice)
-        if logprobs:
-            return Chunk(text=text, finish_reason=finish, usage=usage, logprobs=logprobs)
-    if text and finish is None and usage is None and not delta.get("tool_calls"):
+    logprobs = logprobs_from_wire(choice) if choice.get("logprobs") else ()
+    if text and finish is None and usage is None and not logprobs and not delta.get("tool_calls"):
         return Chunk(text=text)  # a text delta, most of any stream
     deltas: tuple[ToolCallDelta, ...] = ()
     if delta.get("tool_calls"):
@@ -142,9 +139,9 @@ def chunk_from_wire(data: Mapping[str, Any]) -> Chunk | None:
             )
             for i, tc in enumerate(delta["tool_calls"])
         )
-    if not text and not deltas and finish is None and usage is None:
+    if not text and not deltas and finish is None and usage is None and not logprobs:
         return None
-    return Chunk(text=text, tool_calls=deltas, finish_reason=finish, usage=usage)
+    return Chunk(text=text, tool_calls=deltas, finish_reason=finish, usage=usage, logprobs=logprobs)
 
 
 def response_from_wire(data: Mapping[str, Any]) -> GenerateResponse:

@@ -124,6 +124,7 @@ class FakeOpenAIServer(FakeServer):
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
         }
+        top = _top_logprobs(body)
         if body.get("stream"):
             options = body.get("stream_options")
             with_usage = (
@@ -131,13 +132,48 @@ class FakeOpenAIServer(FakeServer):
                 and isinstance(options, Mapping)
                 and bool(options.get("include_usage"))
             )
-            plan = _stream_plan(reply, model, usage if with_usage else None, step)
+            plan = _stream_plan(reply, model, usage if with_usage else None, step, top)
             await self.play_stream(exchange, step, plan)
         else:
-            await self.play_complete(exchange, step, _completion(reply, model, usage))
+            await self.play_complete(exchange, step, _completion(reply, model, usage, top))
 
 
-def _completion(reply: Reply, model: str, usage: dict[str, int]) -> dict[str, object]:
+def _top_logprobs(body: Mapping[str, Any]) -> int | None:
+    """How many alternatives per token the request asked for; None: no logprobs."""
+    if body.get("logprobs") is not True:
+        return None
+    top = body.get("top_logprobs")
+    return top if isinstance(top, int) and top > 0 else 0
+
+
+def token_logprobs(pieces: list[str], top: int | None) -> dict[str, object] | None:
+    """A choice's `logprobs` (OpenAI's shape), one token per text piece.
+
+    Deterministic so that tests can state them: piece i has logprob
+    `-(i + 1) / 100`; its alternatives are the piece itself, then
+    `"<piece>~k"` one nat less likely each."""
+    if top is None:
+        return None
+    content = []
+    for i, piece in enumerate(pieces):
+        logprob = -(i + 1) / 100
+        alts = [(piece if k == 0 else f"{piece}~{k}", logprob - k) for k in range(top)]
+        content.append(
+            {
+                "token": piece,
+                "logprob": logprob,
+                "bytes": list(piece.encode()),
+                "top_logprobs": [
+                    {"token": t, "logprob": lp, "bytes": list(t.encode())} for t, lp in alts
+                ],
+            }
+        )
+    return {"content": content, "refusal": None}
+
+
+def _completion(
+    reply: Reply, model: str, usage: dict[str, int], top: int | None = None
+) -> dict[str, object]:
     message: dict[str, Any] = {
         "role": "assistant",
         "content": reply.full_text or None,
@@ -161,7 +197,7 @@ def _completion(reply: Reply, model: str, usage: dict[str, int]) -> dict[str, ob
             {
                 "index": 0,
                 "message": message,
-                "logprobs": None,
+                "logprobs": token_logprobs(reply.pieces(), top),
                 "finish_reason": reply.openai_finish(),
             }
         ],
@@ -185,7 +221,9 @@ def _delta(unit: Unit) -> dict[str, object]:
             return {"tool_calls": [{"index": index, "function": {"arguments": text}}]}
 
 
-def _stream_plan(reply: Reply, model: str, usage: dict[str, int] | None, step: Step) -> StreamPlan:
+def _stream_plan(
+    reply: Reply, model: str, usage: dict[str, int] | None, step: Step, top: int | None = None
+) -> StreamPlan:
     created = int(time.time())
 
     def frame(choices: list[object], **extra: object) -> bytes:
@@ -202,10 +240,22 @@ def _stream_plan(reply: Reply, model: str, usage: dict[str, int] | None, step: S
         chunk.update(extra)
         return b"data: " + json.dumps(chunk).encode() + b"\n\n"
 
-    def choice(delta: dict[str, object], finish: str | None = None) -> list[object]:
-        return [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+    def choice(
+        delta: dict[str, object], finish: str | None = None, logprobs: object = None
+    ) -> list[object]:
+        return [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]
 
-    deltas = [_delta(unit) for unit in stream_units(reply)]
+    units = stream_units(reply)
+    # each text piece is one token; its chunk carries that token's logprobs
+    whole = token_logprobs(reply.pieces(), top)
+    tokens = iter(whole["content"] if whole else ())  # type: ignore[call-overload]
+
+    def piece_logprobs(unit: Unit) -> object:
+        if whole is None or not isinstance(unit, TextPiece):
+            return None
+        return {"content": [next(tokens)], "refusal": None}
+
+    deltas = [_delta(unit) for unit in units]
     if deltas:  # the role rides on the first chunk, whatever else it carries
         deltas[0] = {"role": "assistant", "content": None, **deltas[0]}
     finish = choice({} if deltas else {"role": "assistant", "content": ""}, reply.openai_finish())
@@ -216,7 +266,10 @@ def _stream_plan(reply: Reply, model: str, usage: dict[str, int] | None, step: S
     error = {"error": {"message": message, "type": "server_error", "code": None, "param": None}}
     return StreamPlan(
         head=b"",
-        chunks=[frame(choice(delta)) for delta in deltas],
+        chunks=[
+            frame(choice(delta, logprobs=piece_logprobs(unit)))
+            for delta, unit in zip(deltas, units, strict=True)
+        ],
         tail=tail + b"data: [DONE]\n\n",
         error=b"data: " + json.dumps(error).encode() + b"\n\n",
         malformed=b"data: {not json\n\n",

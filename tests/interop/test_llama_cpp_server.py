@@ -227,3 +227,15 @@ async def test_structured_output_in_llama_cpp_s_own_native_form(
     assert result.mode == "json_object_schema"
     assert isinstance(result.value, Colour) and result.value.name.strip()
     assert len(result.attempts) == 1
+
+
+async def test_logprobs_from_llama_cpp(rt: Runtime, llama_server: str) -> None:
+    """Its chat answer carries OpenAI's `logprobs.content`; ours decodes it."""
+    llm = rt.create_llm("llamacpp", "smollm2", base_url=llama_server)
+    with trio.fail_after(DEADLINE):
+        reply = await llm.generate(
+            "Say hello.", max_tokens=8, temperature=0, logprobs=True, top_logprobs=2
+        )
+    assert reply.logprobs, "llama.cpp sent no logprobs"
+    assert "".join(lp.token for lp in reply.logprobs) == reply.content
+    assert all(lp.logprob <= 0 and lp.top for lp in reply.logprobs)
