@@ -25,7 +25,14 @@ class AbstractCoreActorsError(Exception):
 
 
 class ValidationError(AbstractCoreActorsError, ValueError):
-    """An argument or message is malformed; the message says which and how to fix it."""
+    """An argument or message is malformed; the message says which and how to fix it.
+
+    `param` names the offending field where there is one (`"temperature"`,
+    `"messages[2].content"`): the gateway reports it as the 400's `param`."""
+
+    def __init__(self, *args: object, param: str | None = None) -> None:
+        super().__init__(*args)
+        self.param = param
 
 
 class KernelError(AbstractCoreActorsError):

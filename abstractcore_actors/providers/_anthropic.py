@@ -29,6 +29,7 @@ from typing import Any
 import anthropic
 import trio
 
+from .._wire.anthropic_messages import FINISH, Fold, messages_to_wire
 from ..errors import (
     ConfigurationError,
     InvalidResponse,
@@ -47,7 +48,6 @@ from ..types import (
     Usage,
 )
 from ._adapter import ACCEPTED, Accepted, ProviderConfig
-from ._anthropic_wire import FINISH, Fold, messages_to_wire
 from ._httpx_guard import GUARD_ERRORS, ResponseGuard, guard_failure, sdk_call_seconds
 from ._status import (
     TIMEOUT_ERRORS,

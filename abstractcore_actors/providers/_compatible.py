@@ -23,10 +23,11 @@ from typing import Any
 import trio
 
 from .. import _json_depth
+from .._wire import openai_chat as wire
+from .._wire import openai_chat_stream as wire_stream
+from .._wire import openai_embeddings as _embed_wire
 from ..errors import InvalidResponse, ProviderError, ProviderUnavailable
 from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse, Request
-from . import _embed_wire
-from . import _openai_wire as wire
 from ._accumulate import Accumulator
 from ._adapter import ACCEPTED, Accepted, ProviderConfig
 from ._http11 import Http11Client
@@ -182,7 +183,7 @@ class CompatibleAdapter:
         try:
             await self._raise_for_status(response)
             yield ACCEPTED
-            final = wire.FinalChunk(wire.estimate_prompt_tokens(request))
+            final = wire_stream.FinalChunk(wire.estimate_prompt_tokens(request))
             splitter = LineSplitter(self.config.limits.max_event_bytes)
             ended = done = False
             while not (ended or done):
@@ -232,7 +233,7 @@ class CompatibleAdapter:
                 raise self._fail(
                     ProviderUnavailable, f"error event mid-stream: {wire.error_message(data)}"
                 )
-            return wire.chunk_from_wire(data), False
+            return wire_stream.chunk_from_wire(data), False
         except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             shown = payload[:80].decode("utf-8", "replace")
             raise self._fail(InvalidResponse, f"malformed SSE data line {shown!r} ({exc})") from exc

@@ -46,6 +46,7 @@ from typing import Any
 import outcome
 import trio
 
+from .._wire.openai_chat import message_to_wire
 from ..errors import BadRequest, ConfigurationError, ContextTooLong, ProviderUnavailable
 from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse, Request, Usage
 from ._accumulate import Accumulator
@@ -54,7 +55,6 @@ from ._local_embed import LocalEmbedder, import_llama_cpp, silence_llama_cpp_log
 from ._local_file import DEFAULT_NAMES as DEFAULT_NAMES
 from ._local_file import default_model_path as default_model_path
 from ._local_file import resolve_model_path as resolve_model_path
-from ._openai_wire import message_to_wire
 
 # llama.cpp's model loading is not thread safe: two loads at once in two
 # threads can end the whole process silently (seen here: exit status 0, no

@@ -15,6 +15,8 @@ from typing import Any
 import openai
 import trio
 
+from .._wire import openai_chat as wire
+from .._wire import openai_chat_stream as wire_stream
 from ..errors import InvalidResponse, ProviderError, ProviderTimeout, ProviderUnavailable
 from ..types import (
     Chunk,
@@ -26,7 +28,6 @@ from ..types import (
     ToolCallDelta,
     Usage,
 )
-from . import _openai_wire as wire
 from ._adapter import ACCEPTED, Accepted, ProviderConfig
 from ._httpx_guard import GUARD_ERRORS, ResponseGuard, guard_failure, sdk_call_seconds
 from ._status import (
@@ -179,7 +180,7 @@ class OpenAIAdapter:
             raise self._timed_out(self._head_seconds)
         try:
             yield ACCEPTED
-            final = wire.FinalChunk(wire.estimate_prompt_tokens(request))
+            final = wire_stream.FinalChunk(wire.estimate_prompt_tokens(request))
             events = upstream.__aiter__()
             while True:
                 try:

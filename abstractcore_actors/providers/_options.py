@@ -18,6 +18,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from .._call_rules import check_logprobs
 from ..errors import UnknownOption, ValidationError
 
 # The named arguments of `LLM.generate` / `stream` / `request` (for the hints).
@@ -159,21 +160,8 @@ def check_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in fields.items():
         check_sendable(value, key)
     if "logprobs" in extra or "top_logprobs" in extra:
-        _check_logprobs(extra.get("logprobs"), extra.get("top_logprobs"))
+        check_logprobs(extra.get("logprobs"), extra.get("top_logprobs"))
     return fields
-
-
-def _check_logprobs(logprobs: object, top: object) -> None:
-    # OpenAI's documented ranges, checked here so that a wrong value is the
-    # caller's error at once, not an upstream 400 after a round trip.
-    if logprobs is not None and not isinstance(logprobs, bool):
-        raise ValidationError(f"logprobs must be True or False (got {logprobs!r})")
-    if top is None:
-        return
-    if isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= 20:
-        raise ValidationError(f"top_logprobs must be an integer from 0 to 20 (got {top!r})")
-    if not logprobs:
-        raise ValidationError("top_logprobs needs logprobs=True as well")
 
 
 def check_sendable(value: Any, field: str) -> None:

@@ -7,6 +7,13 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .._call_rules import (
+    check_max_tokens,
+    check_seed,
+    check_temperature,
+    check_tool_choice,
+    check_top_p,
+)
 from ..errors import ValidationError
 from ..types import Message, Request, ToolSpec
 from ._options import check_extra, check_sendable, check_text
@@ -50,14 +57,10 @@ def build_request(
             "nothing to answer: pass a prompt string or messages=[...] with at least one "
             "user message"
         )
-    if temperature is not None and not (_is_number(temperature) and 0 <= temperature <= 2):
-        raise ValidationError(f"temperature must be a number from 0 to 2 (got {temperature!r})")
-    if max_tokens is not None and not (_is_int(max_tokens) and max_tokens >= 1):
-        raise ValidationError(f"max_tokens must be a positive integer (got {max_tokens!r})")
-    if top_p is not None and not (_is_number(top_p) and 0 < top_p <= 1):
-        raise ValidationError(f"top_p must be a number in (0, 1] (got {top_p!r})")
-    if seed is not None and not _is_int(seed):
-        raise ValidationError(f"seed must be an integer (got {seed!r})")
+    check_temperature(temperature)
+    check_max_tokens(max_tokens)
+    check_top_p(top_p)
+    check_seed(seed)
     if request_id is not None and (not isinstance(request_id, str) or not request_id):
         raise ValidationError(f"request_id must be a non-empty string (got {request_id!r})")
     stops = (stop,) if isinstance(stop, str) else tuple(stop or ())
@@ -77,7 +80,7 @@ def build_request(
         top_p=top_p,
         stop=stops,
         seed=seed,
-        tool_choice=check_tool_choice(tool_choice, specs),
+        tool_choice=check_tool_choice(tool_choice, [s.name for s in specs]),
         extra=check_extra(extra or {}),
         request_id=request_id or f"req_{secrets.token_hex(8)}",  # (uuid4: 3x the CPU)
         session_id=session_id,
@@ -97,49 +100,3 @@ def check_turns(turns: Sequence[Message]) -> None:
             check_text(turn.tool_call_id, f"messages[{i}].tool_call_id")
         if turn.name is not None:
             check_text(turn.name, f"messages[{i}].name")
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value == value
-
-
-TOOL_CHOICE_MODES = ("auto", "none", "required")
-
-
-def check_tool_choice(
-    choice: str | Mapping[str, Any] | None, tools: Sequence[ToolSpec]
-) -> str | None:
-    """`tool_choice` as the Request carries it: a mode, or the name of a tool to force.
-
-    Accepts OpenAI's `{"type": "function", "function": {"name": ...}}` too, so
-    code written against the OpenAI SDK keeps working; each adapter maps the
-    name to its provider's own form.
-    """
-    if choice is None:
-        return None
-    if isinstance(choice, Mapping):
-        function = choice.get("function")
-        name = function.get("name") if isinstance(function, Mapping) else None
-        if not isinstance(name, str) or not name:
-            raise ValidationError(
-                'tool_choice as a dict must look like {"type": "function", "function": '
-                '{"name": "<tool name>"}}'
-            )
-        choice = name
-    if not isinstance(choice, str) or not choice:
-        raise ValidationError(
-            f"tool_choice must be 'auto', 'none', 'required' or a tool's name (got {choice!r})"
-        )
-    if choice in TOOL_CHOICE_MODES:
-        return choice
-    names = [t.name for t in tools]
-    if choice not in names:
-        raise ValidationError(
-            f"tool_choice names the tool {choice!r}, which is not among tools= "
-            f"({', '.join(names) or 'no tools given'}): pass that tool, or use 'auto'"
-        )
-    return choice

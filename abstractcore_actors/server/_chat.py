@@ -9,15 +9,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import attrs
 import trio
 
+from .._wire.openai_chat import response_to_wire
+from .._wire.openai_chat_request import ChatRequest, parse_chat, parse_json
+from .._wire.openai_chat_stream import ChunkWriter, error_frame
 from ..types import Chunk
 from ._call import CallContext, cut, failure, leaf
 from ._errors import HTTPError
 from ._http import Receive, Scope, Send, read_body, send_error, send_json, until_disconnect
-from ._request import ChatRequest, parse_chat, parse_json
 from ._request_id import client_request_id, client_session_id, with_request_id
-from ._response_format import StructuredTarget
+from ._response_format import StructuredTarget, parse_response_format
 from ._routing import Target
-from ._wire import ChunkWriter, completion, error_frame
 
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -37,9 +38,10 @@ async def chat_completions(scope: Scope, receive: Receive, send: Send, ctx: Call
     raw = await read_body(scope, receive, ctx.config.body_limit, ctx.config.body_timeout)
     request = parse_chat(parse_json(raw), max_tokens_cap=ctx.max_tokens())
     request = attrs.evolve(request, args={**request.args, **ids})
+    response_format = parse_response_format(request.response_format)
     target = ctx.router.resolve(request.model, ctx.allowed)
-    if request.response_format is not None:
-        target = StructuredTarget(target, request.response_format)
+    if response_format is not None:
+        target = StructuredTarget(target, response_format)
     ctx.record.model = ctx.labels(request.model)
     ctx.record.provider = ctx.router.provider_of(request.model)
     answer = _stream if request.stream else _complete
@@ -74,7 +76,9 @@ async def _complete(send: Send, target: Target, request: ChatRequest, ctx: CallC
         return
     ctx.record.usage = response.usage
     id, created = _ids()
-    await send_json(send, 200, completion(response, id=id, model=request.model, created=created))
+    await send_json(
+        send, 200, response_to_wire(response, id=id, model=request.model, created=created)
+    )
 
 
 async def _stream(send: Send, target: Target, request: ChatRequest, ctx: CallContext) -> None:

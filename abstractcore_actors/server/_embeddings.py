@@ -17,15 +17,15 @@ from typing import Any
 
 import attrs
 
+from .._wire.openai_chat_request import parse_json
+from .._wire.openai_embeddings import ENCODINGS, response_to_wire
 from ..errors import UnsupportedOperation, ValidationError
 from ..providers._embed import build_embedding_request, build_token_request
-from ..providers._embed_wire import ENCODINGS, response_to_wire
 from ..types import EmbeddingRequest
 from ._call import CallContext, cut, failure, to_http
 from ._config import GatewayConfig
 from ._errors import HTTPError, bad_request
 from ._http import Receive, Scope, Send, read_body, send_error, send_json, until_disconnect
-from ._request import parse_json
 from ._request_id import client_request_id, with_request_id
 
 

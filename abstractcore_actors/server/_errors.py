@@ -130,5 +130,5 @@ def http_error(exc: BaseException) -> HTTPError:
             )
         return HTTPError(502, str(exc), type="upstream_error", code="all_attempts_failed")
     if isinstance(exc, ValidationError):
-        return bad_request(str(exc))
+        return bad_request(str(exc), param=exc.param)
     return HTTPError(500, "internal server error", type="server_error", code="internal_error")

@@ -35,10 +35,10 @@ MISTAKES: list[tuple[dict[str, Any], type[Exception], str]] = [
     ({"presence_penalty": float("nan")}, UnknownOption, r"presence_penalty= cannot be sent"),
     ({"extra_body": {"x": {1, 2}}}, UnknownOption, r"x= cannot be sent"),
     ({"extra_body": "x=1"}, UnknownOption, r"extra_body must be a dict"),
-    ({"max_tokens": "5"}, ValidationError, r"max_tokens must be a positive integer"),
+    ({"max_tokens": "5"}, ValidationError, r"max_tokens must be an integer from 1"),
     ({"temperature": "hot"}, ValidationError, r"temperature must be a number"),
     ({"top_p": float("nan")}, ValidationError, r"top_p must be a number"),
-    ({"seed": 1.5}, ValidationError, r"seed must be an integer"),
+    ({"seed": 1.5}, ValidationError, r"seed must be a 64-bit integer"),
     ({"stop": ["\udfff"]}, ValidationError, r"stop\[0\] holds text that cannot be sent"),
     ({"metadata": {"k": "\ud800"}}, ValidationError, r"metadata holds text .* U\+D800"),
     (

@@ -20,6 +20,11 @@ from abstractcore_actors import (
     Runtime,
     ValidationError,
 )
+from abstractcore_actors._wire.openai_embeddings import (
+    decode_vector,
+    encode_base64,
+    response_from_wire,
+)
 from abstractcore_actors.errors import InvalidResponse, UnsupportedOperation
 from abstractcore_actors.events import (
     Cancelled,
@@ -28,11 +33,6 @@ from abstractcore_actors.events import (
     ErrorOccurred,
     Event,
     RetryAttempted,
-)
-from abstractcore_actors.providers._embed_wire import (
-    decode_vector,
-    encode_base64,
-    response_from_wire,
 )
 from abstractcore_actors.testing import FakeAnthropicServer, FakeOpenAIServer, Fault
 from abstractcore_actors.types import EmbeddingResponse

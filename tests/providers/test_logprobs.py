@@ -95,10 +95,10 @@ async def test_a_self_hosted_server_asked_for_logprobs_answers_whole(
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"logprobs": "yes"}, "logprobs must be True or False"),
+        ({"logprobs": "yes"}, "logprobs must be true or false"),
         ({"logprobs": True, "top_logprobs": 21}, "top_logprobs must be an integer from 0 to 20"),
         ({"logprobs": True, "top_logprobs": True}, "top_logprobs must be an integer"),
-        ({"top_logprobs": 3}, "top_logprobs needs logprobs=True"),
+        ({"top_logprobs": 3}, "top_logprobs needs logprobs to be true"),
     ],
 )
 async def test_bad_logprobs_options_are_the_callers_error(

@@ -160,7 +160,7 @@ async def test_tool_choice_goes_out_in_openai_wire_form(
 @pytest.mark.parametrize(
     ("choice", "says"),
     [
-        ("get_time", "not among tools="),
+        ("get_time", "not among the tools"),
         ({"type": "function"}, '{"type": "function"'),
         (42, "must be 'auto'"),
     ],

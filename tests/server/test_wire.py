@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from abstractcore_actors.server._wire import ChunkWriter
+from abstractcore_actors._wire.openai_chat_stream import ChunkWriter
 from abstractcore_actors.types import Chunk, ToolCallDelta, Usage
 
 

@@ -1,8 +1,10 @@
-"""The OpenAI chat-completions wire format, as plain dicts.
+"""The OpenAI chat-completions wire format, both ways, as plain dicts.
 
-Shared by the httpx adapter (`openai-compatible` servers) and kept
-independent of the openai SDK's types, so any server that speaks the
-documented protocol works, including ones that omit optional fields.
+One codec for every side that speaks it: the adapters encode requests and
+decode answers, the gateway decodes requests (`openai_chat_request`) and
+encodes answers, the fake server encodes answers. Independent of the
+openai SDK's types, so any peer that speaks the documented protocol works,
+including ones that omit optional fields. Streams: `openai_chat_stream`.
 """
 
 from __future__ import annotations
@@ -11,16 +13,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import attrs
-
 from ..types import (
-    Chunk,
     GenerateResponse,
     Message,
     Request,
     TokenLogprob,
     ToolCall,
-    ToolCallDelta,
     Usage,
 )
 
@@ -110,40 +108,6 @@ def logprobs_from_wire(choice: Mapping[str, Any]) -> tuple[TokenLogprob, ...]:
     )
 
 
-def chunk_from_wire(data: Mapping[str, Any]) -> Chunk | None:
-    """One `chat.completion.chunk` -> a Chunk (None when it carries nothing).
-
-    Raises KeyError/TypeError/ValueError on a malformed chunk; the caller
-    maps those to InvalidResponse.
-    """
-    raw_usage = data.get("usage")
-    usage = None if raw_usage is None else usage_from_wire(raw_usage)
-    choices = data.get("choices") or []
-    if not choices:
-        return Chunk(usage=usage) if usage else None
-    choice = choices[0]
-    delta = choice.get("delta") or {}
-    text = delta.get("content") or ""
-    finish = choice.get("finish_reason")
-    logprobs = logprobs_from_wire(choice) if choice.get("logprobs") else ()
-    if text and finish is None and usage is None and not logprobs and not delta.get("tool_calls"):
-        return Chunk(text=text)  # a text delta, most of any stream
-    deltas: tuple[ToolCallDelta, ...] = ()
-    if delta.get("tool_calls"):
-        deltas = tuple(
-            ToolCallDelta(
-                index=int(tc.get("index", i)),
-                id=tc.get("id"),
-                name=(tc.get("function") or {}).get("name"),
-                arguments=(tc.get("function") or {}).get("arguments") or "",
-            )
-            for i, tc in enumerate(delta["tool_calls"])
-        )
-    if not text and not deltas and finish is None and usage is None and not logprobs:
-        return None
-    return Chunk(text=text, tool_calls=deltas, finish_reason=finish, usage=usage, logprobs=logprobs)
-
-
 def response_from_wire(data: Mapping[str, Any]) -> GenerateResponse:
     """A `chat.completion` object -> GenerateResponse (KeyError etc. when malformed)."""
     choice = data["choices"][0]
@@ -195,71 +159,77 @@ def estimate_prompt_tokens(request: Request) -> int:
     return (chars + 3) // 4 + 4 * len(request.messages)
 
 
-class FinalChunk:
-    """Hold the finish_reason chunk until the usage-only chunk that OpenAI sends
-    after it (with `stream_options.include_usage`), so that our last chunk
-    carries both, as the Chunk contract promises.
+def usage_to_wire(usage: Usage) -> dict[str, int | bool]:
+    """OpenAI's usage object; `"estimated": true` (our extension field, which
+    clients ignore) when some count is ours, not the upstream's — e.g. a
+    llama.cpp stream, which carries no usage."""
+    wire: dict[str, int | bool] = {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+    if usage.estimated:
+        wire["estimated"] = True
+    return wire
 
-    Some OpenAI-compatible servers (llama.cpp's, older vLLM and Ollama) ignore
-    `include_usage`: then the last chunk carries an estimate instead of
-    nothing — one completion token per streamed piece (exact for servers that
-    stream token by token) and `prompt_estimate` — so budgets and metrics
-    never count such a call as free.
-    """
 
-    __slots__ = ("_pending", "_pieces", "_prompt_estimate", "_usage_seen", "finished")
+def logprobs_to_wire(logprobs: tuple[TokenLogprob, ...]) -> dict[str, Any] | None:
+    """TokenLogprobs -> a choice's `logprobs` object (None when there are none)."""
+    if not logprobs:
+        return None
+    return {
+        "content": [
+            {
+                "token": lp.token,
+                "logprob": lp.logprob,
+                "bytes": list(lp.token.encode("utf-8", "surrogatepass")),
+                "top_logprobs": [
+                    {
+                        "token": token,
+                        "logprob": value,
+                        "bytes": list(token.encode("utf-8", "surrogatepass")),
+                    }
+                    for token, value in lp.top
+                ],
+            }
+            for lp in logprobs
+        ],
+        "refusal": None,
+    }
 
-    def __init__(self, prompt_estimate: int = 0) -> None:
-        self._pending: Chunk | None = None
-        self._pieces = 0
-        self._prompt_estimate = prompt_estimate
-        self._usage_seen = False
-        self.finished = False  # a finish_reason was seen: the stream was not cut short
 
-    def feed(self, chunk: Chunk) -> tuple[Chunk, ...] | list[Chunk]:
-        """Chunks ready to yield after seeing `chunk`."""
-        if self._pending is None and chunk.finish_reason is None:
-            # the common case, a content delta: it passes through as it is
-            if chunk.usage is not None:
-                self._usage_seen = True
-            if chunk.text or chunk.tool_calls:
-                self._pieces += 1
-            return (chunk,)
-        self.finished = self.finished or chunk.finish_reason is not None
-        self._usage_seen = self._usage_seen or chunk.usage is not None
-        if chunk.text or chunk.tool_calls:
-            self._pieces += 1
-        out: list[Chunk] = []
-        if self._pending is not None:
-            if chunk.usage is not None and not chunk.text and not chunk.tool_calls:
-                merged = Chunk(
-                    text=self._pending.text,
-                    tool_calls=self._pending.tool_calls,
-                    finish_reason=self._pending.finish_reason,
-                    usage=chunk.usage,
-                )
-                self._pending = None
-                return [merged]
-            out.append(self._pending)
-            self._pending = None
-        if chunk.finish_reason is not None and chunk.usage is None:
-            self._pending = chunk
-        else:
-            out.append(chunk)
-        return out
-
-    def flush(self) -> list[Chunk]:
-        """What is left at the end of the stream (check `finished` first)."""
-        pending, self._pending = self._pending, None
-        if pending is None:
-            return []
-        if not self._usage_seen:
-            pending = attrs.evolve(
-                pending,
-                usage=Usage(
-                    prompt_tokens=self._prompt_estimate,
-                    completion_tokens=self._pieces,
-                    estimated=True,
-                ),
-            )
-        return [pending]
+def response_to_wire(
+    response: GenerateResponse, *, id: str, model: str, created: int
+) -> dict[str, Any]:
+    """A whole answer as a `chat.completion` object."""
+    message: dict[str, Any] = {"role": "assistant", "content": response.content}
+    if response.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {
+                    "name": call.name,
+                    "arguments": call.raw_arguments or json.dumps(dict(call.arguments)),
+                },
+            }
+            for call in response.tool_calls
+        ]
+        message["content"] = response.content or None
+    finish = response.finish_reason or ("tool_calls" if response.tool_calls else "stop")
+    return {
+        "id": id,
+        "object": "chat.completion",
+        "created": created,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": finish,
+                "logprobs": logprobs_to_wire(response.logprobs),
+            }
+        ],
+        "usage": usage_to_wire(response.usage),
+        "system_fingerprint": None,
+    }

@@ -1,29 +1,36 @@
-"""The body of POST /v1/chat/completions, checked field by field, as call arguments.
+"""Decoding a chat-completions request body (what the gateway receives) into
+the keyword arguments of `LLM.request`.
 
-Every wrong type or value is a 400 naming the field (`param`), so no bad
-input reaches the runtime as something it would fail on later. Unknown
-fields are ignored, as OpenAI's clients send many optional ones.
+Every wrong type or value is a `ValidationError` naming the field (`param`;
+the gateway answers it as a 400), so no bad input reaches the runtime as
+something it would fail on later. Value ranges are `_call_rules`, the same
+checks `LLM.generate` makes. Unknown fields are ignored, as OpenAI's
+clients send many optional ones.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
+from .._call_rules import (
+    check_logprobs,
+    check_max_tokens,
+    check_seed,
+    check_temperature,
+    check_tool_choice,
+    check_top_p,
+    is_int,
+)
+from ..errors import ValidationError
 from ..types import Message, ToolCall, ToolSpec
-from ._errors import HTTPError, bad_request
-from ._response_format import ResponseFormat, parse_response_format
 
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
-_TOOL_CHOICES = ("auto", "none", "required")
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-MAX_TOKENS_LIMIT = 2**31 - 1  # what upstreams count tokens in; more is never meant
-SEED_RANGE = (-(2**63), 2**63 - 1)
 
 
 @attrs.frozen(kw_only=True)
@@ -34,7 +41,7 @@ class ChatRequest:
     stream: bool
     include_usage: bool
     args: Mapping[str, Any]  # keyword arguments of `LLM.request` (and the patterns)
-    response_format: ResponseFormat | None = None  # None: plain text
+    response_format: object = None  # as sent (None: plain text); the gateway reads it
 
 
 def _reject_constant(name: str) -> float:
@@ -42,11 +49,11 @@ def _reject_constant(name: str) -> float:
 
 
 def parse_json(raw: bytes) -> Any:
-    """The JSON value of `raw`; HTTPError 400 when it is not strict JSON."""
+    """The JSON value of `raw`; ValidationError when it is not strict JSON."""
     try:
         return json.loads(raw, parse_constant=_reject_constant)
     except (ValueError, RecursionError) as exc:
-        raise bad_request(f"the request body is not valid JSON: {exc}") from None
+        raise ValidationError(f"the request body is not valid JSON: {exc}") from None
 
 
 _JSON_KINDS: tuple[tuple[type, str], ...] = (
@@ -67,15 +74,6 @@ def _kind(value: object) -> str:
     return "null"
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    # (math.isfinite on a huge int raises OverflowError: ints are finite anyway)
-    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
-
-
 def _shown(value: object) -> str:
     """What a client sent, briefly: its JSON type, and a short string itself."""
     if isinstance(value, str) and len(value) <= 40:
@@ -85,7 +83,7 @@ def _shown(value: object) -> str:
 
 def _expect(ok: bool, param: str, wanted: str, value: object) -> None:
     if not ok:
-        raise bad_request(f"{param} must be {wanted} (got {_shown(value)})", param=param)
+        raise ValidationError(f"{param} must be {wanted} (got {_shown(value)})", param=param)
 
 
 def _list(value: object, param: str, wanted: str = "a list") -> list[Any]:
@@ -115,7 +113,7 @@ def _text(content: object, param: str) -> str:
         kind = part.get("type")
         _expect(isinstance(kind, str), f"{where}.type", 'a content part type ("text")', kind)
         if kind != "text":
-            raise bad_request(
+            raise ValidationError(
                 f"{where}.type: only text content parts are supported (got {kind!r}); "
                 "send images and audio to the provider directly",
                 param=f"{where}.type",
@@ -147,7 +145,7 @@ def _message(value: object, i: int) -> Message:
     value = _object(value, where)
     role = value.get("role")
     if not isinstance(role, str) or (role != "tool" and role not in _ROLES):
-        raise bad_request(
+        raise ValidationError(
             f"{where}.role must be one of system, developer, user, assistant, tool "
             f"(got {_shown(role)})",
             param=f"{where}.role",
@@ -178,12 +176,12 @@ def _tools(value: object) -> list[ToolSpec]:
         description: Any = fn.get("description", "")
         parameters: Any = fn.get("parameters", {"type": "object", "properties": {}})
         if not (isinstance(name, str) and _TOOL_NAME.match(name)):
-            raise bad_request(
+            raise ValidationError(
                 f"{at}.name must be 1 to 64 letters, digits, _ or - (got {_shown(name)})",
                 param=f"{at}.name",
             )
         if name in (s.name for s in specs):
-            raise bad_request(f"{at}.name: two tools are named {name!r}", param=f"{at}.name")
+            raise ValidationError(f"{at}.name: two tools are named {name!r}", param=f"{at}.name")
         _expect(isinstance(description, str), f"{at}.description", "a string", description)
         _expect(
             isinstance(parameters, dict), f"{at}.parameters", "a JSON schema object", parameters
@@ -198,51 +196,24 @@ def _tools(value: object) -> list[ToolSpec]:
     return specs
 
 
-def _tool_choice(value: object, tools: list[ToolSpec]) -> str:
-    name: object = None
-    if isinstance(value, str) and value in _TOOL_CHOICES:
-        return value
-    if isinstance(value, dict):
-        kind = value.get("type", "function")
-        fn = value.get("function")
-        if kind == "function" and isinstance(fn, dict):
-            name = fn.get("name")
-    if not isinstance(name, str) or not name:
-        raise bad_request(
-            'tool_choice must be "auto", "none", "required" or '
-            '{"type": "function", "function": {"name": ...}}',
-            param="tool_choice",
-        )
-    names = [t.name for t in tools]
-    if name not in names:
-        raise bad_request(
-            f"tool_choice names the tool {name!r}, which is not in tools "
-            f'({", ".join(names) or "none given"}): add it to tools, or use "auto"',
-            param="tool_choice",
-        )
-    return name
+def _tool_choice(value: Any, tools: list[ToolSpec]) -> str | None:
+    return check_tool_choice(value, [t.name for t in tools])
 
 
 def _sampling(body: Mapping[str, Any], args: dict[str, Any]) -> None:
-    for key, low, high in (("temperature", 0.0, 2.0), ("top_p", 0.0, 1.0)):
+    for key, check in (("temperature", check_temperature), ("top_p", check_top_p)):
         value = body.get(key)
-        if value is None:
-            continue
-        _expect(_is_number(value), key, "a number", value)
-        if not low <= value <= high or (key == "top_p" and value == 0):
-            raise bad_request(f"{key} must be between {low:g} and {high:g}", param=key)
-        args[key] = value
+        if value is not None:
+            check(value)
+            args[key] = value
     for key in ("max_completion_tokens", "max_tokens"):
         value = body.get(key)
-        if value is None:
-            continue
-        ok = _is_int(value) and 1 <= value <= MAX_TOKENS_LIMIT
-        _expect(ok, key, f"an integer from 1 to {MAX_TOKENS_LIMIT}", value)
-        args.setdefault("max_tokens", value)
+        if value is not None:
+            check_max_tokens(value, key)
+            args.setdefault("max_tokens", value)
     seed = body.get("seed")
     if seed is not None:
-        low, high = SEED_RANGE
-        _expect(_is_int(seed) and low <= seed <= high, "seed", "a 64-bit integer", seed)
+        check_seed(seed)
         args["seed"] = seed
     stop = body.get("stop")
     if isinstance(stop, str):
@@ -251,28 +222,23 @@ def _sampling(body: Mapping[str, Any], args: dict[str, Any]) -> None:
         ok = isinstance(stop, list) and len(stop) <= 4 and all(isinstance(s, str) for s in stop)
         _expect(ok, "stop", "a string or a list of up to 4 strings", stop)
         args["stop"] = stop
-    logprobs = body.get("logprobs")
-    if logprobs is not None:
-        _expect(isinstance(logprobs, bool), "logprobs", "a boolean", logprobs)
-        if logprobs:
-            args["logprobs"] = True
-    top = body.get("top_logprobs")
+    logprobs, top = body.get("logprobs"), body.get("top_logprobs")
+    check_logprobs(logprobs, top)
+    if logprobs:
+        args["logprobs"] = True
     if top is not None:
-        _expect(_is_int(top) and 0 <= top <= 20, "top_logprobs", "an integer from 0 to 20", top)
-        if not logprobs:
-            raise bad_request("top_logprobs needs logprobs: true", param="top_logprobs")
         args["top_logprobs"] = top
     n = body.get("n")
     if n is not None:
-        _expect(_is_int(n), "n", "an integer", n)
+        _expect(is_int(n), "n", "an integer", n)
         if n != 1:
-            raise bad_request("only n=1 is supported: send one request per answer", param="n")
+            raise ValidationError("only n=1 is supported: send one request per answer", param="n")
 
 
 def parse_chat(body: object, *, max_tokens_cap: int | None = None) -> ChatRequest:
-    """Check a decoded body; raises HTTPError 400 naming the first bad field."""
+    """Check a decoded body; raises ValidationError naming the first bad field."""
     if not isinstance(body, dict):
-        raise bad_request(f"the request body must be a JSON object (got {_kind(body)})")
+        raise ValidationError(f"the request body must be a JSON object (got {_kind(body)})")
     model = body.get("model")
     _expect(isinstance(model, str) and bool(model), "model", "a model name", model)
     messages = body.get("messages")
@@ -297,8 +263,8 @@ def parse_chat(body: object, *, max_tokens_cap: int | None = None) -> ChatReques
         stream=bool(stream),
         include_usage=include,
         args=args,
-        response_format=parse_response_format(body.get("response_format")),
+        response_format=body.get("response_format"),
     )
 
 
-__all__ = ["ChatRequest", "HTTPError", "parse_chat", "parse_json"]
+__all__ = ["ChatRequest", "parse_chat", "parse_json"]
