@@ -1,18 +1,17 @@
 """The fake OpenAI server: chat completions (JSON and SSE), models, embeddings.
 
-Bodies and chunks follow OpenAI's API reference: a `chat.completion` object,
-or `chat.completion.chunk` events (`data: {...}`), the role on the first
-chunk, tool calls as `tool_calls` deltas with an `index`, `finish_reason` on
-the last choice chunk, a usage chunk with `choices: []` when the request
+Bodies and chunks follow OpenAI's API reference, encoded by the same codec as the
+gateway's answers (`_wire.openai_chat`): a `chat.completion` object,
+or `chat.completion.chunk` events (`data: {...}`): a role-only first frame
+(`{"role": "assistant", "content": ""}`, as OpenAI sends), tool calls as
+`tool_calls` deltas with an `index`, `finish_reason` on the last choice chunk, a usage chunk with `choices: []` when the request
 asks for `stream_options.include_usage`, then `data: [DONE]`.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import struct
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -20,6 +19,18 @@ from typing import Any, final
 
 import attrs
 
+from .._wire.openai_chat import response_to_wire
+from .._wire.openai_chat_stream import ChunkWriter, error_frame
+from .._wire.openai_embeddings import response_to_wire as embeddings_to_wire
+from ..types import (
+    Chunk,
+    EmbeddingResponse,
+    GenerateResponse,
+    TokenLogprob,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 from ._http import Exchange, FakeServer, StreamPlan
 from ._script import (
     ArgsPiece,
@@ -146,132 +157,84 @@ def _top_logprobs(body: Mapping[str, Any]) -> int | None:
     return top if isinstance(top, int) and top > 0 else 0
 
 
-def token_logprobs(pieces: list[str], top: int | None) -> dict[str, object] | None:
-    """A choice's `logprobs` (OpenAI's shape), one token per text piece.
+def token_logprobs(pieces: list[str], top: int | None) -> tuple[TokenLogprob, ...]:
+    """One token per text piece (none unless asked: `top` is None).
 
     Deterministic so that tests can state them: piece i has logprob
     `-(i + 1) / 100`; its alternatives are the piece itself, then
     `"<piece>~k"` one nat less likely each."""
     if top is None:
-        return None
-    content = []
-    for i, piece in enumerate(pieces):
-        logprob = -(i + 1) / 100
-        alts = [(piece if k == 0 else f"{piece}~{k}", logprob - k) for k in range(top)]
-        content.append(
-            {
-                "token": piece,
-                "logprob": logprob,
-                "bytes": list(piece.encode()),
-                "top_logprobs": [
-                    {"token": t, "logprob": lp, "bytes": list(t.encode())} for t, lp in alts
-                ],
-            }
+        return ()
+    return tuple(
+        TokenLogprob(
+            token=piece,
+            logprob=-(i + 1) / 100,
+            top=tuple(
+                (piece if k == 0 else f"{piece}~{k}", -(i + 1) / 100 - k) for k in range(top)
+            ),
         )
-    return {"content": content, "refusal": None}
+        for i, piece in enumerate(pieces)
+    )
+
+
+def _usage(usage: dict[str, int]) -> Usage:
+    return Usage(prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"])
 
 
 def _completion(
     reply: Reply, model: str, usage: dict[str, int], top: int | None = None
 ) -> dict[str, object]:
-    message: dict[str, Any] = {
-        "role": "assistant",
-        "content": reply.full_text or None,
-        "refusal": None,
-    }
-    if reply.tool_calls:
-        message["tool_calls"] = [
-            {
-                "id": call.id or f"call_{i}",
-                "type": "function",
-                "function": {"name": call.name, "arguments": arguments_text(call)},
-            }
-            for i, call in enumerate(reply.tool_calls)
-        ]
-    return {
-        "id": "chatcmpl-fake",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "logprobs": token_logprobs(reply.pieces(), top),
-                "finish_reason": reply.openai_finish(),
-            }
-        ],
-        "usage": usage,
-    }
+    calls = tuple(
+        ToolCall.from_raw(
+            id=call.id or f"call_{i}", name=call.name, raw_arguments=arguments_text(call)
+        )
+        for i, call in enumerate(reply.tool_calls)
+    )
+    response = GenerateResponse(
+        content=reply.full_text,
+        tool_calls=calls,
+        finish_reason=reply.openai_finish(),
+        usage=_usage(usage),
+        logprobs=token_logprobs(reply.pieces(), top),
+    )
+    wire = response_to_wire(response, id="chatcmpl-fake", model=model, created=int(time.time()))
+    wire["choices"][0]["message"]["refusal"] = None
+    return wire
 
 
-def _delta(unit: Unit) -> dict[str, object]:
+def _chunk(unit: Unit, logprobs: tuple[TokenLogprob, ...]) -> Chunk:
     match unit:
         case TextPiece(text=text):
-            return {"content": text}
+            return Chunk(text=text, logprobs=logprobs)
         case ToolStart(index=index, call=call):
-            head = {
-                "index": index,
-                "id": call.id or f"call_{index}",
-                "type": "function",
-                "function": {"name": call.name, "arguments": ""},
-            }
-            return {"tool_calls": [head]}
+            delta = ToolCallDelta(index=index, id=call.id or f"call_{index}", name=call.name)
+            return Chunk(tool_calls=(delta,))
         case ArgsPiece(index=index, text=text):
-            return {"tool_calls": [{"index": index, "function": {"arguments": text}}]}
+            return Chunk(tool_calls=(ToolCallDelta(index=index, arguments=text),))
 
 
 def _stream_plan(
     reply: Reply, model: str, usage: dict[str, int] | None, step: Step, top: int | None = None
 ) -> StreamPlan:
-    created = int(time.time())
-
-    def frame(choices: list[object], **extra: object) -> bytes:
-        chunk: dict[str, object] = {
-            "id": "chatcmpl-fake",
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": model,
-            "choices": choices,
-        }
-        if usage is not None:
-            # with include_usage, OpenAI sends `"usage": null` on every chunk but the last
-            chunk["usage"] = None
-        chunk.update(extra)
-        return b"data: " + json.dumps(chunk).encode() + b"\n\n"
-
-    def choice(
-        delta: dict[str, object], finish: str | None = None, logprobs: object = None
-    ) -> list[object]:
-        return [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish}]
-
-    units = stream_units(reply)
-    # each text piece is one token; its chunk carries that token's logprobs
-    whole = token_logprobs(reply.pieces(), top)
-    tokens = iter(whole["content"] if whole else ())  # type: ignore[call-overload]
-
-    def piece_logprobs(unit: Unit) -> object:
-        if whole is None or not isinstance(unit, TextPiece):
-            return None
-        return {"content": [next(tokens)], "refusal": None}
-
-    deltas = [_delta(unit) for unit in units]
-    if deltas:  # the role rides on the first chunk, whatever else it carries
-        deltas[0] = {"role": "assistant", "content": None, **deltas[0]}
-    finish = choice({} if deltas else {"role": "assistant", "content": ""}, reply.openai_finish())
-    tail = frame(finish)
-    if usage is not None:
-        tail += frame([], usage=usage)
+    """The frames through the gateway's own encoder (`ChunkWriter`): OpenAI's
+    order, with a role-only first frame as OpenAI sends; each text piece is
+    one token, and its frame carries that token's logprobs when asked for."""
+    writer = ChunkWriter(
+        id="chatcmpl-fake", model=model, created=int(time.time()), include_usage=usage is not None
+    )
+    tokens = iter(token_logprobs(reply.pieces(), top))
+    chunks = []
+    for unit in stream_units(reply):
+        logprobs = (next(tokens),) if top is not None and isinstance(unit, TextPiece) else ()
+        chunks.append(writer.add(_chunk(unit, logprobs)))
+    writer.add(Chunk(finish_reason=reply.openai_finish(), usage=_usage(usage) if usage else None))
     message = step.message if not isinstance(step, Reply) else "error"
     error = {"error": {"message": message, "type": "server_error", "code": None, "param": None}}
     return StreamPlan(
-        head=b"",
-        chunks=[
-            frame(choice(delta, logprobs=piece_logprobs(unit)))
-            for delta, unit in zip(deltas, units, strict=True)
-        ],
-        tail=tail + b"data: [DONE]\n\n",
-        error=b"data: " + json.dumps(error).encode() + b"\n\n",
+        head=writer.first(),
+        chunks=chunks,
+        tail=writer.end(),
+        error=error_frame(error),
         malformed=b"data: {not json\n\n",
     )
 
@@ -290,18 +253,12 @@ def _embeddings(request: RecordedRequest) -> dict[str, object]:
         texts = [texts]  # one array of token ids is one input
     size = body.get("dimensions")
     size = size if isinstance(size, int) and 1 <= size <= 32 else 8
-    data = []
-    for i, text in enumerate(texts):
+    vectors = []
+    for text in texts:
         digest = hashlib.sha256(str(text).encode()).digest()
-        vector = [(byte - 128) / 128 for byte in digest[:size]]
-        embedding: object = vector
-        if body.get("encoding_format") == "base64":
-            embedding = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-        data.append({"object": "embedding", "index": i, "embedding": embedding})
+        vectors.append(tuple((byte - 128) / 128 for byte in digest[:size]))
     words = sum(len(str(text).split()) for text in texts)
-    return {
-        "object": "list",
-        "data": data,
-        "model": str(body.get("model") or "text-embedding-3-small"),
-        "usage": {"prompt_tokens": words, "total_tokens": words},
-    }
+    response = EmbeddingResponse(vectors=tuple(vectors), usage=Usage(prompt_tokens=words))
+    model = str(body.get("model") or "text-embedding-3-small")
+    encoding = "base64" if body.get("encoding_format") == "base64" else "float"
+    return embeddings_to_wire(response, model=model, encoding=encoding)

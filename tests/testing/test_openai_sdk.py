@@ -267,7 +267,7 @@ async def test_reset_is_a_connection_error() -> None:
                     got.append(chunk.choices[0].delta.content)
             assert_transport_error(caught.value, READ_ERRORS)
             await server.wait_for_connections(0)
-    assert len(got) == 2
+    assert len(got) == 3 and got[0] == ""  # the role frame, then two pieces
 
 
 async def test_malformed_is_a_json_error_not_an_sdk_error() -> None:
@@ -301,7 +301,7 @@ async def test_truncation() -> None:
             chunks = [chunk async for chunk in stream]
     # The SDK does not require `[DONE]`: a stream cut short just ends. Only the
     # missing finish_reason tells the caller.
-    assert len(chunks) == 2
+    assert len(chunks) == 3  # the role frame, then two pieces
     assert all(chunk.choices[0].finish_reason is None for chunk in chunks)
 
 

@@ -39,17 +39,18 @@ async def test_openai_sse_follows_the_documented_format() -> None:
     data = sse_data(response.text)
     assert data[-1] == "[DONE]"
     chunks = [json.loads(d) for d in data[:-1]]
-    assert len(chunks) == 4  # two pieces, the finish chunk, the usage chunk
+    assert len(chunks) == 5  # the role, two pieces, the finish chunk, the usage chunk
     for chunk in chunks:
         assert chunk["object"] == "chat.completion.chunk"
         assert chunk["model"] == "gpt-test"  # the model the request named
         assert {"id", "created"} <= chunk.keys()
-    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": "Hi"}
-    assert chunks[1]["choices"][0]["delta"] == {"content": " you"}
-    assert [c["choices"][0]["finish_reason"] for c in chunks[:3]] == [None, None, "stop"]
-    assert [c["usage"] for c in chunks[:3]] == [None, None, None]
-    assert chunks[3]["choices"] == []
-    assert chunks[3]["usage"] == {"prompt_tokens": 2, "completion_tokens": 2, "total_tokens": 4}
+    assert chunks[0]["choices"][0]["delta"] == {"role": "assistant", "content": ""}
+    assert chunks[1]["choices"][0]["delta"] == {"content": "Hi"}
+    assert chunks[2]["choices"][0]["delta"] == {"content": " you"}
+    assert [c["choices"][0]["finish_reason"] for c in chunks[:4]] == [None, None, None, "stop"]
+    assert [c["usage"] for c in chunks[:4]] == [None, None, None, None]
+    assert chunks[4]["choices"] == []
+    assert chunks[4]["usage"] == {"prompt_tokens": 2, "completion_tokens": 2, "total_tokens": 4}
 
 
 async def test_openai_sends_no_usage_chunk_unless_asked() -> None:
@@ -74,7 +75,8 @@ async def test_openai_tool_call_deltas() -> None:
             response = await client.post(f"{server.base_url}/chat/completions", json=STREAM)
     chunks = [json.loads(d) for d in sse_data(response.text)[:-1]]
     deltas = [c["choices"][0]["delta"] for c in chunks]
-    assert deltas[0]["role"] == "assistant" and deltas[0]["content"] is None
+    assert deltas[0] == {"role": "assistant", "content": ""}
+    deltas = deltas[1:]
     first = deltas[0]["tool_calls"][0]
     assert first == {
         "index": 0,

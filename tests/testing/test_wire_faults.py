@@ -94,7 +94,8 @@ async def test_stream_truncate_ends_without_the_end_marker(after: int) -> None:
             body = {**MESSAGES, "stream": True}
             messages = await client.post(f"{claude.base_url}/v1/messages", json=body)
     assert chat.status_code == messages.status_code == 200  # a clean end of the HTTP body
-    assert len(sse_data(chat.text)) == after and "[DONE]" not in chat.text
+    # OpenAI's stream opens with a role-only frame, before the first counted chunk
+    assert len(sse_data(chat.text)) == 1 + after and "[DONE]" not in chat.text
     names = [name for name, _ in sse_events(messages.text)]
     assert names.count("content_block_delta") == after and "message_stop" not in names
 
@@ -142,7 +143,7 @@ async def test_mid_stream_error_events() -> None:
             messages = await client.post(f"{claude.base_url}/v1/messages", json=body)
             malformed = await client.post(f"{bad.base_url}/v1/messages", json=body)
     data = sse_data(chat.text)
-    assert len(data) == 2 and json.loads(data[1])["error"]["message"] == "Overloaded"
+    assert len(data) == 3 and json.loads(data[2])["error"]["message"] == "Overloaded"
     assert sse_events(messages.text)[-1] == (
         "error",
         {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
@@ -169,10 +170,10 @@ async def test_latency_paces_the_stream(autojump_clock: trio.testing.MockClock) 
                         if line.startswith("data: "):
                             times.append(trio.current_time() - start)
                 arrivals.append(times)
-    # chunk 1 after the ttft, then one per token_latency; the finish chunk and
-    # [DONE] follow the last piece at once
-    assert arrivals[0] == pytest.approx([2, 2.5, 3, 3, 3], abs=1e-6)
-    assert arrivals[1] == pytest.approx([2, 32.5, 33, 33, 33], abs=1e-6)
+    # the role frame and chunk 1 after the ttft, then one per token_latency;
+    # the finish chunk and [DONE] follow the last piece at once
+    assert arrivals[0] == pytest.approx([2, 2, 2.5, 3, 3, 3], abs=1e-6)
+    assert arrivals[1] == pytest.approx([2, 2, 32.5, 33, 33, 33], abs=1e-6)
 
 
 async def test_non_stream_waits_for_ttft_and_stall(autojump_clock: trio.testing.MockClock) -> None:
