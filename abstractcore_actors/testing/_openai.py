@@ -1,11 +1,12 @@
 """The fake OpenAI server: chat completions (JSON and SSE), models, embeddings.
 
-Bodies and chunks follow OpenAI's API reference, encoded by the same codec as the
-gateway's answers (`_wire.openai_chat`): a `chat.completion` object,
-or `chat.completion.chunk` events (`data: {...}`): a role-only first frame
+Bodies and chunks follow OpenAI's API reference, encoded by the same codec as
+the gateway's answers (`_wire.openai_chat`): a `chat.completion` object, or
+`chat.completion.chunk` events (`data: {...}`): a role-only first frame
 (`{"role": "assistant", "content": ""}`, as OpenAI sends), tool calls as
-`tool_calls` deltas with an `index`, `finish_reason` on the last choice chunk, a usage chunk with `choices: []` when the request
-asks for `stream_options.include_usage`, then `data: [DONE]`.
+`tool_calls` deltas with an `index`, `finish_reason` on the last choice
+chunk, a usage chunk with `choices: []` when the request asks for
+`stream_options.include_usage`, then `data: [DONE]`.
 """
 
 from __future__ import annotations
