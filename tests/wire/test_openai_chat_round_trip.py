@@ -1,0 +1,188 @@
+"""The OpenAI chat codec both ways: whatever one side encodes, the other
+decodes to the same value — requests (adapter encodes, gateway decodes),
+whole answers and streams (gateway or fake server encodes, adapter decodes).
+Found by hypothesis over every message shape the codec carries."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from abstractcore_actors._wire.openai_chat import request_body, response_from_wire, response_to_wire
+from abstractcore_actors._wire.openai_chat_request import parse_chat
+from abstractcore_actors._wire.openai_chat_stream import ChunkWriter, FinalChunk, chunk_from_wire
+from abstractcore_actors.providers._accumulate import Accumulator
+from abstractcore_actors.providers._request import build_request
+from abstractcore_actors.types import (
+    Chunk,
+    GenerateResponse,
+    Message,
+    Request,
+    TokenLogprob,
+    ToolCall,
+    ToolCallDelta,
+    ToolSpec,
+    Usage,
+)
+
+text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_-]{0,10}", fullmatch=True)
+ids = st.from_regex(r"call_[a-z0-9]{1,6}", fullmatch=True)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-1000, 1000) | text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=6,
+)
+arguments = st.dictionaries(names, json_values, max_size=3)
+
+
+@st.composite
+def tool_calls(draw: st.DrawFn) -> ToolCall:
+    args = draw(arguments)
+    return ToolCall.from_raw(id=draw(ids), name=draw(names), raw_arguments=json.dumps(args))
+
+
+@st.composite
+def messages(draw: st.DrawFn) -> Message:
+    kind = draw(st.sampled_from(["system", "user", "assistant", "assistant_tools", "tool"]))
+    if kind == "assistant_tools":
+        return Message.assistant(draw(text), draw(st.lists(tool_calls(), min_size=1, max_size=3)))
+    if kind == "tool":
+        name = draw(st.none() | names)
+        return Message(role="tool", content=draw(text), tool_call_id=draw(ids), name=name)
+    return Message(role=kind, content=draw(text))  # type: ignore[arg-type]
+
+
+tool_specs = st.builds(
+    lambda name, description, props: ToolSpec(
+        name=name,
+        description=description,
+        parameters={"type": "object", "properties": {p: {"type": "string"} for p in props}},
+    ),
+    names,
+    text,
+    st.lists(names, max_size=3, unique=True),
+)
+
+
+@st.composite
+def requests(draw: st.DrawFn) -> Request:
+    turns = draw(st.lists(messages(), min_size=1, max_size=5))
+    turns.append(Message.user(draw(text)))  # a request has something to answer
+    specs = draw(st.lists(tool_specs, max_size=3, unique_by=lambda s: s.name))
+    choices = ["auto", "none", "required", *(s.name for s in specs)] if specs else [None]
+    return build_request(
+        None,
+        messages=turns,
+        tools=specs,
+        temperature=draw(st.none() | st.floats(0, 2)),
+        max_tokens=draw(st.none() | st.integers(1, 2**31 - 1)),
+        top_p=draw(st.none() | st.floats(0, 1, exclude_min=True)),
+        stop=draw(st.lists(text, max_size=4)),
+        seed=draw(st.none() | st.integers(-(2**63), 2**63 - 1)),
+        tool_choice=draw(st.sampled_from(choices)),
+    )
+
+
+@given(requests(), st.booleans())
+def test_a_request_the_adapter_encodes_is_what_the_gateway_decodes(
+    request: Request, stream: bool
+) -> None:
+    body = json.loads(json.dumps(request_body(request, "m", stream=stream)))
+    decoded = parse_chat(body)
+    assert (decoded.model, decoded.stream, decoded.include_usage) == ("m", stream, stream)
+    again = build_request(None, **decoded.args, request_id=request.request_id)
+    assert again == request
+
+
+logprobs = st.lists(
+    st.builds(
+        TokenLogprob,
+        token=text,
+        logprob=st.floats(-50, 0),
+        top=st.lists(st.tuples(text, st.floats(-50, 0)), max_size=2).map(tuple),
+    ),
+    max_size=3,
+).map(tuple)
+
+
+@st.composite
+def responses(draw: st.DrawFn) -> GenerateResponse:
+    calls = tuple(draw(st.lists(tool_calls(), max_size=3)))
+    finish = draw(st.sampled_from(["stop", "length", "tool_calls", "content_filter"]))
+    return GenerateResponse(
+        content=draw(text),
+        tool_calls=calls,
+        finish_reason=finish,
+        usage=Usage(
+            prompt_tokens=draw(st.integers(0, 10**6)),
+            completion_tokens=draw(st.integers(0, 10**6)),
+        ),
+        model="m",
+        logprobs=draw(logprobs),
+    )
+
+
+@given(responses())
+def test_a_whole_answer_encoded_decodes_to_itself(response: GenerateResponse) -> None:
+    wire = json.loads(json.dumps(response_to_wire(response, id="x", model="m", created=1)))
+    assert response_from_wire(wire) == response
+
+
+def _chunks_of(response: GenerateResponse, pieces: list[str]) -> list[Chunk]:
+    """The answer as a stream would carry it: text pieces (each with its own
+    token's logprobs), then each call's head and argument pieces, then the end."""
+    chunks = []
+    tokens = list(response.logprobs)
+    for i, piece in enumerate(pieces):
+        own = (tokens[i],) if i < len(tokens) else ()
+        chunks.append(Chunk(text=piece, logprobs=own))
+    for index, call in enumerate(response.tool_calls):
+        chunks.append(Chunk(tool_calls=(ToolCallDelta(index=index, id=call.id, name=call.name),)))
+        raw = call.raw_arguments
+        for cut in range(0, len(raw), 7):
+            chunks.append(
+                Chunk(tool_calls=(ToolCallDelta(index=index, arguments=raw[cut : cut + 7]),))
+            )
+    chunks.append(Chunk(finish_reason=response.finish_reason, usage=response.usage))
+    return chunks
+
+
+def _frames(raw: bytes) -> list[Any]:
+    out = []
+    for event in raw.decode().split("\n\n"):
+        if event.startswith("data: ") and event != "data: [DONE]":
+            out.append(json.loads(event.removeprefix("data: ")))
+    return out
+
+
+@given(responses(), st.data())
+def test_a_stream_encoded_decodes_to_the_same_answer(
+    response: GenerateResponse, data: st.DataObject
+) -> None:
+    pieces = data.draw(st.lists(text.filter(bool), max_size=4))
+    response = GenerateResponse(
+        content="".join(pieces),
+        tool_calls=response.tool_calls,
+        finish_reason=response.finish_reason,
+        usage=response.usage,
+        model="m",
+        logprobs=response.logprobs[: len(pieces)],
+    )
+    writer = ChunkWriter(id="x", model="m", created=1, include_usage=True)
+    raw = writer.first() + b"".join(writer.add(c) for c in _chunks_of(response, pieces))
+    raw += writer.end()
+    final = FinalChunk()
+    accumulated = Accumulator()
+    for frame in _frames(raw):
+        chunk = chunk_from_wire(frame)
+        if chunk is not None:
+            for ready in final.feed(chunk):
+                accumulated.add(ready)
+    assert final.finished
+    for ready in final.flush():
+        accumulated.add(ready)
+    assert accumulated.response(model="m") == response
