@@ -25,6 +25,7 @@ from .errors import LimitExceeded as LimitExceeded
 from .errors import MailboxClosed as MailboxClosed
 from .errors import NameTaken as NameTaken
 from .errors import NotUnderTrio as NotUnderTrio
+from .errors import PatternTimeout as PatternTimeout
 from .errors import ProviderError as ProviderError
 from .errors import ProviderPaused as ProviderPaused
 from .errors import ProviderTimeout as ProviderTimeout

@@ -19,6 +19,9 @@
           │    └── UnsupportedOperation  the provider has no such API (e.g. embeddings)
           ├── InvalidResponse            malformed JSON/SSE, a stream cut short
           └── InternalError              a bug met while handling this one call (logged)
+     ├── AllAttemptsFailed              every attempt of a pattern failed; `.errors`
+     │    └── QuorumNotReached          an ensemble got fewer good answers than asked
+     ├── PatternTimeout (TimeoutError)  a race / hedge found no answer within its timeout
      ├── SyncCalledFromAsync (RuntimeError)  the sync facade used inside an event loop
      └── NotUnderTrio (RuntimeError)         the async API used under asyncio / no loop
 
@@ -228,6 +231,18 @@ class AllAttemptsFailed(AbstractCoreActorsError):
         super().__init__(
             f"{pattern}: all {len(failures)} attempt(s) failed — {causes or 'no attempt ran'}. "
             "Each cause is in `.errors`; add providers, relax `accept`, or raise the deadline"
+        )
+
+
+class PatternTimeout(AbstractCoreActorsError, TimeoutError):
+    """A pattern (race, hedge, their streams) found no acceptable answer within its
+    `timeout`; `.labels` names the attempts, each of which was cancelled."""
+
+    def __init__(self, pattern: str, detail: str, labels: list[str]) -> None:
+        self.pattern = pattern
+        self.labels = labels
+        super().__init__(
+            f"{pattern}: {detail}. Raise timeout=, or add a faster provider to the pattern"
         )
 
 

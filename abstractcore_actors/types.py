@@ -13,7 +13,7 @@ from typing import Any, Literal
 import attrs
 
 from . import _json_depth
-from .kernel import ValidationError
+from .errors import ValidationError
 
 Role = Literal["system", "user", "assistant", "tool"]
 _ROLES = ("system", "user", "assistant", "tool")

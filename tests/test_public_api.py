@@ -85,6 +85,7 @@ PUBLIC = {
     "UnknownOption",
     "ProviderError",
     "ProviderTimeout",
+    "PatternTimeout",
     "ProviderUnavailable",
     "RateLimited",
     "SupervisorGaveUp",

@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, final
 
-from ..kernel import ActorContext, Behaviour, ValidationError
+from ..errors import ValidationError
+from ..kernel import ActorContext, Behaviour
 from ._subscription import Subscription
 from ._types import EVENT_TYPES, ErrorOccurred, Event
 

@@ -91,7 +91,7 @@ class EmbeddingStarted(Event):
 @attrs.frozen(kw_only=True, slots=True)
 class EmbeddingCompleted(Event):
     """An embedding call finished: `inputs` vectors of `dimensions` floats each.
-    (Failures are `ErrorOccurred` / `Cancelled` with `source="embedding"`.)"""
+    (Failures are `ErrorOccurred` / `CallCancelled` with `source="embedding"`.)"""
 
     type: ClassVar[str] = "embedding.completed"
     inputs: int = 0
@@ -133,7 +133,7 @@ class ErrorOccurred(Event):
 
 
 @attrs.frozen(kw_only=True, slots=True)
-class Cancelled(Event):
+class CallCancelled(Event):
     """A call or turn was cancelled before it finished. For a session turn
     (`source="session"`), `partial_text` is what it had said, kept in history."""
 
@@ -225,7 +225,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     RetryAttempted,
     RetryExhausted,
     ErrorOccurred,
-    Cancelled,
+    CallCancelled,
     ToolStarted,
     ToolProgress,
     ToolCompleted,

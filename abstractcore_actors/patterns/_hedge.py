@@ -13,7 +13,7 @@ from typing import Any
 
 import trio
 
-from ..errors import AllAttemptsFailed, ProviderTimeout, ValidationError
+from ..errors import AllAttemptsFailed, PatternTimeout, ValidationError
 from ..providers import LLM
 from ._attempts import (
     Attempt,
@@ -51,7 +51,7 @@ async def hedge(
 
     The first answer wins and the other attempts are cancelled (their
     connections closed) before this returns. Raises `AllAttemptsFailed` when
-    every attempt failed, `ProviderTimeout` after `timeout`.
+    every attempt failed, `PatternTimeout` after `timeout`.
     """
     chain = check_contenders(
         [contenders] if isinstance(contenders, LLM) or callable(contenders) else contenders,
@@ -102,8 +102,8 @@ async def hedge(
         return PatternResult(response=winner[0].response, attempts=tuple(attempts), pattern="hedge")
     if all(a.status is Status.FAILED for a in attempts):
         raise AllAttemptsFailed("hedge", failures(attempts))
-    raise ProviderTimeout(
+    raise PatternTimeout(
+        "hedge",
         f"no answer within {timeout}s after {len(attempts)} attempt(s)",
-        provider="hedge",
-        model=",".join(a.label for a in attempts),
+        [a.label for a in attempts],
     )

@@ -16,7 +16,7 @@ from typing import Any
 
 import trio
 
-from ..errors import AllAttemptsFailed, ProviderTimeout, ValidationError
+from ..errors import AllAttemptsFailed, PatternTimeout, ValidationError
 from ..types import GenerateResponse
 from ._attempts import (
     Attempt,
@@ -72,7 +72,7 @@ async def race(
     before this returns. `result.attempts` tells each one's fate and usage
     (`result.wasted_usage` is what racing cost). Raises `AllAttemptsFailed`
     (every cause in `.errors`) when no attempt produced an acceptable answer,
-    `ProviderTimeout` when `timeout` passed first. Cancelling the caller
+    `PatternTimeout` when `timeout` passed first. Cancelling the caller
     cancels every attempt.
     """
     items = check_contenders(contenders, "race")
@@ -110,8 +110,8 @@ async def race(
         return PatternResult(response=winner[0].response, attempts=tuple(attempts), pattern="race")
     if all(a.status is not Status.CANCELLED for a in attempts):
         raise AllAttemptsFailed("race", failures(attempts))
-    raise ProviderTimeout(
+    raise PatternTimeout(
+        "race",
         f"no acceptable answer within {timeout:g}s from {len(items)} contender(s)",
-        provider="race",
-        model=",".join(a.label for a in attempts),
+        [a.label for a in attempts],
     )

@@ -16,7 +16,7 @@ from typing import Any, final
 
 import trio
 
-from ..errors import AllAttemptsFailed, ProviderTimeout, ValidationError
+from ..errors import AllAttemptsFailed, PatternTimeout, ValidationError
 from ..providers import LLM
 from ..types import Chunk, GenerateResponse
 from ._attempts import Attempt, PatternResult, Status, contender_options, label_of
@@ -86,7 +86,7 @@ async def race_stream(
     """`async with race_stream([a, b], "Hi") as s: async for chunk in s:`
 
     `timeout` bounds the wait for the first token. Raises `AllAttemptsFailed`
-    if every stream failed before its first token, `ProviderTimeout` if no
+    if every stream failed before its first token, `PatternTimeout` if no
     token came in time. Leaving the block cancels the winner too.
     """
     items = _llms(llms, "race_stream")
@@ -237,8 +237,8 @@ async def _first_token(
     if not winner:
         if attempts and all(a.status is Status.FAILED for a in attempts):
             raise AllAttemptsFailed(f"{pattern}_stream", failures(attempts))
-        raise ProviderTimeout(
+        raise PatternTimeout(
+            f"{pattern}_stream",
             f"no first token within {timeout}s from {len(attempts)} stream(s)",
-            provider=f"{pattern}_stream",
-            model=",".join(a.label for a in attempts),
+            [a.label for a in attempts],
         )

@@ -27,9 +27,16 @@ from typing import Any, TypeVar
 import attrs
 import trio
 
-from ..errors import CircuitOpen, InternalError, ProviderError, ProviderTimeout, ValidationError
+from ..errors import (
+    CircuitOpen,
+    InternalError,
+    ProviderError,
+    ProviderTimeout,
+    UnhandledMessage,
+    ValidationError,
+)
 from ..events import (
-    Cancelled,
+    CallCancelled,
     Emitter,
     ErrorOccurred,
     EventBus,
@@ -40,7 +47,7 @@ from ..events import (
     RetryAttempted,
     RetryExhausted,
 )
-from ..kernel import ActorContext, Behaviour, StreamSink, UnhandledMessage
+from ..kernel import ActorContext, Behaviour, StreamSink
 from ..types import Chunk, GenerateResponse, Request, Timings, Usage
 from ._adapter import Accepted, Adapter, ProviderConfig
 from ._calls import GenerateCall, ProviderPolicy, StreamCall
@@ -166,7 +173,7 @@ class ProviderActor(Behaviour):
     def report_failure(events: Emitter, exc: BaseException, source: str = "generation") -> None:
         """The call ended without an answer: say why (never waits: this may be a cancel path)."""
         if isinstance(exc, trio.Cancelled):
-            events.emit_nowait(Cancelled, source=source, reason="cancelled by the caller")
+            events.emit_nowait(CallCancelled, source=source, reason="cancelled by the caller")
         elif isinstance(exc, Exception):  # provider errors; messages are already redacted
             events.emit_nowait(
                 ErrorOccurred, source=source, error_type=type(exc).__name__, message=str(exc)

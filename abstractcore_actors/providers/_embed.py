@@ -3,7 +3,7 @@
 The call runs under the same policies as a generation — the actor's
 concurrency limit, breaker, retries and deadline (`ProviderActor.attempts`)
 — and reports `EmbeddingStarted` / `EmbeddingCompleted`, or `ErrorOccurred`
-/ `Cancelled` with `source="embedding"`. An adapter that is not an
+/ `CallCancelled` with `source="embedding"`. An adapter that is not an
 `Embedder` answers `UnsupportedOperation`.
 """
 

@@ -8,8 +8,8 @@ from typing import Any, final
 
 import trio
 
-from ..errors import ProviderPaused, UnsupportedOperation, ValidationError
-from ..kernel import ActorRef, ActorUnavailable
+from ..errors import ActorUnavailable, ProviderPaused, UnsupportedOperation, ValidationError
+from ..kernel import ActorRef
 from ..types import (
     Chunk,
     EmbeddingRequest,

@@ -13,8 +13,13 @@ import random
 import attrs
 import trio
 
-from ..errors import ProviderError, ProviderTimeout, ProviderUnavailable, RateLimited
-from ..kernel import ValidationError
+from ..errors import (
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+    ValidationError,
+)
 
 
 @attrs.frozen(kw_only=True)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import attrs
 
-from ..errors import ProviderTimeout
+from ..errors import PatternTimeout, ProviderTimeout
 from ._config import GatewayConfig
 from ._drain import Drain, shutting_down
 from ._errors import HTTPError, http_error
@@ -70,7 +70,7 @@ def failure(
 ) -> HTTPError:
     """The response for a call that raised `exc`, counted in `record`."""
     error = to_error(exc)
-    timed_out = isinstance(leaf(exc), ProviderTimeout)
+    timed_out = isinstance(leaf(exc), ProviderTimeout | PatternTimeout)
     record.failed(error_code(error), "timeout" if timed_out else "error")
     return error
 

@@ -12,6 +12,7 @@ Our own error tree is mapped to HTTP statuses once, here:
     ProviderUnavailable, CircuitOpen       503 service_unavailable
       ProviderPaused                       503 code=provider_paused (+ Retry-After)
     ProviderTimeout                        504 timeout
+    PatternTimeout (a race's deadline)     504 timeout code=pattern_timeout
     InternalError (a bug met in one call)  500 server_error code=internal_error
     anything else                          500 server_error, with a fixed message
 
@@ -32,6 +33,7 @@ from ..errors import (
     ContextTooLong,
     InternalError,
     InvalidResponse,
+    PatternTimeout,
     ProviderError,
     ProviderPaused,
     ProviderTimeout,
@@ -129,6 +131,8 @@ def http_error(exc: BaseException) -> HTTPError:
                 first.status, str(exc), type=first.type, code=first.code, headers=first.headers
             )
         return HTTPError(502, str(exc), type="upstream_error", code="all_attempts_failed")
+    if isinstance(exc, PatternTimeout):
+        return HTTPError(504, str(exc), type="timeout", code="pattern_timeout")
     if isinstance(exc, ValidationError):
         return bad_request(str(exc), param=exc.param)
     return HTTPError(500, "internal server error", type="server_error", code="internal_error")

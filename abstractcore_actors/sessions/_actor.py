@@ -11,9 +11,9 @@ from typing import Any
 
 import trio
 
-from ..errors import ProviderError, ValidationError
+from ..errors import ProviderError, UnhandledMessage, ValidationError
 from ..events import ContextInjected, Emitter, SessionCleared
-from ..kernel import ActorContext, Behaviour, StreamSink, UnhandledMessage
+from ..kernel import ActorContext, Behaviour, StreamSink
 from ..structured_core import StructuredOutputError
 from ._protocol import CancelTurn, Clear, Inject, Restore, Revise, RunTurn, SetSystemPrompt
 from ._state import SessionState

@@ -26,7 +26,7 @@ from typing import Any, Literal
 import attrs
 import trio
 
-from ..events import Cancelled, ContextInjected, Emitter, ErrorOccurred
+from ..events import CallCancelled, ContextInjected, Emitter, ErrorOccurred
 from ..kernel import ActorRef, StreamSink
 from ..providers import LLM, ResponseStream
 from ..tools import GetTools, ToolSet, run_tool_calls
@@ -266,7 +266,7 @@ def _end_cancelled(state: SessionState, run: TurnRun, reason: str) -> None:
         )
         state.entries.append(Entry(message=Message.tool(result), status=status))
     run.unanswered = ()
-    run.events.emit_nowait(Cancelled, source="session", reason=reason, partial_text=run.content)
+    run.events.emit_nowait(CallCancelled, source="session", reason=reason, partial_text=run.content)
 
 
 def _response(ctx: TurnContext, run: TurnRun) -> GenerateResponse:

@@ -23,7 +23,7 @@ from typing import Any
 
 import attrs
 
-from ..kernel import ValidationError
+from ..errors import ValidationError
 from ._schema import (
     ARRAY_ORIGINS,
     MAPPING_ORIGINS,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import attrs
 import trio
 
+from ..errors import ValidationError
 from ..events import Emitter, ToolProgress
-from ..kernel import ValidationError
 
 
 @attrs.define(eq=False)

@@ -22,7 +22,8 @@ from typing import Any
 
 import attrs
 
-from ..kernel import ActorContext, Behaviour, UnhandledMessage, ValidationError
+from ..errors import UnhandledMessage, ValidationError
+from ..kernel import ActorContext, Behaviour
 from ..types import ToolSpec
 from ._tool import ToolDefinition, coerce_tools
 

@@ -19,7 +19,7 @@ import attrs
 import trio
 
 from .. import _json_depth
-from ..events import Cancelled, Emitter, ErrorOccurred, Event, ToolCompleted, ToolStarted
+from ..events import CallCancelled, Emitter, ErrorOccurred, Event, ToolCompleted, ToolStarted
 from ..types import ToolCall, ToolResult
 from ._arguments import ArgumentsRejected
 from ._context import ToolContext
@@ -49,7 +49,7 @@ async def run_tool_calls(
     ToolProgress, ErrorOccurred(source="tool") on failure, then ToolCompleted.
 
     Cancel: if the caller is cancelled, every running tool is cancelled, a
-    `Cancelled(source="tool")` event is emitted for each unfinished call, and
+    `CallCancelled(source="tool")` event is emitted for each unfinished call, and
     `trio.Cancelled` propagates once every task and thread has ended. A sync
     tool sees the cancel (or its timeout) only when it returns or when it
     calls `trio.from_thread.check_cancelled()`, which long loops should do.
@@ -93,7 +93,7 @@ class _CallRun:
     emitter: Emitter | None
     default_timeout: float | None
     result: ToolResult | None = None
-    _completed: bool = False  # ToolCompleted sent: no Cancelled event after it
+    _completed: bool = False  # ToolCompleted sent: no CallCancelled event after it
 
     async def run(self) -> None:
         call = self.call
@@ -125,7 +125,7 @@ class _CallRun:
         except trio.Cancelled:
             if self.emitter is not None and not self._completed:
                 self.emitter.emit_nowait(
-                    Cancelled,
+                    CallCancelled,
                     source="tool",
                     reason=f"tool {call.name} (call {call.id}) was cancelled before it finished",
                 )

@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 
-from ..kernel import ValidationError
+from ..errors import ValidationError
 from ._context import ToolContext
 from ._docstring import parse_docstring
 from ._schema import (

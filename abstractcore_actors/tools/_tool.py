@@ -16,7 +16,7 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import attrs
 
-from ..kernel import ValidationError
+from ..errors import ValidationError
 from ..types import ToolSpec
 from ._arguments import convert_arguments
 from ._signature import FunctionShape, describe_function

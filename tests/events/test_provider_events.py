@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from abstractcore_actors import LLM, AuthenticationError, ProviderUnavailable, Runtime, open_runtime
 from abstractcore_actors.events import (
-    Cancelled,
+    CallCancelled,
     ErrorOccurred,
     Event,
     FirstToken,
@@ -106,7 +106,7 @@ async def test_cancelled_stream_reports_cancelled(
                 async for _ in stream:
                     pass
         got = _drain(events)
-    assert isinstance(got[-1], Cancelled)
+    assert isinstance(got[-1], CallCancelled)
     assert not any(isinstance(e, GenerationCompleted) for e in got)
 
 

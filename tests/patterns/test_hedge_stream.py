@@ -13,7 +13,7 @@ import trio.testing
 from abstractcore_actors import (
     LLM,
     AllAttemptsFailed,
-    ProviderTimeout,
+    PatternTimeout,
     ValidationError,
     hedge_stream,
 )
@@ -98,7 +98,7 @@ async def test_all_fail_or_none_in_time(
     with pytest.raises(AllAttemptsFailed):
         async with hedge_stream([llm("a"), llm("b")], "Hi", after=1):
             pass
-    with pytest.raises(ProviderTimeout):
+    with pytest.raises(PatternTimeout):
         async with hedge_stream([llm("slow")], "Hi", after=0.5, timeout=2):
             pass
 

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from abstractcore_actors import (
     LLM,
     AllAttemptsFailed,
-    ProviderTimeout,
+    PatternTimeout,
     open_runtime,
     race,
     race_stream,
@@ -106,7 +106,7 @@ async def test_race_timeout(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     routes.steps = {"a": answer("a", 10), "b": answer("b", 20)}
-    with pytest.raises(ProviderTimeout, match="within 1s"):
+    with pytest.raises(PatternTimeout, match="within 1s"):
         await race([llm("a"), llm("b")], "Hi", timeout=1)
     assert server.open_connections == 0
 

@@ -27,7 +27,7 @@ from abstractcore_actors._wire.openai_embeddings import (
 )
 from abstractcore_actors.errors import InvalidResponse, UnsupportedOperation
 from abstractcore_actors.events import (
-    Cancelled,
+    CallCancelled,
     EmbeddingCompleted,
     EmbeddingStarted,
     ErrorOccurred,
@@ -189,7 +189,7 @@ async def test_a_timeout_cancels_the_call_and_closes_the_connection(
     with trio.fail_after(1):
         await openai_server.wait_for_connections(0)
     assert openai_server.open_connections == 0
-    cancelled = [e for e in got if isinstance(e, Cancelled)]
+    cancelled = [e for e in got if isinstance(e, CallCancelled)]
     assert [e.source for e in cancelled] == ["embedding"]
     # the actor is still healthy: the next call works
     with trio.fail_after(5):

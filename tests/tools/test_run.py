@@ -13,7 +13,7 @@ import trio
 import trio.testing
 
 from abstractcore_actors.events import (
-    Cancelled,
+    CallCancelled,
     ErrorOccurred,
     Event,
     EventBus,
@@ -409,7 +409,7 @@ async def test_cancel_emits_cancelled_for_unfinished_calls(
             except trio.WouldBlock:
                 break
     completed = [e for e in kinds if isinstance(e, ToolCompleted)]
-    cancelled = [e for e in kinds if isinstance(e, Cancelled)]
+    cancelled = [e for e in kinds if isinstance(e, CallCancelled)]
     assert [e.call_id for e in completed] == ["fast"]
     assert len(cancelled) == 1
     assert cancelled[0].source == "tool" and "call slow" in cancelled[0].reason
