@@ -33,17 +33,18 @@ from typing import Any
 
 import attrs
 
-from ..errors import ValidationError
-from ..providers import LLM, PROVIDERS
-from ..structured import (
+from .._structured import (
     ResponseModel,
     StructuredOutputError,
     StructuredResult,
     generate_structured,
+    json_text,
     response_model,
+    schema_problem,
     stream_structured,
 )
-from ..structured_core import json_text, schema_problem
+from ..errors import ValidationError
+from ..providers import LLM, PROVIDERS
 from ..types import Chunk, GenerateResponse, Usage
 from ._errors import HTTPError, bad_request, http_error
 from ._routing import RaceTarget, SingleTarget, Target, as_chunk, tighter

@@ -11,13 +11,13 @@ from typing import Any
 
 import trio
 
+from .._structured import StructuredOutputError
 from ..errors import ProviderError, UnhandledMessage, ValidationError
 from ..events import ContextInjected, Emitter, SessionCleared
 from ..kernel import ActorContext, Behaviour, StreamSink
-from ..structured_core import StructuredOutputError
 from ._protocol import CancelTurn, Clear, Inject, Restore, Revise, RunTurn, SetSystemPrompt
 from ._state import SessionState
-from ._structured import StructuredProgress
+from ._structured_turn import StructuredProgress
 from ._turn import TurnContext, TurnRun, run_turn
 
 

@@ -10,12 +10,12 @@ from typing import Any, final, overload
 
 import trio
 
+from .._structured import ModeChoice, StructuredResult, check_attempts, pick_mode
+from .._structured import response_model as describe
 from ..errors import ValidationError
 from ..events import ToolsChanged
 from ..kernel import ActorRef
 from ..providers import LLM
-from ..structured_core import ModeChoice, StructuredResult, check_attempts, pick_mode
-from ..structured_core import response_model as describe
 from ..tools import AddTools, GetTools, RemoveTools, SetTools, ToolSet
 from ..types import Chunk, GenerateResponse, Message
 from ._actor import SessionCore
@@ -30,7 +30,7 @@ from ._protocol import (
     TurnEnded,
 )
 from ._state import Entry, SessionState
-from ._structured import StructuredTurn
+from ._structured_turn import StructuredTurn
 
 _TURN_BUFFER = 8
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import attrs
 
-from ..structured_core import StructuredResult
+from .._structured import StructuredResult
 from ..types import GenerateResponse, Message
 from ._state import SessionState
-from ._structured import StructuredTurn
+from ._structured_turn import StructuredTurn
 
 
 @attrs.frozen(kw_only=True)

@@ -33,7 +33,7 @@ from ..tools import GetTools, ToolSet, run_tool_calls
 from ..types import GenerateResponse, Message, Timings, ToolCall, ToolResult, Usage
 from ._protocol import RunTurn, TurnEnded
 from ._state import Entry, SessionState
-from ._structured import StructuredProgress
+from ._structured_turn import StructuredProgress
 
 Phase = Literal["idle", "model", "tools"]
 
@@ -148,7 +148,7 @@ async def _loop(ctx: TurnContext, call: RunTurn, run: TurnRun, sink: StreamSink)
         if run.structured is not None:
             fitted = run.structured.judge(answer)  # raises when no attempt is left
             if fitted is None:
-                continue  # asked again, with the problems: see sessions/_structured.py
+                continue  # asked again, with the problems: see sessions/_structured_turn.py
             content = fitted
         state.entries.append(Entry(message=Message.assistant(content)))
         run.content = content

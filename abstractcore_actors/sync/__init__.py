@@ -25,11 +25,16 @@ from typing import Any, TypeVar, final
 
 import trio
 
+from .._structured import (
+    PartialsThenResult,
+    StructuredResult,
+    SyncStructuredStream,
+    generate_structured,
+    stream_structured,
+)
 from ..errors import ValidationError
 from ..providers import LLM
 from ..runtime import Runtime, open_runtime
-from ..structured import StructuredResult, generate_structured, stream_structured
-from ..structured._sync_stream import PartialsThenResult, SyncStructuredStream
 from ..types import Chunk, EmbeddingResponse, GenerateResponse
 from ._bridge import iterate as _iterate
 from ._bridge import refuse_inside_event_loop as _refuse_inside_event_loop

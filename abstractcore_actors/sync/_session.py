@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from os import PathLike
 from typing import TYPE_CHECKING, Any, TypeVar, final, overload
 
+from .._structured import StructuredResult
 from ..sessions import Entry, Session
-from ..structured import StructuredResult
 from ..types import Chunk, GenerateResponse, Message
 from ._bridge import iterate as _iterate
 from ._bridge import refuse_inside_event_loop as _refuse_inside_event_loop

@@ -30,10 +30,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from abstractcore_actors import open_runtime
+from abstractcore_actors._structured import response_model, schema_problem
+from abstractcore_actors._structured._modes import strict_compatible
 from abstractcore_actors.errors import ValidationError
 from abstractcore_actors.server import ModelRoute, serve
-from abstractcore_actors.structured_core import response_model, schema_problem
-from abstractcore_actors.structured_core._modes import strict_compatible
 from abstractcore_actors.testing import Reply, open_fake_openai_server
 from tests.leaks import our_tasks
 

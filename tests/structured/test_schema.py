@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from abstractcore_actors import ValidationError
+from abstractcore_actors._structured._partial import json_text, parse_partial
+from abstractcore_actors._structured._schema import Invalid
 from abstractcore_actors.structured import response_model
-from abstractcore_actors.structured_core._partial import json_text, parse_partial
-from abstractcore_actors.structured_core._schema import Invalid
 
 from .conftest import ADA, PERSON_JSON, Mood, Person, Pet
 

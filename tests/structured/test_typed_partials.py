@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from abstractcore_actors import LLM
+from abstractcore_actors._structured._partial import CompletionGate
 from abstractcore_actors.errors import ProviderError
 from abstractcore_actors.structured import (
     Partial,
@@ -21,7 +22,6 @@ from abstractcore_actors.structured import (
     response_model,
     stream_structured,
 )
-from abstractcore_actors.structured_core._partial import CompletionGate
 from abstractcore_actors.testing import FakeOpenAIServer, FakeUsage, Fault, Reply
 
 from .conftest import ADA, PERSON_JSON, Person

@@ -1,17 +1,14 @@
-"""The core of structured output, for the layers that sit below `patterns`.
+"""Structured output, all of it: response models and their JSON schemas, the
+provider modes, partial JSON parsing, results and errors, generation with
+feedback (one call at a time, or raced: `_race.py`), streaming with
+progressive validation, the sync stream, and `judge`.
 
-Response models and their JSON schemas, the provider modes, partial JSON
-parsing, the result and error types, one-call-at-a-time generation with
-feedback, streaming with progressive validation, and `judge`. It imports
-nothing above `providers`, so `sessions` can build structured turns on it.
-The public API is `abstractcore_actors.structured`, which adds the
-concurrent mode (a race, from `patterns`) on top of this.
+A private package: its public face is `abstractcore_actors.structured`; the
+layers above it (sessions, the gateway, the sync facade) import what they
+need from here. It sits above `patterns` and below `tools` and `sessions`.
 """
 
-from ._generate import check_attempts as check_attempts
-from ._generate import generate_sequential as generate_sequential
-from ._generate import judge as judge
-from ._generate import llm_list as llm_list
+from ._generate import generate_structured as generate_structured
 from ._jsonschema import Problem as Problem
 from ._modes import Mode as Mode
 from ._modes import ModeChoice as ModeChoice
@@ -29,6 +26,12 @@ from ._schema import ResponseModel as ResponseModel
 from ._schema import response_model as response_model
 from ._schema_check import SchemaProblem as SchemaProblem
 from ._schema_check import schema_problem as schema_problem
+from ._sequential import check_attempts as check_attempts
+from ._sequential import generate_sequential as generate_sequential
+from ._sequential import judge as judge
+from ._sequential import llm_list as llm_list
 from ._stream import StructuredStream as StructuredStream
 from ._stream import stream_structured as stream_structured
+from ._sync_stream import PartialsThenResult as PartialsThenResult
+from ._sync_stream import SyncStructuredStream as SyncStructuredStream
 from ._view import Partial as Partial

@@ -1,7 +1,6 @@
 """One structured call at a time: an answer that fits a response model, retried
-with feedback. The concurrent mode (`concurrent=True`) races these attempts and
-lives above, in `patterns/_structured_race.py`; this module imports nothing
-above providers so that sessions can use it."""
+with feedback. The concurrent mode (`concurrent=True`) races these attempts
+(`_race.py`)."""
 
 from __future__ import annotations
 

@@ -18,25 +18,14 @@ from typing import Any
 import attrs
 
 from ..errors import AllAttemptsFailed
+from ..patterns import Attempt, Status, race
 from ..providers import LLM
-from ..structured_core import (
-    Mode,
-    ModeChoice,
-    Problem,
-    ResponseModel,
-    StructuredAttempt,
-    StructuredOutputError,
-    StructuredResult,
-    answer_text,
-    attempt_request,
-    check_base,
-    feedback,
-    judge,
-    pick_mode,
-)
 from ..types import GenerateResponse, Message, Request, Usage
-from ._attempts import Attempt, Status
-from ._race import race
+from ._jsonschema import Problem
+from ._modes import Mode, ModeChoice, answer_text, attempt_request, check_base, feedback, pick_mode
+from ._result import StructuredAttempt, StructuredOutputError, StructuredResult
+from ._schema import ResponseModel
+from ._sequential import judge
 
 
 @attrs.frozen(kw_only=True)

@@ -11,16 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ValidationError
-from ..patterns._structured_race import race_structured
 from ..providers import LLM
-from ..structured_core import (
-    ModeChoice,
-    StructuredResult,
-    check_attempts,
-    generate_sequential,
-    llm_list,
-)
-from ..structured_core import response_model as describe
+from ._modes import ModeChoice
+from ._race import race_structured
+from ._result import StructuredResult
+from ._schema import response_model as describe
+from ._sequential import check_attempts, generate_sequential, llm_list
 
 
 async def generate_structured(

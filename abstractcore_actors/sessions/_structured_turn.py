@@ -22,8 +22,7 @@ from typing import Any
 
 import attrs
 
-from ..errors import ValidationError
-from ..structured_core import (
+from .._structured import (
     Mode,
     ResponseModel,
     StructuredAttempt,
@@ -35,6 +34,7 @@ from ..structured_core import (
     json_text,
     judge,
 )
+from ..errors import ValidationError
 from ..types import GenerateResponse, Message, Request
 
 

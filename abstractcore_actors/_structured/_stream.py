@@ -20,13 +20,13 @@ import trio
 from ..errors import ProviderError
 from ..providers import LLM
 from ..types import GenerateResponse, Message, Request, Usage
-from ._generate import check_attempts, judge
 from ._jsonschema import Problem
 from ._modes import Mode, ModeChoice, attempt_request, check_base, chunk_text, feedback, pick_mode
 from ._partial import CompletionGate, parse_partial
 from ._result import StructuredAttempt, StructuredOutputError, StructuredResult
 from ._schema import ResponseModel
 from ._schema import response_model as describe
+from ._sequential import check_attempts, judge
 from ._view import Partial
 
 _Item = tuple[int, Partial[Any]]

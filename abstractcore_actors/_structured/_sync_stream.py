@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Generator, Iterator
 from typing import Any, final
 
-from ..structured_core import Partial, StructuredResult, StructuredStream
+from ._result import StructuredResult
+from ._stream import StructuredStream
+from ._view import Partial
 
 Item = tuple[int, Partial[Any]] | StructuredResult[Any]
 
