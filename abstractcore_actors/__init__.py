@@ -6,6 +6,15 @@ message types, errors, and the actor kernel for building your own actors.
 Event classes live in `abstractcore_actors.events`.
 """
 
+from ._kernel import ActorContext as ActorContext
+from ._kernel import ActorRef as ActorRef
+from ._kernel import Behaviour as Behaviour
+from ._kernel import CrashReport as CrashReport
+from ._kernel import GiveUp as GiveUp
+from ._kernel import Parked as Parked
+from ._kernel import Strategy as Strategy
+from ._kernel import StreamSink as StreamSink
+from ._kernel import Supervisor as Supervisor
 from .errors import AbstractCoreActorsError as AbstractCoreActorsError
 from .errors import ActorCrashed as ActorCrashed
 from .errors import ActorNotFound as ActorNotFound
@@ -40,15 +49,6 @@ from .errors import UnsupportedOperation as UnsupportedOperation
 from .errors import ValidationError as ValidationError
 from .events import Event as Event
 from .events import EventBus as EventBus
-from .kernel import ActorContext as ActorContext
-from .kernel import ActorRef as ActorRef
-from .kernel import Behaviour as Behaviour
-from .kernel import CrashReport as CrashReport
-from .kernel import GiveUp as GiveUp
-from .kernel import Parked as Parked
-from .kernel import Strategy as Strategy
-from .kernel import StreamSink as StreamSink
-from .kernel import Supervisor as Supervisor
 from .patterns import PatternResult as PatternResult
 from .patterns import batch as batch
 from .patterns import ensemble as ensemble

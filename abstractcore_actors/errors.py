@@ -32,18 +32,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .kernel import AbstractCoreActorsError as AbstractCoreActorsError
-from .kernel import ActorCrashed as ActorCrashed
-from .kernel import ActorNotFound as ActorNotFound
-from .kernel import ActorUnavailable as ActorUnavailable
-from .kernel import AskTimeout as AskTimeout
-from .kernel import ConsumerGone as ConsumerGone
-from .kernel import KernelError as KernelError
-from .kernel import MailboxClosed as MailboxClosed
-from .kernel import NameTaken as NameTaken
-from .kernel import SupervisorGaveUp as SupervisorGaveUp
-from .kernel import UnhandledMessage as UnhandledMessage
-from .kernel import ValidationError as ValidationError
+from ._kernel import AbstractCoreActorsError as AbstractCoreActorsError
+from ._kernel import ActorCrashed as ActorCrashed
+from ._kernel import ActorNotFound as ActorNotFound
+from ._kernel import ActorUnavailable as ActorUnavailable
+from ._kernel import AskTimeout as AskTimeout
+from ._kernel import ConsumerGone as ConsumerGone
+from ._kernel import KernelError as KernelError
+from ._kernel import MailboxClosed as MailboxClosed
+from ._kernel import NameTaken as NameTaken
+from ._kernel import SupervisorGaveUp as SupervisorGaveUp
+from ._kernel import UnhandledMessage as UnhandledMessage
+from ._kernel import ValidationError as ValidationError
 
 
 class ConfigurationError(ValidationError):

@@ -15,11 +15,18 @@ from typing import Any, final
 
 import trio
 
+from ._kernel import (
+    DEFAULT_HIBERNATE_AFTER,
+    ActorRef,
+    ActorSystem,
+    BehaviourFactory,
+    GiveUp,
+    Strategy,
+    Supervisor,
+    open_actor_system,
+)
 from .errors import NotUnderTrio, ValidationError
 from .events import EventBus, SessionCreated
-from .kernel import ActorRef, ActorSystem, GiveUp, Strategy, Supervisor, open_actor_system
-from .kernel._behaviour import BehaviourFactory
-from .kernel._hibernation import DEFAULT_HIBERNATE_AFTER
 from .providers import (
     LLM,
     ProviderActor,

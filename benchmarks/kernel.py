@@ -15,7 +15,7 @@ from typing import Any
 import trio
 
 from abstractcore_actors import ActorContext, Behaviour, open_runtime
-from abstractcore_actors.kernel._hibernation import DEFAULT_HIBERNATE_AFTER as HIBERNATE_AFTER
+from abstractcore_actors._kernel._hibernation import DEFAULT_HIBERNATE_AFTER as HIBERNATE_AFTER
 
 ROUND_TRIPS = 20_000
 IDLE_ACTORS = 10_000

@@ -16,13 +16,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar, final
 
+from .._kernel import ActorContext, Behaviour
 from ..errors import ValidationError
-from ..kernel import ActorContext, Behaviour
 from ._subscription import Subscription
 from ._types import EVENT_TYPES, ErrorOccurred, Event
 
 if TYPE_CHECKING:
-    from ..kernel import ActorSystem
+    from .._kernel import ActorSystem
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any], Awaitable[object] | object]

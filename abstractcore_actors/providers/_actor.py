@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import attrs
 import trio
 
+from .._kernel import ActorContext, Behaviour, StreamSink
 from ..errors import (
     CircuitOpen,
     InternalError,
@@ -47,7 +48,6 @@ from ..events import (
     RetryAttempted,
     RetryExhausted,
 )
-from ..kernel import ActorContext, Behaviour, StreamSink
 from ..types import Chunk, GenerateResponse, Request, Timings, Usage
 from ._adapter import Accepted, Adapter, ProviderConfig
 from ._calls import GenerateCall, ProviderPolicy, StreamCall

@@ -8,8 +8,8 @@ from typing import Any, final
 
 import trio
 
+from .._kernel import ActorRef
 from ..errors import ActorUnavailable, ProviderPaused, UnsupportedOperation, ValidationError
-from ..kernel import ActorRef
 from ..types import (
     Chunk,
     EmbeddingRequest,

@@ -11,10 +11,10 @@ from typing import Any
 
 import trio
 
+from .._kernel import ActorContext, Behaviour, StreamSink
 from .._structured import StructuredOutputError
 from ..errors import ProviderError, UnhandledMessage, ValidationError
 from ..events import ContextInjected, Emitter, SessionCleared
-from ..kernel import ActorContext, Behaviour, StreamSink
 from ._protocol import CancelTurn, Clear, Inject, Restore, Revise, RunTurn, SetSystemPrompt
 from ._state import SessionState
 from ._structured_turn import StructuredProgress

@@ -26,8 +26,8 @@ from typing import Any, Literal
 import attrs
 import trio
 
+from .._kernel import ActorRef, StreamSink
 from ..events import CallCancelled, ContextInjected, Emitter, ErrorOccurred
-from ..kernel import ActorRef, StreamSink
 from ..providers import LLM, ResponseStream
 from ..tools import GetTools, ToolSet, run_tool_calls
 from ..types import GenerateResponse, Message, Timings, ToolCall, ToolResult, Usage

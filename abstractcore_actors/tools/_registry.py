@@ -22,8 +22,8 @@ from typing import Any
 
 import attrs
 
+from .._kernel import ActorContext, Behaviour
 from ..errors import UnhandledMessage, ValidationError
-from ..kernel import ActorContext, Behaviour
 from ..types import ToolSpec
 from ._tool import ToolDefinition, coerce_tools
 

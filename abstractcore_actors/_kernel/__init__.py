@@ -1,5 +1,7 @@
 """The actor kernel: supervised actors on trio, exchanging messages. No LLM knowledge.
 
+A private package: its public face is `abstractcore_actors.kernel`; the
+runtime's own layers import from here (which also holds what only they use).
 See docs/kernel.md for the model, the supervision strategies and the
 cancellation contract.
 """
@@ -8,6 +10,7 @@ from ._backoff import GiveUp as GiveUp
 from ._backoff import Parked as Parked
 from ._behaviour import ActorContext as ActorContext
 from ._behaviour import Behaviour as Behaviour
+from ._behaviour import BehaviourFactory as BehaviourFactory
 from ._errors import AbstractCoreActorsError as AbstractCoreActorsError
 from ._errors import ActorCrashed as ActorCrashed
 from ._errors import ActorNotFound as ActorNotFound
@@ -20,6 +23,7 @@ from ._errors import NameTaken as NameTaken
 from ._errors import SupervisorGaveUp as SupervisorGaveUp
 from ._errors import UnhandledMessage as UnhandledMessage
 from ._errors import ValidationError as ValidationError
+from ._hibernation import DEFAULT_HIBERNATE_AFTER as DEFAULT_HIBERNATE_AFTER
 from ._protocol import StreamSink as StreamSink
 from ._ref import ActorRef as ActorRef
 from ._supervisor import CrashReport as CrashReport
