@@ -15,6 +15,9 @@ from ._kernel import Parked as Parked
 from ._kernel import Strategy as Strategy
 from ._kernel import StreamSink as StreamSink
 from ._kernel import Supervisor as Supervisor
+from ._providers import LLM as LLM
+from ._providers import ResponseStream as ResponseStream
+from ._providers import RetryPolicy as RetryPolicy
 from .errors import AbstractCoreActorsError as AbstractCoreActorsError
 from .errors import ActorCrashed as ActorCrashed
 from .errors import ActorNotFound as ActorNotFound
@@ -56,9 +59,6 @@ from .patterns import hedge as hedge
 from .patterns import hedge_stream as hedge_stream
 from .patterns import race as race
 from .patterns import race_stream as race_stream
-from .providers import LLM as LLM
-from .providers import ResponseStream as ResponseStream
-from .providers import RetryPolicy as RetryPolicy
 from .runtime import Runtime as Runtime
 from .runtime import open_runtime as open_runtime
 from .sessions import Session as Session

@@ -25,17 +25,17 @@ from ._kernel import (
     Supervisor,
     open_actor_system,
 )
-from .errors import NotUnderTrio, ValidationError
-from .events import EventBus, SessionCreated
-from .providers import (
+from ._providers import (
     LLM,
+    Adapter,
     ProviderActor,
     ProviderConfig,
     ProviderPolicy,
     adapter_factory,
     build_provider,
 )
-from .providers._adapter import Adapter
+from .errors import NotUnderTrio, ValidationError
+from .events import EventBus, SessionCreated
 from .sessions import Session, SessionActor, SessionCore, SessionState, TurnContext
 from .tools import ToolRegistry, coerce_tools
 

@@ -29,7 +29,7 @@ import httpx
 import trio
 
 from abstractcore_actors import hedge, open_runtime, race
-from abstractcore_actors.providers._http11 import Http11Client, Origin
+from abstractcore_actors._providers._http11 import Http11Client, Origin
 from abstractcore_actors.testing import RecordedRequest, Reply, open_fake_openai_server
 
 

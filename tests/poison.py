@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from abstractcore_actors.providers import ProviderActor
-from abstractcore_actors.providers._calls import GenerateCall
+from abstractcore_actors._providers import ProviderActor
+from abstractcore_actors._providers._calls import GenerateCall
 
 POISON = "POISON"
 ROOT_INTENSITY = 10  # open_runtime's root supervisor: 10 crashes within 60 s

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .._providers import LLM
 from ..errors import ValidationError
-from ..providers import LLM
 from ._modes import ModeChoice
 from ._race import race_structured
 from ._result import StructuredResult

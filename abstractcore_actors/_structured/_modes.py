@@ -24,8 +24,8 @@ from typing import Any, Literal, get_args
 
 import attrs
 
+from .._providers import LLM, PROVIDERS
 from ..errors import ValidationError
-from ..providers import LLM, PROVIDERS
 from ..types import Chunk, GenerateResponse, Message, Request, ToolSpec
 from ._jsonschema import Problem, format_problems
 from ._schema import ResponseModel

@@ -17,9 +17,9 @@ from typing import Any
 
 import attrs
 
+from .._providers import LLM
 from ..errors import AllAttemptsFailed
 from ..patterns import Attempt, Status, race
-from ..providers import LLM
 from ..types import GenerateResponse, Message, Request, Usage
 from ._jsonschema import Problem
 from ._modes import Mode, ModeChoice, answer_text, attempt_request, check_base, feedback, pick_mode

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .._providers import LLM
 from ..errors import ProviderError, ValidationError
-from ..providers import LLM
 from ..types import Message
 from ._jsonschema import Problem
 from ._modes import ModeChoice, answer_text, attempt_request, check_base, feedback, pick_mode

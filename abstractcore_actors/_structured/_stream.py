@@ -17,8 +17,8 @@ from typing import Any, final
 
 import trio
 
+from .._providers import LLM
 from ..errors import ProviderError
-from ..providers import LLM
 from ..types import GenerateResponse, Message, Request, Usage
 from ._jsonschema import Problem
 from ._modes import Mode, ModeChoice, attempt_request, check_base, chunk_text, feedback, pick_mode

@@ -19,8 +19,8 @@ from typing import Any
 import attrs
 import trio
 
+from .._providers import LLM
 from ..errors import ValidationError
-from ..providers import LLM
 from ..types import GenerateResponse, Usage
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import attrs
 import trio
 
+from .._providers import LLM
 from ..errors import ValidationError
-from ..providers import LLM
 from ..types import GenerateResponse, Usage
 
 Progress = Callable[[int, int], Awaitable[None] | None]

@@ -17,8 +17,8 @@ from typing import Any
 
 import trio
 
+from .._providers import LLM
 from ..errors import QuorumNotReached, ValidationError
-from ..providers import LLM
 from ..types import GenerateResponse, Usage
 from ._attempts import (
     Attempt,

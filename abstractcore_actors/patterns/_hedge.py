@@ -13,8 +13,8 @@ from typing import Any
 
 import trio
 
+from .._providers import LLM
 from ..errors import AllAttemptsFailed, PatternTimeout, ValidationError
-from ..providers import LLM
 from ._attempts import (
     Attempt,
     Contender,

@@ -16,8 +16,8 @@ from typing import Any, final
 
 import trio
 
+from .._providers import LLM
 from ..errors import AllAttemptsFailed, PatternTimeout, ValidationError
-from ..providers import LLM
 from ..types import Chunk, GenerateResponse
 from ._attempts import Attempt, PatternResult, Status, contender_options, label_of
 from ._hedge import hedge_attempts

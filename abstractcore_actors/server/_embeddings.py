@@ -17,10 +17,10 @@ from typing import Any
 
 import attrs
 
+from .._providers import build_embedding_request, build_token_request
 from .._wire.openai_chat_request import parse_json
 from .._wire.openai_embeddings import ENCODINGS, response_to_wire
 from ..errors import UnsupportedOperation, ValidationError
-from ..providers._embed import build_embedding_request, build_token_request
 from ..types import EmbeddingRequest
 from ._call import CallContext, cut, failure, to_http
 from ._config import GatewayConfig

@@ -27,9 +27,9 @@ from urllib.parse import parse_qsl
 
 import attrs
 
+from .._providers import split_provider
 from ..errors import ValidationError
 from ..events import Event, make_filter
-from ..providers._catalogue import split_provider
 from ._config import GatewayConfig, ModelRoute
 from ._keys import EVENTS_OWN, KeyPolicy
 from ._request_id import OpenRequests

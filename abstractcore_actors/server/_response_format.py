@@ -33,6 +33,7 @@ from typing import Any
 
 import attrs
 
+from .._providers import LLM, PROVIDERS
 from .._structured import (
     ResponseModel,
     StructuredOutputError,
@@ -44,7 +45,6 @@ from .._structured import (
     stream_structured,
 )
 from ..errors import ValidationError
-from ..providers import LLM, PROVIDERS
 from ..types import Chunk, GenerateResponse, Usage
 from ._errors import HTTPError, bad_request, http_error
 from ._routing import RaceTarget, SingleTarget, Target, as_chunk, tighter

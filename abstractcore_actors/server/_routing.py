@@ -29,9 +29,9 @@ from typing import Any, Protocol
 
 import attrs
 
+from .._providers import LLM
 from ..errors import ConfigurationError, ValidationError
 from ..patterns import PatternResult, ensemble, hedge, hedge_stream, race, race_stream
-from ..providers import LLM
 from ..runtime import Runtime
 from ..types import Chunk, GenerateResponse, ToolCallDelta
 from ._config import GatewayConfig

@@ -11,11 +11,11 @@ from typing import Any, final, overload
 import trio
 
 from .._kernel import ActorRef
+from .._providers import LLM
 from .._structured import ModeChoice, StructuredResult, check_attempts, pick_mode
 from .._structured import response_model as describe
 from ..errors import ValidationError
 from ..events import ToolsChanged
-from ..providers import LLM
 from ..tools import AddTools, GetTools, RemoveTools, SetTools, ToolSet
 from ..types import Chunk, GenerateResponse, Message
 from ._actor import SessionCore

@@ -27,8 +27,8 @@ import attrs
 import trio
 
 from .._kernel import ActorRef, StreamSink
+from .._providers import LLM, ResponseStream
 from ..events import CallCancelled, ContextInjected, Emitter, ErrorOccurred
-from ..providers import LLM, ResponseStream
 from ..tools import GetTools, ToolSet, run_tool_calls
 from ..types import GenerateResponse, Message, Timings, ToolCall, ToolResult, Usage
 from ._protocol import RunTurn, TurnEnded

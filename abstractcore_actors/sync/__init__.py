@@ -25,6 +25,7 @@ from typing import Any, TypeVar, final
 
 import trio
 
+from .._providers import LLM
 from .._structured import (
     PartialsThenResult,
     StructuredResult,
@@ -33,7 +34,6 @@ from .._structured import (
     stream_structured,
 )
 from ..errors import ValidationError
-from ..providers import LLM
 from ..runtime import Runtime, open_runtime
 from ..types import Chunk, EmbeddingResponse, GenerateResponse
 from ._bridge import iterate as _iterate

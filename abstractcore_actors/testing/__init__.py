@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 
 import trio
 
-from ..providers._status import preset_sdk_platform as _preset_sdk_platform
+from .._providers import preset_sdk_platform as _preset_sdk_platform
 from ._anthropic import FakeAnthropicServer as FakeAnthropicServer
 from ._http import FakeServer as FakeServer
 from ._openai import FakeOpenAIServer as FakeOpenAIServer

@@ -22,7 +22,7 @@ import pytest
 import trio
 
 from abstractcore_actors import LLM, Runtime, open_runtime
-from abstractcore_actors.providers._local import default_model_path
+from abstractcore_actors._providers._local import default_model_path
 from abstractcore_actors.server import GatewayConfig, ModelRoute, serve
 from abstractcore_actors.structured import generate_structured
 

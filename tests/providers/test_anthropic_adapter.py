@@ -23,6 +23,9 @@ import trio.testing
 from hypothesis import given
 from hypothesis import strategies as st
 
+from abstractcore_actors._providers._accumulate import Accumulator
+from abstractcore_actors._providers._adapter import ACCEPTED, ProviderConfig
+from abstractcore_actors._providers._anthropic import AnthropicAdapter, messages_to_wire
 from abstractcore_actors.errors import (
     AuthenticationError,
     BadRequest,
@@ -33,9 +36,6 @@ from abstractcore_actors.errors import (
     ProviderUnavailable,
     RateLimited,
 )
-from abstractcore_actors.providers._accumulate import Accumulator
-from abstractcore_actors.providers._adapter import ACCEPTED, ProviderConfig
-from abstractcore_actors.providers._anthropic import AnthropicAdapter, messages_to_wire
 from abstractcore_actors.testing import (
     FakeAnthropicServer,
     FakeToolCall,

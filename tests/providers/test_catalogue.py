@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from abstractcore_actors import ConfigurationError, ValidationError, open_runtime
-from abstractcore_actors.providers import PROVIDERS, build_provider
+from abstractcore_actors._providers import PROVIDERS, build_provider
 
 ENV = {"OPENAI_API_KEY": "sk-env-1234567890", "ANTHROPIC_API_KEY": "sk-ant-env-1234567890"}
 

@@ -19,8 +19,8 @@ import trio
 import trio.testing
 
 from abstractcore_actors import LLM, InternalError, Runtime
-from abstractcore_actors.providers import ProviderActor, build_provider
-from abstractcore_actors.providers._compatible import CompatibleAdapter
+from abstractcore_actors._providers import ProviderActor, build_provider
+from abstractcore_actors._providers._compatible import CompatibleAdapter
 from abstractcore_actors.testing import FakeOpenAIServer, Reply
 from abstractcore_actors.types import Chunk, GenerateResponse, Request
 

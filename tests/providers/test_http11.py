@@ -18,8 +18,8 @@ import trio
 import trio.testing
 
 from abstractcore_actors import open_runtime
-from abstractcore_actors.providers._http11 import Http11Client
-from abstractcore_actors.providers._transport import (
+from abstractcore_actors._providers._http11 import Http11Client
+from abstractcore_actors._providers._transport import (
     TransportError,
     TransportTimeout,
     TransportUnavailable,

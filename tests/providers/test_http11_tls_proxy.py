@@ -13,12 +13,12 @@ import trio.testing
 import trustme
 
 from abstractcore_actors import open_runtime
-from abstractcore_actors.providers._adapter import ProviderConfig
-from abstractcore_actors.providers._compatible import CompatibleAdapter
-from abstractcore_actors.providers._http11 import Http11Client
-from abstractcore_actors.providers._http_proxy import ProxiedClient
-from abstractcore_actors.providers._limits import LimitExceeded
-from abstractcore_actors.providers._transport import TransportUnavailable
+from abstractcore_actors._providers._adapter import ProviderConfig
+from abstractcore_actors._providers._compatible import CompatibleAdapter
+from abstractcore_actors._providers._http11 import Http11Client
+from abstractcore_actors._providers._http_proxy import ProxiedClient
+from abstractcore_actors._providers._limits import LimitExceeded
+from abstractcore_actors._providers._transport import TransportUnavailable
 from abstractcore_actors.testing import FakeOpenAIServer, Fault, Reply, open_fake_openai_server
 from tests.providers.raw_http import RawConnection, RawServer, open_raw_server, response
 

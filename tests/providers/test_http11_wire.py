@@ -22,13 +22,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from abstractcore_actors import open_runtime
-from abstractcore_actors.errors import ConfigurationError
-from abstractcore_actors.providers._http11 import Http11Client
-from abstractcore_actors.providers._http11_wire import Origin
-from abstractcore_actors.providers._transport import (
+from abstractcore_actors._providers._http11 import Http11Client
+from abstractcore_actors._providers._http11_wire import Origin
+from abstractcore_actors._providers._transport import (
     TransportCutShort,
     TransportUnavailable,
 )
+from abstractcore_actors.errors import ConfigurationError
 from tests.providers.raw_http import (
     Answer,
     RawConnection,

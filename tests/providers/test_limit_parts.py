@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from abstractcore_actors.providers._adapter import ProviderConfig
-from abstractcore_actors.providers._httpx_guard import _Events, guard_failure
-from abstractcore_actors.providers._inflate import STEP, Inflater
-from abstractcore_actors.providers._limits import LimitExceeded, Limits
-from abstractcore_actors.providers._sse import LineSplitter
-from abstractcore_actors.providers._transport import TransportCutShort, TransportLimit
+from abstractcore_actors._providers._adapter import ProviderConfig
+from abstractcore_actors._providers._httpx_guard import _Events, guard_failure
+from abstractcore_actors._providers._inflate import STEP, Inflater
+from abstractcore_actors._providers._limits import LimitExceeded, Limits
+from abstractcore_actors._providers._sse import LineSplitter
+from abstractcore_actors._providers._transport import TransportCutShort, TransportLimit
 from abstractcore_actors.testing._hostile import gzip_bomb
 
 MiB = 1024 * 1024

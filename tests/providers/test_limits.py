@@ -27,8 +27,8 @@ from abstractcore_actors import (
     Runtime,
     ValidationError,
 )
+from abstractcore_actors._providers._limits import LimitExceeded, Limits
 from abstractcore_actors.errors import ConfigurationError
-from abstractcore_actors.providers._limits import LimitExceeded, Limits
 from abstractcore_actors.server._config import (
     GatewayConfig,
     ModelRoute,

@@ -15,19 +15,19 @@ from typing import Any
 import pytest
 import trio
 
+from abstractcore_actors._providers import ProviderConfig
+from abstractcore_actors._providers._accumulate import Accumulator
+from abstractcore_actors._providers._local import (
+    WORKER_THREAD_NAME,
+    LocalAdapter,
+    default_model_path,
+    resolve_model_path,
+)
 from abstractcore_actors.errors import (
     BadRequest,
     ConfigurationError,
     ContextTooLong,
     ProviderUnavailable,
-)
-from abstractcore_actors.providers import ProviderConfig
-from abstractcore_actors.providers._accumulate import Accumulator
-from abstractcore_actors.providers._local import (
-    WORKER_THREAD_NAME,
-    LocalAdapter,
-    default_model_path,
-    resolve_model_path,
 )
 from abstractcore_actors.types import Message, Request, ToolSpec
 from tests.leaks import extra_threads
@@ -256,7 +256,7 @@ async def test_load_failures_are_configuration_errors(
 
 
 async def test_importing_the_module_does_not_import_llama_cpp() -> None:
-    code = "import sys, abstractcore_actors.providers._local; sys.exit('llama_cpp' in sys.modules)"
+    code = "import sys, abstractcore_actors._providers._local; sys.exit('llama_cpp' in sys.modules)"
     with trio.fail_after(LIMIT):
         done = await trio.run_process([sys.executable, "-c", code], check=False)
     assert done.returncode == 0, "importing _local imported llama_cpp"

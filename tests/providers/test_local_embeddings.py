@@ -12,7 +12,7 @@ import pytest
 import trio
 
 from abstractcore_actors import BadRequest, Runtime, open_runtime
-from abstractcore_actors.providers._local import LocalAdapter
+from abstractcore_actors._providers._local import LocalAdapter
 
 pytestmark = pytest.mark.local_model
 
@@ -52,6 +52,6 @@ async def test_local_embeddings(local_rt: Runtime) -> None:
 
 
 def llama_cpp_lock() -> threading.Lock:
-    from abstractcore_actors.providers._local import _LLAMA_LOAD_LOCK
+    from abstractcore_actors._providers._local import _LLAMA_LOAD_LOCK
 
     return _LLAMA_LOAD_LOCK

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from abstractcore_actors import InvalidResponse, open_runtime
-from abstractcore_actors.providers._sse import LineSplitter
+from abstractcore_actors._providers._sse import LineSplitter
 
 # Lone surrogates cannot be UTF-8 encoded: they are no text a server can send.
 _line = st.text(

@@ -6,9 +6,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from abstractcore_actors import Chunk, ToolCallDelta, Usage
+from abstractcore_actors._providers._accumulate import Accumulator
 from abstractcore_actors._redact import redact
 from abstractcore_actors._wire.openai_chat_stream import FinalChunk, chunk_from_wire
-from abstractcore_actors.providers._accumulate import Accumulator
 
 
 @given(pieces=st.lists(st.text(max_size=5), max_size=20))

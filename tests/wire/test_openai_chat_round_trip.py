@@ -11,11 +11,11 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from abstractcore_actors._providers._accumulate import Accumulator
+from abstractcore_actors._providers._request import build_request
 from abstractcore_actors._wire.openai_chat import request_body, response_from_wire, response_to_wire
 from abstractcore_actors._wire.openai_chat_request import parse_chat
 from abstractcore_actors._wire.openai_chat_stream import ChunkWriter, FinalChunk, chunk_from_wire
-from abstractcore_actors.providers._accumulate import Accumulator
-from abstractcore_actors.providers._request import build_request
 from abstractcore_actors.types import (
     Chunk,
     GenerateResponse,
