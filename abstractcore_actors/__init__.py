@@ -18,6 +18,9 @@ from ._kernel import Supervisor as Supervisor
 from ._providers import LLM as LLM
 from ._providers import ResponseStream as ResponseStream
 from ._providers import RetryPolicy as RetryPolicy
+from ._tools import ToolContext as ToolContext
+from ._tools import ToolDefinition as ToolDefinition
+from ._tools import tool as tool
 from .errors import AbstractCoreActorsError as AbstractCoreActorsError
 from .errors import ActorCrashed as ActorCrashed
 from .errors import ActorNotFound as ActorNotFound
@@ -70,9 +73,6 @@ from .structured import StructuredResult as StructuredResult
 from .structured import StructuredUsage as StructuredUsage
 from .structured import generate_structured as generate_structured
 from .structured import stream_structured as stream_structured
-from .tools import ToolContext as ToolContext
-from .tools import ToolDefinition as ToolDefinition
-from .tools import tool as tool
 from .types import Chunk as Chunk
 from .types import EmbeddingResponse as EmbeddingResponse
 from .types import GenerateResponse as GenerateResponse

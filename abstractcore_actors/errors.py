@@ -263,3 +263,39 @@ class InternalError(ProviderError):
         "this is a bug in abstractcore-actors or the SDK it uses, not the provider's fault: "
         "please report it with the traceback from the log"
     )
+
+
+__all__ = [
+    "AbstractCoreActorsError",
+    "ActorCrashed",
+    "ActorNotFound",
+    "ActorUnavailable",
+    "AllAttemptsFailed",
+    "AskTimeout",
+    "AuthenticationError",
+    "BadRequest",
+    "CircuitOpen",
+    "ConfigurationError",
+    "ConsumerGone",
+    "ContextTooLong",
+    "InternalError",
+    "InvalidResponse",
+    "KernelError",
+    "LimitExceeded",
+    "MailboxClosed",
+    "NameTaken",
+    "NotUnderTrio",
+    "PatternTimeout",
+    "ProviderError",
+    "ProviderPaused",
+    "ProviderTimeout",
+    "ProviderUnavailable",
+    "QuorumNotReached",
+    "RateLimited",
+    "SupervisorGaveUp",
+    "SyncCalledFromAsync",
+    "UnhandledMessage",
+    "UnknownOption",
+    "UnsupportedOperation",
+    "ValidationError",
+]

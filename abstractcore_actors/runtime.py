@@ -34,10 +34,10 @@ from ._providers import (
     adapter_factory,
     build_provider,
 )
+from ._tools import ToolRegistry, coerce_tools
 from .errors import NotUnderTrio, ValidationError
 from .events import EventBus, SessionCreated
 from .sessions import Session, SessionActor, SessionCore, SessionState, TurnContext
-from .tools import ToolRegistry, coerce_tools
 
 
 @final

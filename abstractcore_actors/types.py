@@ -332,3 +332,21 @@ class EmbeddingResponse:
     def dimensions(self) -> int:
         """The length of each vector (0 when there are none)."""
         return len(self.vectors[0]) if self.vectors else 0
+
+
+__all__ = [
+    "Chunk",
+    "EmbeddingRequest",
+    "EmbeddingResponse",
+    "GenerateResponse",
+    "Message",
+    "Request",
+    "Timings",
+    "TokenLogprob",
+    "ToolCall",
+    "ToolCallDelta",
+    "ToolResult",
+    "ToolSpec",
+    "Usage",
+    "ValidationError",
+]

@@ -25,3 +25,28 @@ from ._types import ToolCompleted as ToolCompleted
 from ._types import ToolProgress as ToolProgress
 from ._types import ToolsChanged as ToolsChanged
 from ._types import ToolStarted as ToolStarted
+
+__all__ = [
+    "CallCancelled",
+    "ContextInjected",
+    "EmbeddingCompleted",
+    "EmbeddingStarted",
+    "Emitter",
+    "ErrorOccurred",
+    "Event",
+    "EventBus",
+    "FirstToken",
+    "GenerationChunk",
+    "GenerationCompleted",
+    "GenerationStarted",
+    "RetryAttempted",
+    "RetryExhausted",
+    "SessionCleared",
+    "SessionCreated",
+    "Subscription",
+    "ToolCompleted",
+    "ToolProgress",
+    "ToolStarted",
+    "ToolsChanged",
+    "make_filter",
+]

@@ -13,3 +13,18 @@ from ._race import race as race
 from ._race_stream import RacedStream as RacedStream
 from ._race_stream import hedge_stream as hedge_stream
 from ._race_stream import race_stream as race_stream
+
+__all__ = [
+    "Attempt",
+    "BatchResult",
+    "PatternResult",
+    "RacedStream",
+    "Status",
+    "batch",
+    "ensemble",
+    "hedge",
+    "hedge_stream",
+    "normalise",
+    "race",
+    "race_stream",
+]

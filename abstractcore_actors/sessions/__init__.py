@@ -8,3 +8,13 @@ from ._handle import TurnStream as TurnStream
 from ._state import Entry as Entry
 from ._state import SessionState as SessionState
 from ._turn import TurnContext as TurnContext
+
+__all__ = [
+    "Entry",
+    "Session",
+    "SessionActor",
+    "SessionCore",
+    "SessionState",
+    "TurnContext",
+    "TurnStream",
+]

@@ -14,9 +14,9 @@ from .._kernel import ActorRef
 from .._providers import LLM
 from .._structured import ModeChoice, StructuredResult, check_attempts, pick_mode
 from .._structured import response_model as describe
+from .._tools import AddTools, GetTools, RemoveTools, SetTools, ToolSet
 from ..errors import ValidationError
 from ..events import ToolsChanged
-from ..tools import AddTools, GetTools, RemoveTools, SetTools, ToolSet
 from ..types import Chunk, GenerateResponse, Message
 from ._actor import SessionCore
 from ._protocol import (

@@ -28,8 +28,8 @@ import trio
 
 from .._kernel import ActorRef, StreamSink
 from .._providers import LLM, ResponseStream
+from .._tools import GetTools, ToolSet, run_tool_calls
 from ..events import CallCancelled, ContextInjected, Emitter, ErrorOccurred
-from ..tools import GetTools, ToolSet, run_tool_calls
 from ..types import GenerateResponse, Message, Timings, ToolCall, ToolResult, Usage
 from ._protocol import RunTurn, TurnEnded
 from ._state import Entry, SessionState

@@ -289,3 +289,24 @@ def create_llm(provider: str, model: str | None = None, **options: Any) -> SyncL
         runtime.close()
         raise
     return SyncLLM(llm._llm, runtime, owns_runtime=True)
+
+
+__all__ = [
+    "LLM",
+    "Chunk",
+    "EmbeddingResponse",
+    "GenerateResponse",
+    "PartialsThenResult",
+    "Runtime",
+    "StructuredResult",
+    "SyncLLM",
+    "SyncRuntime",
+    "SyncSession",
+    "SyncStructuredStream",
+    "T",
+    "ValidationError",
+    "create_llm",
+    "generate_structured",
+    "open_runtime",
+    "stream_structured",
+]

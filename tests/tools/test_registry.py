@@ -6,9 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from abstractcore_actors.errors import ValidationError
-from abstractcore_actors.kernel import ActorRef, ActorSystem, UnhandledMessage, open_actor_system
-from abstractcore_actors.tools import (
+from abstractcore_actors._tools import (
     AddTools,
     GetTools,
     RemoveTools,
@@ -17,6 +15,8 @@ from abstractcore_actors.tools import (
     ToolSet,
     tool,
 )
+from abstractcore_actors.errors import ValidationError
+from abstractcore_actors.kernel import ActorRef, ActorSystem, UnhandledMessage, open_actor_system
 from abstractcore_actors.types import ToolSpec
 from tests.leaks import our_tasks
 

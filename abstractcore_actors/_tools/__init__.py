@@ -1,6 +1,9 @@
 """Tools (layer 4): `@tool` functions described to a model by their type hints
 and docstrings, run concurrently with timeouts, held per session by a registry
 actor. See docs/tools.md.
+
+A private package: its public face is `abstractcore_actors.tools`; sessions
+and the runtime import the registry's messages from here.
 """
 
 from ._arguments import ArgumentsRejected as ArgumentsRejected

@@ -1,0 +1,22 @@
+"""Tools: `@tool` turns a function into a tool a model can call (its schema from
+the type hints and docstring); `run_tool_calls` runs a turn's calls
+concurrently, each with its timeout. See docs/tools.md.
+"""
+
+from ._tools import ArgumentsRejected as ArgumentsRejected
+from ._tools import ToolContext as ToolContext
+from ._tools import ToolDefinition as ToolDefinition
+from ._tools import coerce_tools as coerce_tools
+from ._tools import result_text as result_text
+from ._tools import run_tool_calls as run_tool_calls
+from ._tools import tool as tool
+
+__all__ = [
+    "ArgumentsRejected",
+    "ToolContext",
+    "ToolDefinition",
+    "coerce_tools",
+    "result_text",
+    "run_tool_calls",
+    "tool",
+]
