@@ -26,7 +26,7 @@ import trio
 
 from abstractcore_actors import LLM, open_runtime
 from abstractcore_actors._structured._partial import CompletionGate, parse_partial
-from abstractcore_actors._structured._schema import response_model
+from abstractcore_actors._structured._response_model import response_model
 from abstractcore_actors._structured._sequential import judge
 from abstractcore_actors.structured import StructuredOutputError, stream_structured
 from abstractcore_actors.testing import Reply, open_fake_openai_server

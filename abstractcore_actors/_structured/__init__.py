@@ -8,8 +8,10 @@ layers above it (sessions, the gateway, the sync facade) import what they
 need from here. It sits above `patterns` and below `tools` and `sessions`.
 """
 
+from .._schema import Problem as Problem
+from .._schema import SchemaProblem as SchemaProblem
+from .._schema import schema_problem as schema_problem
 from ._generate import generate_structured as generate_structured
-from ._jsonschema import Problem as Problem
 from ._modes import Mode as Mode
 from ._modes import ModeChoice as ModeChoice
 from ._modes import answer_text as answer_text
@@ -18,14 +20,12 @@ from ._modes import check_base as check_base
 from ._modes import feedback as feedback
 from ._modes import pick_mode as pick_mode
 from ._partial import json_text as json_text
+from ._response_model import ResponseModel as ResponseModel
+from ._response_model import response_model as response_model
 from ._result import StructuredAttempt as StructuredAttempt
 from ._result import StructuredOutputError as StructuredOutputError
 from ._result import StructuredResult as StructuredResult
 from ._result import StructuredUsage as StructuredUsage
-from ._schema import ResponseModel as ResponseModel
-from ._schema import response_model as response_model
-from ._schema_check import SchemaProblem as SchemaProblem
-from ._schema_check import schema_problem as schema_problem
 from ._sequential import check_attempts as check_attempts
 from ._sequential import generate_sequential as generate_sequential
 from ._sequential import judge as judge

@@ -14,8 +14,8 @@ from .._providers import LLM
 from ..errors import ValidationError
 from ._modes import ModeChoice
 from ._race import race_structured
+from ._response_model import response_model as describe
 from ._result import StructuredResult
-from ._schema import response_model as describe
 from ._sequential import check_attempts, generate_sequential, llm_list
 
 

@@ -25,10 +25,10 @@ from typing import Any, Literal, get_args
 import attrs
 
 from .._providers import LLM, PROVIDERS
+from .._schema import Problem, format_problems
 from ..errors import ValidationError
 from ..types import Chunk, GenerateResponse, Message, Request, ToolSpec
-from ._jsonschema import Problem, format_problems
-from ._schema import ResponseModel
+from ._response_model import ResponseModel
 
 Mode = Literal[
     "json_schema", "json_object_schema", "guided_json", "ollama_format", "tool", "prompted"

@@ -18,13 +18,13 @@ from typing import Any
 import attrs
 
 from .._providers import LLM
+from .._schema import Problem
 from ..errors import AllAttemptsFailed
 from ..patterns import Attempt, Status, race
 from ..types import GenerateResponse, Message, Request, Usage
-from ._jsonschema import Problem
 from ._modes import Mode, ModeChoice, answer_text, attempt_request, check_base, feedback, pick_mode
+from ._response_model import ResponseModel
 from ._result import StructuredAttempt, StructuredOutputError, StructuredResult
-from ._schema import ResponseModel
 from ._sequential import judge
 
 

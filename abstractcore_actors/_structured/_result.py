@@ -6,9 +6,9 @@ from typing import Generic, TypeVar
 
 import attrs
 
+from .._schema import Problem, format_problems
 from ..errors import AbstractCoreActorsError
 from ..types import GenerateResponse, Usage
-from ._jsonschema import Problem, format_problems
 
 T = TypeVar("T")
 

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from .._providers import LLM
+from .._schema import Problem
 from ..errors import ProviderError, ValidationError
 from ..types import Message
-from ._jsonschema import Problem
 from ._modes import ModeChoice, answer_text, attempt_request, check_base, feedback, pick_mode
 from ._partial import NotJSON, parse_complete
+from ._response_model import Invalid, ResponseModel
 from ._result import StructuredAttempt, StructuredOutputError, StructuredResult
-from ._schema import Invalid, ResponseModel
 
 CUT_OFF: Problem = ("the answer", "was cut off at max_tokens before it ended; raise max_tokens")
 

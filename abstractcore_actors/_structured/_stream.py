@@ -18,14 +18,14 @@ from typing import Any, final
 import trio
 
 from .._providers import LLM
+from .._schema import Problem
 from ..errors import ProviderError
 from ..types import GenerateResponse, Message, Request, Usage
-from ._jsonschema import Problem
 from ._modes import Mode, ModeChoice, attempt_request, check_base, chunk_text, feedback, pick_mode
 from ._partial import CompletionGate, parse_partial
+from ._response_model import ResponseModel
+from ._response_model import response_model as describe
 from ._result import StructuredAttempt, StructuredOutputError, StructuredResult
-from ._schema import ResponseModel
-from ._schema import response_model as describe
 from ._sequential import check_attempts, judge
 from ._view import Partial
 

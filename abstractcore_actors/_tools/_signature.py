@@ -1,7 +1,7 @@
 """Read a tool function: its parameters, their types and descriptions, its summary.
 
-Each parameter's annotation becomes a JSON schema (`_schema`), its
-description comes from the docstring (`_docstring`) or `Annotated`. A
+Each parameter's annotation becomes a JSON schema (the `_schema` engine), its
+description comes from the docstring or `Annotated`. A
 signature a model cannot be told about is refused here, at definition time,
 with a ValidationError naming the parameter and what to write instead.
 """
@@ -16,19 +16,19 @@ from typing import Any
 
 import attrs
 
-from ..errors import ValidationError
-from ._context import ToolContext
-from ._docstring import parse_docstring
-from ._schema import (
+from .._schema import (
+    NO_DEFAULT,
     SUPPORTED,
     JsonSchema,
     UnsupportedType,
-    annotation_schema,
-    is_json_scalar,
+    describe,
     is_union,
-    json_value,
+    json_default,
+    parse_docstring,
     strip_annotated,
 )
+from ..errors import ValidationError
+from ._context import ToolContext
 
 
 @attrs.frozen(kw_only=True)
@@ -78,14 +78,14 @@ def describe_function(fn: Callable[..., Any], tool_name: str) -> FunctionShape:
             continue
         required = param.default is inspect.Parameter.empty
         try:
-            schema = annotation_schema(annotation, ())
+            schema = describe(annotation)
         except UnsupportedType as exc:
             raise ValidationError(f"{where}: {exc}; use {SUPPORTED}") from None
         description = annotated_text or doc.parameters.get(name, "")
         if description:
             schema["description"] = description
-        if not required and is_json_scalar(param.default):
-            schema["default"] = json_value(param.default)
+        if not required and (default := json_default(param.default)) is not NO_DEFAULT:
+            schema["default"] = default
         properties[name] = schema
         parameters.append(
             Parameter(name=name, annotation=annotation, required=required, description=description)

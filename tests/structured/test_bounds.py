@@ -11,8 +11,8 @@ import pydantic
 import pytest
 from hypothesis import given
 
+from abstractcore_actors._schema import Validator
 from abstractcore_actors._structured import schema_problem
-from abstractcore_actors._structured._jsonschema import Validator
 
 
 class Order(pydantic.BaseModel):

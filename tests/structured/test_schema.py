@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from abstractcore_actors import ValidationError
 from abstractcore_actors._structured._partial import json_text, parse_partial
-from abstractcore_actors._structured._schema import Invalid
+from abstractcore_actors._structured._response_model import Invalid
 from abstractcore_actors.structured import response_model
 
 from .conftest import ADA, PERSON_JSON, Mood, Person, Pet
@@ -26,7 +26,8 @@ def test_an_attrs_class_becomes_a_closed_json_schema() -> None:
     assert schema["properties"]["mood"] == {"type": "string", "enum": ["happy", "sad"]}
     pet = schema["properties"]["pets"]["items"]
     assert pet["properties"]["kind"] == {"type": "string", "enum": ["cat", "dog"]}
-    assert schema["properties"]["nickname"] == {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    # one schema engine with tools: nullable as a type list, no defaults (strict mode)
+    assert schema["properties"]["nickname"] == {"type": ["string", "null"]}
 
 
 def test_parse_builds_the_typed_instance() -> None:

@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from ._jsonschema import BOUNDS, TYPE_NAMES, json_type, resolve_pointer
+from ._validator import BOUNDS, TYPE_NAMES, json_type, resolve_pointer
 
 SchemaProblem = tuple[str, str]  # (path of the keyword, like "properties.age.required", what)
 

@@ -1,7 +1,7 @@
 """A small JSON-schema validator: the subset structured output needs, with paths.
 
 Keywords: type, properties, required, additionalProperties, items, enum,
-const, anyOf/oneOf, $ref into `#/$defs` or `#/definitions`, and the bounds
+const, anyOf, oneOf (exactly one), $ref into `#/$defs` or `#/definitions`, and the bounds
 minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf,
 minLength, maxLength, minItems, maxItems, uniqueItems, minProperties,
 maxProperties (what pydantic's `Field(ge=..., max_length=...)` writes).
@@ -113,15 +113,22 @@ class Validator:
     ) -> None:
         schema = self._resolve(schema)
         where = path or "the answer"
+        one_of = "oneOf" in schema and not schema.get("anyOf")
         options = schema.get("anyOf") or schema.get("oneOf")
         if options:
             results: list[list[Problem]] = []
             for option in options:
                 found: list[Problem] = []
                 self._check(value, option, path, complete, found)
-                if not found:
-                    return
+                if not found and not (one_of and complete):
+                    return  # anyOf (or a partial value): one fitting option is enough
                 results.append(found)
+            fitting = sum(1 for found in results if not found)
+            if fitting == 1:
+                return
+            if fitting > 1:  # oneOf: exactly one, as JSON Schema says
+                out.append((where, f"fits {fitting} of the oneOf options; it must fit exactly one"))
+                return
             # Report the option that came closest (fewest problems).
             best = results[0]
             for found in results:
@@ -136,11 +143,11 @@ class Validator:
                 (where, f"expected {' or '.join(names)}, got {json_type(value)} {_show(value)}")
             )
             return
-        if "const" in schema and complete and value != schema["const"]:
+        if "const" in schema and complete and not _same(value, schema["const"]):
             out.append((where, f"must be {_show(schema['const'])}, got {_show(value)}"))
         if "enum" in schema:
             allowed = list(schema["enum"])
-            if complete and value not in allowed:
+            if complete and not any(_same(value, a) for a in allowed):
                 out.append((where, f"must be one of {_show(allowed)}, got {_show(value)}"))
             elif (
                 not complete
@@ -245,8 +252,16 @@ def _bounds(
 
 
 def _same(a: object, b: object) -> bool:
-    # JSON equality: true is not 1
-    return type(a) is type(b) and a == b if isinstance(a, bool) or isinstance(b, bool) else a == b
+    """JSON equality, deep: true is not 1 (Python says it is), 1 is 1.0."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list | dict) or isinstance(b, list | dict):
+        return False
+    return a == b
 
 
 def _numeric(value: int | float, schema: Mapping[str, Any], where: str, out: list[Problem]) -> None:
