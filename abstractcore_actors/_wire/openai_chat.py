@@ -10,7 +10,7 @@ including ones that omit optional fields. Streams: `openai_chat_stream`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..types import (
@@ -23,20 +23,25 @@ from ..types import (
 )
 
 
+def tool_calls_to_wire(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
+    """An assistant's tool calls, as a message's (or a choice's) `tool_calls`."""
+    return [
+        {
+            "id": call.id,
+            "type": "function",
+            "function": {
+                "name": call.name,
+                "arguments": call.raw_arguments or json.dumps(dict(call.arguments)),
+            },
+        }
+        for call in calls
+    ]
+
+
 def message_to_wire(message: Message) -> dict[str, Any]:
     wire: dict[str, Any] = {"role": message.role, "content": message.content}
     if message.tool_calls:
-        wire["tool_calls"] = [
-            {
-                "id": call.id,
-                "type": "function",
-                "function": {
-                    "name": call.name,
-                    "arguments": call.raw_arguments or json.dumps(dict(call.arguments)),
-                },
-            }
-            for call in message.tool_calls
-        ]
+        wire["tool_calls"] = tool_calls_to_wire(message.tool_calls)
         if not message.content:
             wire["content"] = None
     if message.role == "tool":
@@ -204,17 +209,7 @@ def response_to_wire(
     """A whole answer as a `chat.completion` object."""
     message: dict[str, Any] = {"role": "assistant", "content": response.content}
     if response.tool_calls:
-        message["tool_calls"] = [
-            {
-                "id": call.id,
-                "type": "function",
-                "function": {
-                    "name": call.name,
-                    "arguments": call.raw_arguments or json.dumps(dict(call.arguments)),
-                },
-            }
-            for call in response.tool_calls
-        ]
+        message["tool_calls"] = tool_calls_to_wire(response.tool_calls)
         message["content"] = response.content or None
     finish = response.finish_reason or ("tool_calls" if response.tool_calls else "stop")
     return {

@@ -171,6 +171,33 @@ async def run_contender(
     return response
 
 
+async def settle(
+    contender: Contender,
+    attempt: Attempt,
+    prompt: Any,
+    options: Mapping[str, Any],
+    accept: Callable[[GenerateResponse], Awaitable[bool]] | None = None,
+) -> GenerateResponse | None:
+    """The one attempt loop of race, hedge and ensemble: run `contender` and
+    return its answer, or None when it failed (its error kept in `attempt`) or
+    `accept` turned it down; a cancel marks the attempt cancelled and goes on.
+    What a good answer means for the pattern (a win, a vote) is the caller's."""
+    try:
+        response = await run_contender(contender, attempt, prompt, options)
+        ok = True if accept is None else await accept(response)
+    except trio.Cancelled:
+        attempt.end(Status.CANCELLED)
+        raise
+    except Exception as exc:
+        attempt.error = exc
+        attempt.end(Status.FAILED)
+        return None
+    if not ok:
+        attempt.end(Status.REJECTED)
+        return None
+    return response
+
+
 def new_attempts(contenders: Sequence[Contender]) -> list[Attempt]:
     now = trio.current_time()
     return [

@@ -27,7 +27,7 @@ from ._attempts import (
     Status,
     check_contenders,
     new_attempts,
-    run_contender,
+    settle,
 )
 from ._race import check_timeout, failures
 
@@ -135,14 +135,7 @@ async def ensemble(
     answered: list[Attempt] = []
 
     async def attempt_one(contender: Contender, attempt: Attempt, nursery: trio.Nursery) -> None:
-        try:
-            await run_contender(contender, attempt, prompt, options)
-        except trio.Cancelled:
-            attempt.end(Status.CANCELLED)
-            raise
-        except Exception as exc:
-            attempt.error = exc
-            attempt.end(Status.FAILED)
+        if await settle(contender, attempt, prompt, options) is None:
             return
         attempt.end(Status.FINISHED)
         answered.append(attempt)

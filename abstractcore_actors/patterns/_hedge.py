@@ -22,7 +22,7 @@ from ._attempts import (
     Status,
     check_contenders,
     label_of,
-    run_contender,
+    settle,
 )
 from ._race import check_timeout, failures
 
@@ -65,14 +65,8 @@ async def hedge(
 
     async def attempt_one(contender: Contender, attempt: Attempt, nursery: trio.Nursery) -> None:
         nonlocal failed
-        try:
-            response = await run_contender(contender, attempt, prompt, options)
-        except trio.Cancelled:
-            attempt.end(Status.CANCELLED)
-            raise
-        except Exception as exc:
-            attempt.error = exc
-            attempt.end(Status.FAILED)
+        response = await settle(contender, attempt, prompt, options)
+        if response is None:
             failed.set()
             return
         if winner:

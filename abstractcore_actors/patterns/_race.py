@@ -25,7 +25,7 @@ from ._attempts import (
     Status,
     check_contenders,
     new_attempts,
-    run_contender,
+    settle,
 )
 
 Accept = Callable[[GenerateResponse], bool | Awaitable[bool]]
@@ -80,19 +80,11 @@ async def race(
     attempts = new_attempts(items)
     winner: list[Attempt] = []
 
+    async def judged(response: GenerateResponse) -> bool:
+        return await accepted(accept, response)
+
     async def attempt_one(contender: Contender, attempt: Attempt, nursery: trio.Nursery) -> None:
-        try:
-            response = await run_contender(contender, attempt, prompt, options)
-            ok = await accepted(accept, response)
-        except trio.Cancelled:
-            attempt.end(Status.CANCELLED)
-            raise
-        except Exception as exc:
-            attempt.error = exc
-            attempt.end(Status.FAILED)
-            return
-        if not ok:
-            attempt.end(Status.REJECTED)
+        if await settle(contender, attempt, prompt, options, judged) is None:
             return
         if winner:
             attempt.end(Status.FINISHED)
