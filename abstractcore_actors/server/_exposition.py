@@ -1,15 +1,11 @@
-"""Counters, gauges and histograms, written in the Prometheus text format 0.0.4.
+"""Counters, gauges and histograms of one app, exposed in the Prometheus text
+format 0.0.4 by `prometheus_client` (its escaping, number formatting and
+histogram layout; its parser is the tests' oracle).
 
-https://prometheus.io/docs/instrumenting/exposition_formats/ : one
-`# HELP` and one `# TYPE` line per metric family, then one sample a line,
-`name{label="value",...} value`. Label values escape backslash, double
-quote and line feed; HELP text escapes backslash and line feed. A histogram
-has cumulative `_bucket{le=...}` samples ending with `le="+Inf"`, then
-`_sum` and `_count`.
-
-Hand-written rather than prometheus_client: a hundred lines, no global
-registry to keep apart per app, and no new dependency for the gateway.
-Every value lives on the instance, so two apps never share a number.
+The values live on these instances, and each exposition is written from a
+`CollectorRegistry` of its own, never prometheus_client's global one, so two
+apps in one process never share a number. (No `_created` samples: a
+collector's families carry none.)
 """
 
 from __future__ import annotations
@@ -19,34 +15,20 @@ from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 
 import attrs
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+)
+from prometheus_client.core import (
+    Metric as Family,
+)
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
-CONTENT_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4.encode()
 
 Labels = tuple[str, ...]
-
-
-def escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def number(value: float) -> str:
-    """A sample value as Prometheus reads it (Go's ParseFloat, +Inf/-Inf/NaN)."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value))
-
-
-def _labels(names: Sequence[str], values: Sequence[str]) -> str:
-    if not names:
-        return ""
-    pairs = ",".join(f'{n}="{escape_label(v)}"' for n, v in zip(names, values, strict=True))
-    return "{" + pairs + "}"
 
 
 @attrs.define(eq=False)
@@ -58,10 +40,6 @@ class _Family:
     def _check(self, labels: Labels) -> None:
         if len(labels) != len(self.labelnames):
             raise ValueError(f"{self.name} takes labels {self.labelnames} (got {labels})")
-
-    def header(self, kind: str) -> Iterator[str]:
-        yield f"# HELP {self.name} {_escape_help(self.help)}"
-        yield f"# TYPE {self.name} {kind}"
 
 
 @attrs.define(eq=False)
@@ -76,10 +54,11 @@ class Counter(_Family):
             raise ValueError("a counter only goes up")
         self.values[labels] = self.values.get(labels, 0.0) + amount
 
-    def lines(self) -> Iterator[str]:
-        yield from self.header("counter")
+    def family(self) -> Family:
+        family = CounterMetricFamily(self.name, self.help, labels=self.labelnames)
         for labels, value in sorted(self.values.items()):
-            yield f"{self.name}{_labels(self.labelnames, labels)} {number(value)}"
+            family.add_metric(labels, value)
+        return family
 
 
 @attrs.define(eq=False)
@@ -92,12 +71,13 @@ class Gauge(_Family):
         self._check(labels)
         self.values[labels] = self.values.get(labels, 0.0) + amount
 
-    def lines(self) -> Iterator[str]:
-        yield from self.header("gauge")
+    def family(self) -> Family:
+        family = GaugeMetricFamily(self.name, self.help, labels=self.labelnames)
         if not self.labelnames and not self.values:
             self.values[()] = 0.0  # an unlabelled gauge always has its one sample
         for labels, value in sorted(self.values.items()):
-            yield f"{self.name}{_labels(self.labelnames, labels)} {number(value)}"
+            family.add_metric(labels, value)
+        return family
 
 
 @attrs.define(eq=False)
@@ -114,26 +94,30 @@ class Histogram(_Family):
         counts[bisect_left(self.buckets, value)] += 1  # le is inclusive: bisect_left
         self.sums[labels] = self.sums.get(labels, 0.0) + value
 
-    def lines(self) -> Iterator[str]:
-        yield from self.header("histogram")
-        names = (*self.labelnames, "le")
+    def family(self) -> Family:
+        family = HistogramMetricFamily(self.name, self.help, labels=self.labelnames)
         for labels, counts in sorted(self.counts.items()):
-            total = 0
+            cumulative, total = [], 0
             for bound, count in zip((*self.buckets, math.inf), counts, strict=True):
                 total += count
-                sample = _labels(names, (*labels, number(bound)))
-                yield f"{self.name}_bucket{sample} {total}"
-            plain = _labels(self.labelnames, labels)
-            yield f"{self.name}_sum{plain} {number(self.sums[labels])}"
-            yield f"{self.name}_count{plain} {total}"
+                cumulative.append(("+Inf" if math.isinf(bound) else repr(bound), total))
+            family.add_metric(labels, cumulative, self.sums[labels])
+        return family
 
 
 Metric = Counter | Gauge | Histogram
 
 
+@attrs.frozen(eq=False)  # hashed by identity: the registry keys on it
+class _Collector:
+    metrics: Sequence[Metric]
+
+    def collect(self) -> Iterator[Family]:
+        return (metric.family() for metric in self.metrics)
+
+
 def render(metrics: Sequence[Metric]) -> bytes:
     """The text exposition of `metrics`, ending with a line feed."""
-    lines: list[str] = []
-    for metric in metrics:
-        lines.extend(metric.lines())
-    return ("\n".join(lines) + "\n").encode()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Collector(metrics))
+    return generate_latest(registry)
