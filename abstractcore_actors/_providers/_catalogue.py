@@ -41,7 +41,13 @@ class ProviderKind:
 # (`stream_upstream`: then cancelling it closes the stream, which every
 # server notices, where llama.cpp computes a non-streamed answer to its end);
 # and which native form structured output takes (`structured`, _structured.py).
-_COMPATIBLE_OPTIONS = frozenset({"embedding_format", "stream_upstream", "structured"})
+_COMPATIBLE_OPTIONS = frozenset(
+    {"embedding_format", "stream_upstream", "structured", "http_client"}
+)
+# Which HTTP client carries the calls: "lean" (_http11: pooled, a fraction of
+# httpx's CPU per call), "httpx" (its proxy support, HTTP/1.1 quirks of any
+# server), or "auto": httpx when the environment sets a proxy for base_url.
+HTTP_CLIENTS = ("auto", "lean", "httpx")
 STRUCTURED_FORMS = ("json_schema", "json_object_schema", "guided_json", "ollama_format", "prompt")
 
 
@@ -212,6 +218,11 @@ def build_provider(
     if not isinstance(options.get("stream_upstream", False), bool):
         raise ValidationError(
             f"stream_upstream must be true or false (got {options['stream_upstream']!r})"
+        )
+    if options.get("http_client", "auto") not in HTTP_CLIENTS:
+        raise ValidationError(
+            f"http_client must be one of {', '.join(map(repr, HTTP_CLIENTS))} "
+            f"(got {options['http_client']!r})"
         )
     if options.get("structured", "prompt") not in STRUCTURED_FORMS:
         raise ValidationError(

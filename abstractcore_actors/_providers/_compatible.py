@@ -5,8 +5,9 @@ the chat-completions protocol with small differences (missing optional
 fields, no usage, `[DONE]` or not). This adapter reads the documented
 protocol tolerantly and maps every transport failure to our errors. One
 HTTP client per provider actor: `_http11.Http11Client` (pooled connections,
-O(1) per call, a fraction of httpx's CPU per call), or httpx when the
-environment sets a proxy (`_http_proxy.py`).
+O(1) per call, a fraction of httpx's CPU per call) or httpx
+(`_http_proxy.py`), as the `http_client` option says: "lean", "httpx", or
+"auto" (the default: httpx when the environment sets a proxy for base_url).
 
 Every answer is read within the model's `Limits` (`_limits.py`): the
 clients bound the head, the whole body and its decompression; this adapter
@@ -67,7 +68,9 @@ class CompatibleAdapter:
         headers = _headers(config)
         # As many idle connections kept as calls may run at once, so a burst
         # reuses every socket of the one before.
-        make = ProxiedClient if proxied(self._url) else Http11Client
+        choice = config.options.get("http_client", "auto")
+        use_httpx = choice == "httpx" or (choice == "auto" and proxied(self._url))
+        make = ProxiedClient if use_httpx else Http11Client
         self._client: HttpClient = make(
             base_url,
             headers,

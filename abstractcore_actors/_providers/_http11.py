@@ -87,9 +87,7 @@ class _Connection:
     def closed_by_peer(self) -> bool:
         """An idle connection with something to read has been closed by the
         server (or broken): an idle HTTP/1.1 server sends nothing."""
-        poller = select.poll()
-        poller.register(self.socket.fileno(), select.POLLIN)
-        return bool(poller.poll(0))
+        return _readable_now(self.socket.fileno())
 
     async def aclose(self) -> None:
         # Shielded: a cancelled caller must still get its socket closed.
@@ -279,3 +277,17 @@ class Http11Client:
         connections, self._open = self._open, set()
         for connection in connections:
             await connection.aclose()
+
+
+def _readable_now(fd: int) -> bool:
+    """Whether `fd` has something to read (or an EOF) right now, without waiting.
+
+    poll() where the platform has it (POSIX: no limit on the fd's number);
+    select() elsewhere (Windows, whose sockets select takes whatever their number).
+    """
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(0))
+    readable, _, _ = select.select([fd], [], [], 0)
+    return bool(readable)

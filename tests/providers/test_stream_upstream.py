@@ -100,3 +100,22 @@ async def test_bad_values_are_refused_at_create_llm(
 ) -> None:
     with pytest.raises(ValidationError, match=match):
         _llm(rt, openai_server, "llamacpp", **options)
+
+
+@pytest.mark.parametrize("client", ["lean", "httpx"])
+async def test_either_http_client_can_be_chosen_explicitly(
+    rt: Runtime, openai_server: FakeOpenAIServer, client: str
+) -> None:
+    llm = _llm(rt, openai_server, "openai-compatible", http_client=client)
+    openai_server.push(Reply(text="hello there"))
+    assert (await llm.generate("hi")).content == "hello there"
+    openai_server.push(Reply(chunks=["a", "b"]))
+    async with llm.stream("hi") as stream:
+        assert [c.text async for c in stream if c.text] == ["a", "b"]
+
+
+async def test_an_unknown_http_client_is_refused(
+    rt: Runtime, openai_server: FakeOpenAIServer
+) -> None:
+    with pytest.raises(ValidationError, match="http_client must be one of"):
+        _llm(rt, openai_server, "openai-compatible", http_client="curl")
