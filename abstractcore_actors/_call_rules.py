@@ -35,6 +35,17 @@ def shown(value: object) -> str:
     return text if len(text) <= 40 else f"{type(value).__name__} {text[:24]}..."
 
 
+def check_timeout(value: object, param: str = "timeout") -> float:
+    """A timeout in seconds (> 0), or None for none: math.inf."""
+    if value is None:
+        return math.inf
+    if not (is_number(value) and value > 0):  # type: ignore[operator]
+        raise ValidationError(
+            f"{param} must be a number of seconds > 0, or None (got {shown(value)})", param=param
+        )
+    return float(value)  # type: ignore[arg-type]
+
+
 def check_temperature(value: object) -> None:
     if value is not None and not (is_number(value) and 0 <= value <= 2):  # type: ignore[operator]
         raise ValidationError(

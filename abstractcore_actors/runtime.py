@@ -15,6 +15,7 @@ from typing import Any, final
 
 import trio
 
+from ._call_rules import check_timeout
 from ._kernel import (
     DEFAULT_HIBERNATE_AFTER,
     ActorRef,
@@ -162,10 +163,7 @@ class Runtime:
             raise ValidationError(f"max_iterations must be an int >= 0 (got {max_iterations!r})")
         if max_iterations < 0:
             raise ValidationError(f"max_iterations must be >= 0 (got {max_iterations})")
-        if tool_timeout is not None and not tool_timeout > 0:
-            raise ValidationError(
-                f"tool_timeout must be > 0 seconds or None (got {tool_timeout!r})"
-            )
+        check_timeout(tool_timeout, "tool_timeout")
         definitions = coerce_tools(tools)  # validate before starting anything
         llm.request("check", **options)  # options are checked like a call's
         sid = session_id or f"sess_{uuid.uuid4().hex[:16]}"

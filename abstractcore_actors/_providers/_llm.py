@@ -8,8 +8,9 @@ from typing import Any, final
 
 import trio
 
+from .._call_rules import check_timeout
 from .._kernel import ActorRef
-from ..errors import ActorUnavailable, ProviderPaused, UnsupportedOperation, ValidationError
+from ..errors import ActorUnavailable, ProviderPaused, UnsupportedOperation
 from ..types import (
     Chunk,
     EmbeddingRequest,
@@ -35,8 +36,7 @@ _STREAM_BUFFER = 32
 
 
 def _check_timeout(timeout: float | None) -> None:
-    if timeout is not None and not timeout > 0:
-        raise ValidationError(f"timeout must be > 0 seconds, or None (got {timeout!r})")
+    check_timeout(timeout)
 
 
 def _paused(error: ActorUnavailable, config: ProviderConfig) -> ProviderPaused:

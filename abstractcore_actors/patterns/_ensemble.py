@@ -17,6 +17,7 @@ from typing import Any
 
 import trio
 
+from .._call_rules import check_timeout
 from .._providers import LLM
 from ..errors import QuorumNotReached, ValidationError
 from ..types import GenerateResponse, Usage
@@ -29,7 +30,7 @@ from ._attempts import (
     new_attempts,
     settle,
 )
-from ._race import check_timeout, failures
+from ._race import failures
 
 Combiner = Callable[
     [list[GenerateResponse]], GenerateResponse | str | Awaitable[GenerateResponse | str]

@@ -13,6 +13,7 @@ from typing import Any
 
 import trio
 
+from .._call_rules import check_timeout
 from .._providers import LLM
 from ..errors import AllAttemptsFailed, PatternTimeout, ValidationError
 from ._attempts import (
@@ -24,7 +25,7 @@ from ._attempts import (
     label_of,
     settle,
 )
-from ._race import check_timeout, failures
+from ._race import failures
 
 
 def hedge_attempts(after: float, max_attempts: int | None, chain: int) -> int:

@@ -10,12 +10,12 @@ returns, every loser's connection is closed.
 from __future__ import annotations
 
 import inspect
-import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import trio
 
+from .._call_rules import check_timeout
 from ..errors import AllAttemptsFailed, PatternTimeout, ValidationError
 from ..types import GenerateResponse
 from ._attempts import (
@@ -38,14 +38,6 @@ async def accepted(accept: Accept | None, response: GenerateResponse) -> bool:
     if inspect.isawaitable(verdict):
         verdict = await verdict
     return bool(verdict)
-
-
-def check_timeout(timeout: float | None) -> float:
-    if timeout is None:
-        return math.inf
-    if not timeout > 0:
-        raise ValidationError(f"timeout must be > 0 seconds, or None (got {timeout!r})")
-    return timeout
 
 
 def failures(attempts: Sequence[Attempt]) -> list[tuple[str, BaseException]]:

@@ -16,12 +16,13 @@ from typing import Any, final
 
 import trio
 
+from .._call_rules import check_timeout
 from .._providers import LLM
 from ..errors import AllAttemptsFailed, PatternTimeout, ValidationError
 from ..types import Chunk, GenerateResponse
 from ._attempts import Attempt, PatternResult, Status, contender_options, label_of
 from ._hedge import hedge_attempts
-from ._race import check_timeout, failures
+from ._race import failures
 
 _BUFFER = 32  # as a provider stream's
 

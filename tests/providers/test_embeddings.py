@@ -125,7 +125,7 @@ async def test_bad_input_is_a_validation_error(
         await llm.embed(texts)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="dimensions must be a positive integer"):
         await llm.embed("x", dimensions=0)
-    with pytest.raises(ValidationError, match="timeout must be > 0"):
+    with pytest.raises(ValidationError, match="timeout must be a number of seconds > 0"):
         await llm.embed("x", timeout=0)
     assert openai_server.requests == []  # nothing reached the wire
 
