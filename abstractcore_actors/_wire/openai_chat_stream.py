@@ -181,11 +181,7 @@ class ChunkWriter:
             self.finish_reason = chunk.finish_reason
         if chunk.usage is not None:
             self.usage = chunk.usage
-        if chunk.logprobs:
-            choices = self._choice({"content": chunk.text} if chunk.text else {})
-            choices[0]["logprobs"] = logprobs_to_wire(chunk.logprobs)
-            return self._frame(choices)
-        if chunk.text and not chunk.tool_calls:
+        if chunk.text and not chunk.tool_calls and not chunk.logprobs:
             return self._text_head + json.dumps(chunk.text).encode() + self._text_tail
         delta: dict[str, Any] = {}
         if chunk.text:
@@ -193,7 +189,12 @@ class ChunkWriter:
         if chunk.tool_calls:
             self.saw_tool_calls = True
             delta["tool_calls"] = [_tool_delta(d) for d in chunk.tool_calls]
-        return self._frame(self._choice(delta)) if delta else b""
+        if not delta and not chunk.logprobs:
+            return b""
+        choices = self._choice(delta)
+        if chunk.logprobs:  # beside the delta, never instead of its tool calls
+            choices[0]["logprobs"] = logprobs_to_wire(chunk.logprobs)
+        return self._frame(choices)
 
     def end(self) -> bytes:
         finish = self.finish_reason or ("tool_calls" if self.saw_tool_calls else "stop")
