@@ -43,19 +43,30 @@ async def anthropic_server() -> AsyncIterator[FakeAnthropicServer]:
 FAST = {"retry_seed": 7, "connect_timeout": 5, "read_timeout": 30}
 
 
-@pytest.fixture(params=["openai", "openai-compatible"])
+# The OpenAI adapter (the official SDK) and the OpenAI-compatible adapter on
+# each of its two HTTP clients: the lean HTTP/1.1 one and httpx. Every adapter
+# test runs against all three, so neither client can drift from the other.
+OPENAI_ADAPTERS = {
+    "openai": ("openai", {}),
+    "compatible-lean": ("openai-compatible", {"http_client": "lean"}),
+    "compatible-httpx": ("openai-compatible", {"http_client": "httpx"}),
+}
+
+
+@pytest.fixture(params=list(OPENAI_ADAPTERS))
 def make_openai_llm(
     request: pytest.FixtureRequest, rt: Runtime, openai_server: FakeOpenAIServer
 ) -> Callable[..., LLM]:
-    """An LLM on the fake OpenAI server, through the SDK or through httpx."""
+    """An LLM on the fake OpenAI server: the SDK, or either of the compatible adapter's clients."""
+    provider, client = OPENAI_ADAPTERS[request.param]
 
     def make(**options: Any) -> LLM:
         return rt.create_llm(
-            request.param,
+            provider,
             "gpt-test",
             base_url=openai_server.base_url,
             api_key=API_KEY,
-            **{**FAST, **options},
+            **{**FAST, **client, **options},
         )
 
     return make
