@@ -43,28 +43,19 @@ import threading
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import outcome
 import trio
 
 from .._wire.openai_chat import message_to_wire
-from ..errors import BadRequest, ConfigurationError, ContextTooLong, ProviderUnavailable
+from ..errors import BadRequest, ContextTooLong, ProviderUnavailable
 from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse, Request, Usage
 from ._accumulate import Accumulator
 from ._adapter import ProviderConfig
-from ._local_embed import LocalEmbedder, import_llama_cpp, silence_llama_cpp_logs
+from ._llama_thread import WORKER_THREAD_NAME as WORKER_THREAD_NAME
+from ._llama_thread import WorkerThread, free_llama, import_llama_cpp, load_llama
+from ._local_embed import LocalEmbedder
 from ._local_file import DEFAULT_NAMES as DEFAULT_NAMES
 from ._local_file import default_model_path as default_model_path
 from ._local_file import resolve_model_path as resolve_model_path
-
-# llama.cpp's model loading is not thread safe: two loads at once in two
-# threads can end the whole process silently (seen here: exit status 0, no
-# atexit hooks). The hazard is per process, so this one lock is too — the
-# only module-level state in the package, guarding a C library, not ours.
-_LLAMA_LOAD_LOCK = threading.Lock()
-
-# The worker thread carries this name while it generates (trio's thread cache
-# renames it back when the job ends), so tests can see that none is left.
-WORKER_THREAD_NAME = "abstractcore-actors local model"
 
 
 def _grammar_format(request: Request) -> dict[str, Any] | None:
@@ -96,12 +87,12 @@ def _default_threads() -> int:
 class _Generation:
     """What one call shares with its worker thread (plain fields: the GIL suffices)."""
 
-    __slots__ = ("after_cancel", "completed", "done", "prompt_tokens", "sampled", "send", "stop")
+    __slots__ = ("after_cancel", "completed", "prompt_tokens", "sampled", "send", "stop", "thread")
 
     def __init__(self, send: trio.MemorySendChannel[Chunk]) -> None:
         self.stop = threading.Event()
         self.send = send  # used by trio only (the thread gets it as an argument)
-        self.done = trio.Event()  # set in trio once the thread has ended
+        self.thread: WorkerThread[None] | None = None  # its `done` is set once the thread ended
         self.prompt_tokens: int | None = None
         self.sampled = 0  # tokens sampled, the end-of-turn token included
         self.after_cancel = 0  # tokens sampled once the stop flag was set
@@ -141,9 +132,7 @@ class LocalAdapter:
         self.cancel_latency_tokens = 0  # most tokens any one call sampled after its cancel
         self.tokens_after_cancel = 0  # the same, summed over calls
         # A second context, in embedding mode, loaded by the first embed.
-        self.embedder = LocalEmbedder(
-            self.path, config.options, self._fail, _LLAMA_LOAD_LOCK, WORKER_THREAD_NAME
-        )
+        self.embedder = LocalEmbedder(self.path, config.options, self._fail)
 
     def __repr__(self) -> str:
         return f"<LocalAdapter {self.path.name}>"
@@ -170,25 +159,19 @@ class LocalAdapter:
                 await trio.to_thread.run_sync(self._load_in_thread)
 
     def _load_in_thread(self) -> None:
-        llama_cpp = import_llama_cpp()
         options = self.config.options
-        try:
-            with _LLAMA_LOAD_LOCK:
-                llama = llama_cpp.Llama(
-                    model_path=str(self.path),
-                    n_ctx=int(options.get("n_ctx", 2048)),
-                    # Batched decoding segfaults this CPU build (AVX-512,
-                    # native): any n_batch > 1 crashes in llama_decode. One
-                    # token per decode is safe and, with the abort callback,
-                    # lets a cancel stop a long prompt between two tokens.
-                    n_batch=int(options.get("n_batch", 1)),
-                    n_threads=int(options.get("n_threads") or _default_threads()),
-                    chat_format=options.get("chat_format"),
-                    verbose=False,
-                )
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise ConfigurationError(f"cannot load the local model {self.path}: {exc}") from exc
-        silence_llama_cpp_logs()
+        llama = load_llama(
+            self.path,
+            n_ctx=int(options.get("n_ctx", 2048)),
+            # Batched decoding segfaults this CPU build (AVX-512, native): any
+            # n_batch > 1 crashes in llama_decode. One token per decode is safe
+            # and, with the abort callback, lets a cancel stop a long prompt
+            # between two tokens.
+            n_batch=int(options.get("n_batch", 1)),
+            n_threads=int(options.get("n_threads") or _default_threads()),
+            chat_format=options.get("chat_format"),
+        )
+        llama_cpp = import_llama_cpp()
         if hasattr(llama_cpp, "llama_set_abort_callback"):
             callback = llama_cpp.ggml_abort_callback(self._should_abort)
             llama_cpp.llama_set_abort_callback(llama.ctx, callback, None)
@@ -208,7 +191,7 @@ class LocalAdapter:
 
         Shielded: every wait in it is short (a token, a load, a free), and a
         model left to the garbage collector would be freed at an unknown time,
-        perhaps during another load (see _LLAMA_LOAD_LOCK)."""
+        perhaps during another load (see _llama_thread.LLAMA_LOAD_LOCK)."""
         self._closed = True  # from here no call starts a generation
         await self.embedder.aclose()
         with trio.CancelScope(shield=True):
@@ -218,16 +201,12 @@ class LocalAdapter:
                 # Wakes a thread waiting to hand over a piece even when its
                 # reader does not read: we wait for the thread, not the reader.
                 current.send.close()
-                await current.done.wait()
+                if current.thread is not None:
+                    await current.thread.done.wait()
             async with self._load_lock:  # a load in progress finishes first
                 llama, self._llama = self._llama, None
             if llama is not None:
-
-                def free() -> None:
-                    with _LLAMA_LOAD_LOCK:  # freeing is as unsafe to overlap as loading
-                        llama.close()
-
-                await trio.to_thread.run_sync(free)
+                await free_llama(llama)
         self._abort_callback = None
 
     # -- generating ------------------------------------------------------
@@ -266,27 +245,16 @@ class LocalAdapter:
                 raise self._fail(ProviderUnavailable, "this local model was closed")
             send, recv = trio.open_memory_channel[Chunk](1)
             generation = self._current = _Generation(send)
-            result: list[outcome.Outcome[None]] = []
             token = trio.lowlevel.current_trio_token()
-
-            def finish(out: outcome.Outcome[None]) -> None:  # in trio, once the thread ended
-                result.append(out)
-                send.close()
-                generation.done.set()
-
-            def deliver(out: outcome.Outcome[None]) -> None:  # in the thread, at its end
-                with contextlib.suppress(trio.RunFinishedError):
-                    token.run_sync_soon(finish, out)
-
             work = functools.partial(
                 self._generate_in_thread, self._llama, request, generation, send, token
             )
-            trio.lowlevel.start_thread_soon(work, deliver, name=WORKER_THREAD_NAME)
+            thread = generation.thread = WorkerThread(work, on_end=send.close)
             try:
                 async for chunk in recv:  # ends when the thread has ended (or aclose)
                     yield chunk
-                await generation.done.wait()
-                result[0].unwrap()  # the thread's error, if it failed
+                await thread.done.wait()
+                thread.unwrap()  # the thread's error, if it failed
                 if not generation.completed:
                     raise self._fail(
                         ProviderUnavailable, "the local model was closed during this call"
@@ -294,8 +262,7 @@ class LocalAdapter:
             finally:
                 generation.stop.set()
                 recv.close()  # a thread blocked handing over a piece wakes up now
-                with trio.CancelScope(shield=True):
-                    await generation.done.wait()
+                await thread.wait_shielded()
                 self._record(generation)
         finally:
             self._current = None

@@ -16,78 +16,24 @@ no thread outlives the call.
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import math
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import outcome
 import trio
 
-from ..errors import BadRequest, ConfigurationError, ContextTooLong, ProviderUnavailable
+from ..errors import BadRequest, ContextTooLong, ProviderUnavailable
 from ..types import EmbeddingRequest, EmbeddingResponse, Usage
-
-T = TypeVar("T")
+from ._llama_thread import free_llama, import_llama_cpp, load_llama, run_stoppable
 
 # The context size of the embedding context: a longer text is refused (ContextTooLong).
 _EMBED_CTX = 2048
 
 
-def import_llama_cpp() -> Any:
-    """llama_cpp, imported on first use (the `local` extra is optional)."""
-    try:
-        import llama_cpp
-    except ImportError as exc:
-        raise ConfigurationError(
-            "the local provider needs llama-cpp-python: pip install 'abstractcore-actors[local]'"
-        ) from exc
-    return llama_cpp
-
-
-def silence_llama_cpp_logs() -> None:
-    """Keep llama.cpp's native log lines off stderr.
-
-    `Llama(verbose=False)` still lets through the lines llama.cpp logs at
-    error level, and it logs one each time a decode is aborted or the cache
-    is trimmed ("decode: removing memory module entries ..."): a cancel or a
-    race's loser, both normal here. llama-cpp-python routes its native log
-    through this logger and resets its level on every load, hence after each.
-    """
-    logging.getLogger("llama-cpp-python").setLevel(logging.CRITICAL + 1)
-
-
 class _Stopped(Exception):
     """The caller left: the worker thread stops between two tokens."""
-
-
-async def run_stoppable(
-    work: Callable[[threading.Event], T], name: str, stop: threading.Event
-) -> T:
-    """Run `work(stop)` in a worker thread; on cancel set `stop` and wait for the
-    thread (shielded), so the thread never outlives this call."""
-    done = trio.Event()
-    result: list[outcome.Outcome[T]] = []
-    token = trio.lowlevel.current_trio_token()
-
-    def finish(out: outcome.Outcome[T]) -> None:  # in trio, once the thread ended
-        result.append(out)
-        done.set()
-
-    def deliver(out: outcome.Outcome[T]) -> None:  # in the thread, at its end
-        with contextlib.suppress(trio.RunFinishedError):
-            token.run_sync_soon(finish, out)
-
-    trio.lowlevel.start_thread_soon(lambda: work(stop), deliver, name=name)
-    try:
-        await done.wait()
-    finally:
-        stop.set()
-        with trio.CancelScope(shield=True):
-            await done.wait()
-    return result[0].unwrap()
 
 
 class LocalEmbedder:
@@ -98,14 +44,10 @@ class LocalEmbedder:
         path: Path,
         options: Mapping[str, Any],
         fail: Callable[[type[BadRequest | ProviderUnavailable], str], Exception],
-        load_lock: threading.Lock,
-        thread_name: str,
     ) -> None:
         self.path = path
         self._options = options
         self._fail = fail
-        self._load_lock = load_lock  # the process-wide llama load lock (see _local.py)
-        self._thread_name = thread_name
         self._llama: Any = None
         self._closed = False
         self._stop: threading.Event | None = None  # the running call's stop flag
@@ -134,9 +76,7 @@ class LocalEmbedder:
             stop = self._stop = threading.Event()
             try:
                 vectors, tokens = await run_stoppable(
-                    lambda stop: self._embed_in_thread(llama, request.texts, stop),
-                    self._thread_name,
-                    stop,
+                    lambda stop: self._embed_in_thread(llama, request.texts, stop), stop
                 )
             except _Stopped:  # aclose stopped it (a cancel re-raises Cancelled instead)
                 raise self._fail(
@@ -149,22 +89,15 @@ class LocalEmbedder:
         )
 
     def _load_in_thread(self) -> None:
-        llama_cpp = import_llama_cpp()
-        try:
-            with self._load_lock:
-                self._llama = llama_cpp.Llama(
-                    model_path=str(self.path),
-                    embedding=True,
-                    n_ctx=_EMBED_CTX,
-                    n_batch=1,  # see the module docstring
-                    n_ubatch=1,
-                    n_threads=int(self._options.get("n_threads") or 1),
-                    pooling_type=llama_cpp.LLAMA_POOLING_TYPE_NONE,
-                    verbose=False,
-                )
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise ConfigurationError(f"cannot load the local model {self.path}: {exc}") from exc
-        silence_llama_cpp_logs()
+        self._llama = load_llama(
+            self.path,
+            embedding=True,
+            n_ctx=_EMBED_CTX,
+            n_batch=1,  # see the module docstring
+            n_ubatch=1,
+            n_threads=int(self._options.get("n_threads") or 1),
+            pooling_type=import_llama_cpp().LLAMA_POOLING_TYPE_NONE,
+        )
         self.loads += 1
 
     def _embed_in_thread(
@@ -212,9 +145,4 @@ class LocalEmbedder:
             async with self._turn:
                 llama, self._llama = self._llama, None
             if llama is not None:
-
-                def free() -> None:
-                    with self._load_lock:
-                        llama.close()
-
-                await trio.to_thread.run_sync(free)
+                await free_llama(llama)

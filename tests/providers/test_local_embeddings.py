@@ -52,6 +52,6 @@ async def test_local_embeddings(local_rt: Runtime) -> None:
 
 
 def llama_cpp_lock() -> threading.Lock:
-    from abstractcore_actors._providers._local import _LLAMA_LOAD_LOCK
+    from abstractcore_actors._providers._llama_thread import LLAMA_LOAD_LOCK
 
-    return _LLAMA_LOAD_LOCK
+    return LLAMA_LOAD_LOCK
