@@ -22,14 +22,14 @@ what the guard raises reaches `_map` raw or as an SDK error's cause.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncGenerator
 from typing import Any
 
 import anthropic
 import trio
 
-from .._wire.anthropic_messages import FINISH, Fold, messages_to_wire
+from .._wire.anthropic_messages import messages_to_wire, response_from_wire
+from .._wire.anthropic_messages_stream import Fold
 from ..errors import (
     ConfigurationError,
     InvalidResponse,
@@ -44,8 +44,6 @@ from ..types import (
     EmbeddingResponse,
     GenerateResponse,
     Request,
-    ToolCall,
-    Usage,
 )
 from ._adapter import ACCEPTED, Accepted, ProviderConfig
 from ._httpx_guard import GUARD_ERRORS, ResponseGuard, guard_failure, sdk_call_seconds
@@ -220,32 +218,10 @@ class AnthropicAdapter:
             raise self._map(exc) from exc
         if scope.cancelled_caught:
             raise self._timed_out(self._whole_seconds)
-        texts: list[str] = []
-        calls: list[ToolCall] = []
-        for block in message.content:
-            if block.type == "text":
-                texts.append(block.text)
-            elif block.type == "tool_use":
-                arguments = block.input if isinstance(block.input, dict) else {}
-                calls.append(
-                    ToolCall(
-                        id=block.id,
-                        name=block.name,
-                        arguments=arguments,
-                        raw_arguments=json.dumps(arguments),
-                    )
-                )
-        reason = message.stop_reason
-        return GenerateResponse(
-            content="".join(texts),
-            tool_calls=tuple(calls),
-            finish_reason=FINISH.get(reason or "", reason),
-            usage=Usage(
-                prompt_tokens=message.usage.input_tokens,
-                completion_tokens=message.usage.output_tokens,
-            ),
-            model=message.model,
-        )
+        try:
+            return response_from_wire(message)
+        except (AttributeError, TypeError) as exc:
+            raise self._fail(InvalidResponse, f"malformed message ({exc})") from exc
 
     async def stream(self, request: Request) -> AsyncGenerator[Chunk | Accepted, None]:
         """Chunks as the events arrive; the last has finish_reason and usage.

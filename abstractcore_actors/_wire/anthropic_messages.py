@@ -1,11 +1,14 @@
-"""Anthropic's Messages API as plain data: our messages as its turns, and its
-stream events folded into our chunks (the adapter, `_anthropic.py`, carries them)."""
+"""Anthropic's Messages API (whole messages), both ways: our messages as its
+turns, and an answer as its `message` object (`response_to_wire`, which the
+fake server sends) or from the SDK's (`response_from_wire`, which the
+adapter reads). Streams are in `anthropic_messages_stream.py`."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from ..types import Chunk, Message, ToolCallDelta, Usage
+from ..types import GenerateResponse, Message, ToolCall, Usage
 
 # Anthropic's stop reasons in OpenAI's vocabulary (the one our Chunk speaks);
 # others (pause_turn, ...) pass through as they are.
@@ -16,6 +19,20 @@ FINISH = {
     "tool_use": "tool_calls",
     "refusal": "content_filter",
 }
+# ... and back: the stop reason an answer of ours is sent with.
+STOP_REASON = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "content_filter": "refusal",
+}
+
+
+def stop_reason(finish_reason: str | None, *, saw_tool_calls: bool = False) -> str:
+    """Anthropic's stop_reason for one of our finish reasons (unknown ones pass through)."""
+    if finish_reason is None:
+        return "tool_use" if saw_tool_calls else "end_turn"
+    return STOP_REASON.get(finish_reason, finish_reason)
 
 
 def _blocks(message: Message) -> list[dict[str, Any]]:
@@ -57,79 +74,60 @@ def messages_to_wire(messages: tuple[Message, ...]) -> tuple[str | None, list[di
     return system, turns
 
 
-def _str(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    return value
+def response_to_wire(response: GenerateResponse, *, id: str, model: str) -> dict[str, Any]:
+    """A whole answer as Anthropic's `message` object: a text block (when there
+    is text), then one `tool_use` block per call."""
+    content: list[dict[str, Any]] = []
+    if response.content:
+        content.append({"type": "text", "text": response.content})
+    for call in response.tool_calls:
+        content.append(
+            {"type": "tool_use", "id": call.id, "name": call.name, "input": dict(call.arguments)}
+        )
+    return {
+        "id": id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": stop_reason(
+            response.finish_reason, saw_tool_calls=bool(response.tool_calls)
+        ),
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": response.usage.prompt_tokens,
+            "output_tokens": response.usage.completion_tokens,
+        },
+    }
 
 
-def _count(value: object) -> int:
-    # `None` is allowed: Anthropic leaves some counters out of some events.
-    if value is None:
-        return 0
-    if not isinstance(value, int):
-        raise TypeError(f"expected a token count, got {type(value).__name__}")
-    return value
-
-
-class Fold:
-    """The state of one stream: SDK events in, our chunks out.
-
-    The SDK builds events without validating them, so a malformed event
-    (a missing field, a wrong type) shows up here as AttributeError or
-    TypeError, which the caller turns into InvalidResponse."""
-
-    def __init__(self) -> None:
-        self.prompt_tokens = 0
-        self.output_tokens = 0
-        self.stop_reason: str | None = None
-        self.finished = False
-        self._tools: dict[int, int] = {}  # content block index -> our tool-call index
-
-    def _tool(self, block_index: int) -> int:
-        # Tool calls are numbered from 0 among tool blocks only: a text block
-        # before them must not shift the index the Accumulator sees.
-        return self._tools.setdefault(block_index, len(self._tools))
-
-    def chunk(self, event: Any) -> Chunk | None:
-        """Our chunk for one event, or None when it carries nothing for the caller."""
-        match event.type:
-            case "message_start":
-                usage = event.message.usage
-                self.prompt_tokens = _count(usage.input_tokens)
-                self.output_tokens = _count(usage.output_tokens)
-            case "content_block_start":
-                block = event.content_block
-                if block.type == "tool_use":
-                    delta = ToolCallDelta(
-                        index=self._tool(event.index), id=_str(block.id), name=_str(block.name)
-                    )
-                    return Chunk(tool_calls=(delta,))
-                if block.type == "text" and block.text:
-                    return Chunk(text=_str(block.text))
-            case "content_block_delta":
-                delta = event.delta
-                if delta.type == "text_delta":
-                    text = _str(delta.text)
-                    return Chunk(text=text) if text else None
-                if delta.type == "input_json_delta":
-                    piece = ToolCallDelta(
-                        index=self._tool(event.index), arguments=_str(delta.partial_json)
-                    )
-                    return Chunk(tool_calls=(piece,))
-            case "message_delta":
-                self.stop_reason = event.delta.stop_reason or self.stop_reason
-                # Anthropic reports the cumulative output count here.
-                self.output_tokens = _count(event.usage.output_tokens) or self.output_tokens
-            case "message_stop":
-                self.finished = True
-                reason = self.stop_reason or "end_turn"
-                return Chunk(
-                    finish_reason=FINISH.get(reason, reason),
-                    usage=Usage(
-                        prompt_tokens=self.prompt_tokens, completion_tokens=self.output_tokens
-                    ),
+def response_from_wire(message: Any) -> GenerateResponse:
+    """The SDK's `Message` as our answer: text blocks joined, tool_use blocks
+    as calls (a non-object `input` counts as no arguments), thinking and block
+    types added later skipped. Raises AttributeError/TypeError when malformed."""
+    texts: list[str] = []
+    calls: list[ToolCall] = []
+    for block in message.content:
+        if block.type == "text":
+            texts.append(block.text)
+        elif block.type == "tool_use":
+            arguments = block.input if isinstance(block.input, dict) else {}
+            calls.append(
+                ToolCall(
+                    id=block.id,
+                    name=block.name,
+                    arguments=arguments,
+                    raw_arguments=json.dumps(arguments),
                 )
-        # ping, content_block_stop, thinking deltas, event types added later:
-        # nothing for us (Anthropic asks clients to ignore what they do not know).
-        return None
+            )
+    reason = message.stop_reason
+    return GenerateResponse(
+        content="".join(texts),
+        tool_calls=tuple(calls),
+        finish_reason=FINISH.get(reason or "", reason),
+        usage=Usage(
+            prompt_tokens=message.usage.input_tokens,
+            completion_tokens=message.usage.output_tokens,
+        ),
+        model=message.model,
+    )

@@ -1,11 +1,8 @@
 """The fake Anthropic server: the Messages API (JSON and SSE events), and models.
 
-Bodies and events follow Anthropic's streaming documentation: `message_start`,
-then per content block `content_block_start`, its `content_block_delta`s
-(`text_delta`, or `input_json_delta` with `partial_json` for tool use) and
-`content_block_stop`, a `ping` after the first block starts, then
-`message_delta` (stop_reason and usage.output_tokens) and `message_stop`.
-Every event is named (`event: ...`): the SDK skips unnamed ones.
+Bodies and events are written by the Messages codec (`_wire.anthropic_messages`
+and `_wire.anthropic_messages_stream`), the same encoder the gateway answers
+with, after Anthropic's documentation; only the faults are the fake's own.
 """
 
 from __future__ import annotations
@@ -16,6 +13,9 @@ from typing import final
 
 import attrs
 
+from .._wire.anthropic_messages import response_to_wire
+from .._wire.anthropic_messages_stream import EventWriter, error_event
+from ..types import Chunk, GenerateResponse, ToolCall, ToolCallDelta, Usage
 from ._http import Exchange, FakeServer, StreamPlan
 from ._script import (
     ArgsPiece,
@@ -24,6 +24,8 @@ from ._script import (
     Step,
     TextPiece,
     ToolStart,
+    Unit,
+    arguments_text,
     completion_tokens,
     prompt_tokens,
     stream_units,
@@ -107,103 +109,58 @@ class FakeAnthropicServer(FakeServer):
             await self.play_complete(exchange, step, _message(reply, model, prompt, output))
 
 
-def _tool_input(call_arguments: str | object) -> object:
-    """A tool's `input`: the parsed JSON, or a non-JSON string as it is (verbatim)."""
-    if isinstance(call_arguments, str):
-        try:
-            return json.loads(call_arguments)
-        except (ValueError, RecursionError):  # not JSON, or nested past what Python parses
-            return call_arguments
-    return call_arguments
+def _answer(reply: Reply, prompt: int, output: int) -> GenerateResponse:
+    calls = tuple(
+        ToolCall.from_raw(id=call.id or f"toolu_{i}", name=call.name, raw_arguments=raw)
+        for i, call in enumerate(reply.tool_calls)
+        for raw in [arguments_text(call)]
+    )
+    return GenerateResponse(
+        content=reply.full_text,
+        tool_calls=calls,
+        finish_reason=reply.openai_finish(),
+        usage=Usage(prompt_tokens=prompt, completion_tokens=output),
+    )
 
 
 def _message(reply: Reply, model: str, prompt: int, output: int) -> dict[str, object]:
-    content: list[dict[str, object]] = []
-    if reply.full_text:
-        content.append({"type": "text", "text": reply.full_text})
-    for i, call in enumerate(reply.tool_calls):
-        content.append(
-            {
-                "type": "tool_use",
-                "id": call.id or f"toolu_{i}",
-                "name": call.name,
-                "input": _tool_input(call.arguments),
-            }
-        )
-    return {
-        "id": "msg_fake",
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": content,
-        "stop_reason": reply.anthropic_finish(),
-        "stop_sequence": None,
-        "usage": {"input_tokens": prompt, "output_tokens": output},
-    }
+    answer = _answer(reply, prompt, output)
+    wire = response_to_wire(answer, id="msg_fake", model=model)
+    blocks = wire["content"][1 if answer.content else 0 :]
+    for block, call in zip(blocks, answer.tool_calls, strict=True):
+        if not call.arguments_are_valid_json:  # a scripted fault: the text as it is
+            block["input"] = call.raw_arguments
+    return wire
 
 
-def _event(kind: str, data: Mapping[str, object] | None = None, raw: str | None = None) -> bytes:
-    payload = raw if raw is not None else json.dumps({"type": kind, **(data or {})})
-    return f"event: {kind}\ndata: {payload}\n\n".encode()
+def _chunk(unit: Unit) -> Chunk:
+    match unit:
+        case TextPiece(text=text):
+            return Chunk(text=text)
+        case ToolStart(index=index, call=call):
+            delta = ToolCallDelta(index=index, id=call.id or f"toolu_{index}", name=call.name)
+            return Chunk(tool_calls=(delta,))
+        case ArgsPiece(index=index, text=text):
+            return Chunk(tool_calls=(ToolCallDelta(index=index, arguments=text),))
 
 
 def _stream_plan(reply: Reply, model: str, prompt: int, output: int, step: Step) -> StreamPlan:
-    start: dict[str, object] = {
-        "id": "msg_fake",
-        "type": "message",
-        "role": "assistant",
-        "model": model,
-        "content": [],
-        "stop_reason": None,
-        "stop_sequence": None,
-        "usage": {"input_tokens": prompt, "output_tokens": 1},
-    }
-    text_blocks = 1 if reply.pieces() else 0
-    chunks: list[bytes] = []
-    open_block: int | None = None  # the index of the content block being streamed
-
-    def begin(index: int, block: Mapping[str, object]) -> bytes:
-        nonlocal open_block
-        frames = b"" if open_block is None else _event("content_block_stop", {"index": open_block})
-        frames += _event("content_block_start", {"index": index, "content_block": block})
-        if open_block is None:  # as in Anthropic's documented example
-            frames += _event("ping")
-        open_block = index
-        return frames
-
-    for unit in stream_units(reply):
-        match unit:
-            case TextPiece(text=text):
-                frames = begin(0, {"type": "text", "text": ""}) if open_block is None else b""
-                delta = {"type": "text_delta", "text": text}
-                chunks.append(frames + _event("content_block_delta", {"index": 0, "delta": delta}))
-            case ToolStart(index=i, call=call):
-                block = {"type": "tool_use", "id": call.id or f"toolu_{i}", "name": call.name}
-                chunks.append(begin(text_blocks + i, {**block, "input": {}}))
-            case ArgsPiece(index=i, text=text):
-                delta = {"type": "input_json_delta", "partial_json": text}
-                chunks.append(
-                    _event("content_block_delta", {"index": text_blocks + i, "delta": delta})
-                )
-    tail = (
-        _event("ping")
-        if open_block is None
-        else _event("content_block_stop", {"index": open_block})
-    )
-    tail += _event(
-        "message_delta",
-        {
-            "delta": {"stop_reason": reply.anthropic_finish(), "stop_sequence": None},
-            "usage": {"output_tokens": output},
-        },
+    writer = EventWriter(id="msg_fake", model=model, prompt_tokens=prompt)
+    head = writer.first()
+    chunks = [writer.add(_chunk(unit)) for unit in stream_units(reply)]
+    writer.add(
+        Chunk(
+            finish_reason=reply.openai_finish(),
+            usage=Usage(prompt_tokens=prompt, completion_tokens=output),
+        )
     )
     message = step.message if not isinstance(step, Reply) else "Overloaded"
     return StreamPlan(
-        head=_event("message_start", {"message": start}),
+        head=head,
         chunks=chunks,
-        tail=tail + _event("message_stop"),
-        error=_event("error", {"error": {"type": "overloaded_error", "message": message}}),
+        tail=writer.end(),
+        error=error_event("overloaded_error", message),
         # named, because the SDK skips an event without a name before parsing its data
-        malformed=_event("content_block_delta", raw="{not json"),
+        malformed=b"event: content_block_delta\ndata: {not json\n\n",
         event_prefix=b"event: content_block_delta\n",
     )

@@ -14,11 +14,11 @@ from typing import Literal, TypeAlias
 
 import attrs
 
+from .._wire.anthropic_messages import stop_reason
+
 # A piece is a run of whitespace followed by a word, or trailing whitespace:
 # "".join(pieces) == text always, so streamed text reassembles exactly.
 _PIECES = re.compile(r"\s*\S+|\s+")
-
-_TO_ANTHROPIC_STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use"}
 
 
 def split_pieces(text: str) -> list[str]:
@@ -104,8 +104,7 @@ class Reply:
         return self.finish_reason or ("tool_calls" if self.tool_calls else "stop")
 
     def anthropic_finish(self) -> str:
-        reason = self.openai_finish()
-        return _TO_ANTHROPIC_STOP.get(reason, reason)
+        return stop_reason(self.openai_finish())
 
 
 FaultKind: TypeAlias = Literal[

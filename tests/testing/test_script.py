@@ -59,7 +59,7 @@ def test_text_and_chunks_must_agree() -> None:
         (Reply(tool_calls=[FakeToolCall(name="f")]), "tool_calls", "tool_use"),
         (Reply(text="x", finish_reason="length"), "length", "max_tokens"),
         (Reply(text="x", finish_reason="tool_calls"), "tool_calls", "tool_use"),
-        (Reply(text="x", finish_reason="content_filter"), "content_filter", "content_filter"),
+        (Reply(text="x", finish_reason="content_filter"), "content_filter", "refusal"),
     ],
 )
 def test_finish_reason_defaults_and_mapping(reply: Reply, openai: str, anthropic: str) -> None:

@@ -17,32 +17,14 @@ from abstractcore_actors._wire.openai_chat import request_body, response_from_wi
 from abstractcore_actors._wire.openai_chat_request import parse_chat
 from abstractcore_actors._wire.openai_chat_stream import ChunkWriter, FinalChunk, chunk_from_wire
 from abstractcore_actors.types import (
-    Chunk,
     GenerateResponse,
     Message,
     Request,
     TokenLogprob,
-    ToolCall,
-    ToolCallDelta,
     ToolSpec,
     Usage,
 )
-
-text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
-names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_-]{0,10}", fullmatch=True)
-ids = st.from_regex(r"call_[a-z0-9]{1,6}", fullmatch=True)
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-1000, 1000) | text,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
-    max_leaves=6,
-)
-arguments = st.dictionaries(names, json_values, max_size=3)
-
-
-@st.composite
-def tool_calls(draw: st.DrawFn) -> ToolCall:
-    args = draw(arguments)
-    return ToolCall.from_raw(id=draw(ids), name=draw(names), raw_arguments=json.dumps(args))
+from tests.wire.strategies import chunks_of, ids, names, text, tool_calls
 
 
 @st.composite
@@ -132,25 +114,6 @@ def test_a_whole_answer_encoded_decodes_to_itself(response: GenerateResponse) ->
     assert response_from_wire(wire) == response
 
 
-def _chunks_of(response: GenerateResponse, pieces: list[str]) -> list[Chunk]:
-    """The answer as a stream would carry it: text pieces (each with its own
-    token's logprobs), then each call's head and argument pieces, then the end."""
-    chunks = []
-    tokens = list(response.logprobs)
-    for i, piece in enumerate(pieces):
-        own = (tokens[i],) if i < len(tokens) else ()
-        chunks.append(Chunk(text=piece, logprobs=own))
-    for index, call in enumerate(response.tool_calls):
-        chunks.append(Chunk(tool_calls=(ToolCallDelta(index=index, id=call.id, name=call.name),)))
-        raw = call.raw_arguments
-        for cut in range(0, len(raw), 7):
-            chunks.append(
-                Chunk(tool_calls=(ToolCallDelta(index=index, arguments=raw[cut : cut + 7]),))
-            )
-    chunks.append(Chunk(finish_reason=response.finish_reason, usage=response.usage))
-    return chunks
-
-
 def _frames(raw: bytes) -> list[Any]:
     out = []
     for event in raw.decode().split("\n\n"):
@@ -173,7 +136,7 @@ def test_a_stream_encoded_decodes_to_the_same_answer(
         logprobs=response.logprobs[: len(pieces)],
     )
     writer = ChunkWriter(id="x", model="m", created=1, include_usage=True)
-    raw = writer.first() + b"".join(writer.add(c) for c in _chunks_of(response, pieces))
+    raw = writer.first() + b"".join(writer.add(c) for c in chunks_of(response, pieces))
     raw += writer.end()
     final = FinalChunk()
     accumulated = Accumulator()

@@ -1,0 +1,44 @@
+"""Hypothesis strategies the wire codecs' round-trip tests share."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import strategies as st
+
+from abstractcore_actors.types import Chunk, GenerateResponse, ToolCall, ToolCallDelta
+
+text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
+names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_-]{0,10}", fullmatch=True)
+ids = st.from_regex(r"call_[a-z0-9]{1,6}", fullmatch=True)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-1000, 1000) | text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=6,
+)
+arguments = st.dictionaries(names, json_values, max_size=3)
+
+
+@st.composite
+def tool_calls(draw: st.DrawFn) -> ToolCall:
+    args = draw(arguments)
+    return ToolCall.from_raw(id=draw(ids), name=draw(names), raw_arguments=json.dumps(args))
+
+
+def chunks_of(response: GenerateResponse, pieces: list[str]) -> list[Chunk]:
+    """The answer as a stream would carry it: text pieces (each with its own
+    token's logprobs), then each call's head and argument pieces, then the end."""
+    chunks = []
+    tokens = list(response.logprobs)
+    for i, piece in enumerate(pieces):
+        own = (tokens[i],) if i < len(tokens) else ()
+        chunks.append(Chunk(text=piece, logprobs=own))
+    for index, call in enumerate(response.tool_calls):
+        chunks.append(Chunk(tool_calls=(ToolCallDelta(index=index, id=call.id, name=call.name),)))
+        raw = call.raw_arguments
+        for cut in range(0, len(raw), 7):
+            chunks.append(
+                Chunk(tool_calls=(ToolCallDelta(index=index, arguments=raw[cut : cut + 7]),))
+            )
+    chunks.append(Chunk(finish_reason=response.finish_reason, usage=response.usage))
+    return chunks
