@@ -26,8 +26,8 @@ from ._errors import ValidationError as ValidationError
 from ._hibernation import DEFAULT_HIBERNATE_AFTER as DEFAULT_HIBERNATE_AFTER
 from ._protocol import StreamSink as StreamSink
 from ._ref import ActorRef as ActorRef
-from ._supervisor import CrashReport as CrashReport
-from ._supervisor import Strategy as Strategy
+from ._restart_policy import CrashReport as CrashReport
+from ._restart_policy import Strategy as Strategy
 from ._supervisor import Supervisor as Supervisor
 from ._system import ActorSystem as ActorSystem
 from ._system import open_actor_system as open_actor_system

@@ -26,7 +26,7 @@ from ._errors import ActorUnavailable, ValidationError
 from ._protocol import Ask, Envelope, Stream
 
 if TYPE_CHECKING:
-    from ._supervisor import Strategy
+    from ._restart_policy import Strategy
 
 # The first park lasts this long; each park that follows soon after doubles it.
 BACK_OFF_INITIAL = 1.0

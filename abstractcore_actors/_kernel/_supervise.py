@@ -10,7 +10,8 @@ import trio
 
 from ._errors import SupervisorGaveUp, ValidationError
 from ._reasons import unwrap
-from ._supervisor import Strategy, Supervisor
+from ._restart_policy import Strategy
+from ._supervisor import Supervisor
 
 if TYPE_CHECKING:
     from ._system import ActorSystem

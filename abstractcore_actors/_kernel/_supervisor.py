@@ -22,7 +22,6 @@ restarted later (see `_backoff`). Crash reasons are kept in `crashes`.
 
 from __future__ import annotations
 
-import enum
 import math
 from collections import deque
 from typing import TYPE_CHECKING, final
@@ -37,20 +36,13 @@ from ._errors import ActorCrashed, SupervisorGaveUp, ValidationError
 from ._hibernation import DEFAULT_HIBERNATE_AFTER, Sweeper
 from ._lazy_event import LazyEvent
 from ._reasons import split_crash, unwrap
+from ._restart_policy import CrashReport, RestartIntensity, Strategy
 
 if TYPE_CHECKING:
     from ._ref import ActorRef
     from ._system import ActorSystem
 
 _KEPT_CRASHES = 100
-
-
-class Strategy(enum.Enum):
-    """Which children a supervisor restarts when one crashes."""
-
-    ONE_FOR_ONE = "one_for_one"
-    ONE_FOR_ALL = "one_for_all"
-    REST_FOR_ONE = "rest_for_one"
 
 
 @attrs.frozen(kw_only=True)
@@ -68,16 +60,6 @@ class _Unpark:
 
     cell: Cell
     parked: Parked
-
-
-@attrs.frozen(kw_only=True)
-class CrashReport:
-    """One crash, as the supervisor recorded it."""
-
-    actor: str
-    reason: BaseException
-    at: float
-    restarts: int
 
 
 @final
@@ -102,7 +84,7 @@ class Supervisor:
         self._system = system
         self._nursery = nursery
         self._children: list[Cell] = []
-        self._recent: deque[float] = deque()
+        self._intensity = RestartIntensity(max_restarts=max_restarts, within=within)
         self._control_send, self._control_recv = trio.open_memory_channel[ChildExited | _Unpark](
             math.inf
         )
@@ -315,10 +297,7 @@ class Supervisor:
                 return False
             self._park(cell, cell.back_off.park(now, reason))
             return True
-        self._recent.append(now)
-        while self._recent and self._recent[0] <= now - self.within:
-            self._recent.popleft()
-        if len(self._recent) > self.max_restarts:
+        if self._intensity.exceeded(now):
             gave_up = SupervisorGaveUp(self.name, cell.name, self.max_restarts, self.within)
             gave_up.crashes = [report.reason for report in self.crashes]
             raise gave_up from reason
@@ -340,14 +319,7 @@ class Supervisor:
         self._control_send.send_nowait(_Unpark(cell=cell, parked=parked))
 
     async def _restart(self, crashed: Cell) -> None:
-        index = self._children.index(crashed)
-        match self.strategy:
-            case Strategy.ONE_FOR_ONE:
-                group = [crashed]
-            case Strategy.ONE_FOR_ALL:
-                group = list(self._children)
-            case Strategy.REST_FOR_ONE:
-                group = self._children[index:]
+        group = self.strategy.group(self._children, crashed)
         for cell in reversed(group):  # stop in reverse start order
             if cell is not crashed:
                 cell.stop_incarnation()  # wakes it if it hibernates: `stopped` runs

@@ -15,8 +15,9 @@ from ._behaviour import BehaviourFactory
 from ._errors import ActorNotFound, NameTaken, ValidationError
 from ._hibernation import DEFAULT_HIBERNATE_AFTER
 from ._protocol import CallIds
+from ._restart_policy import Strategy
 from ._supervise import supervise
-from ._supervisor import Strategy, Supervisor
+from ._supervisor import Supervisor
 
 if TYPE_CHECKING:
     from ._cell import Cell

@@ -41,36 +41,20 @@ from ..events import (
     Emitter,
     ErrorOccurred,
     EventBus,
-    FirstToken,
-    GenerationChunk,
     GenerationCompleted,
     GenerationStarted,
     RetryAttempted,
     RetryExhausted,
 )
-from ..types import Chunk, GenerateResponse, Request, Timings, Usage
-from ._adapter import Accepted, Adapter, ProviderConfig
+from ..types import GenerateResponse, Request, Timings, Usage
+from ._adapter import Adapter, ProviderConfig
 from ._calls import GenerateCall, ProviderPolicy, StreamCall
 from ._embed import EmbedCall, serve_embed
 from ._internal import internal_error
 from ._resilience import CircuitBreaker, FreeSlot
+from ._stream_attempt import StreamTally, stream_once
 
 T = TypeVar("T")
-
-# Upper bound on closing an upstream response after a cancel.
-_CLOSE_GRACE = 5.0
-
-
-@attrs.define(eq=False)
-class _StreamTally:
-    """What one streamed call has produced so far, for its events."""
-
-    start: float
-    ttft: float | None = None
-    ttft_reported: bool = False
-    accepted: bool = False  # ACCEPTED passed on to the reader
-    finish_reason: str | None = None
-    usage: Usage | None = None
 
 
 class ProviderActor(Behaviour):
@@ -138,7 +122,7 @@ class ProviderActor(Behaviour):
         match message:
             case StreamCall(request=request, timeout=timeout):
                 events = self.emitter(request.request_id, request.session_id)
-                tally = _StreamTally(start=trio.current_time())
+                tally = StreamTally(start=trio.current_time())
                 await events.emit(GenerationStarted, stream=True)
                 try:
                     await self._stream(request, self.deadline(timeout), sink, events, tally)
@@ -187,7 +171,7 @@ class ProviderActor(Behaviour):
         timeout = self.policy.timeout if timeout is None else timeout
         return math.inf if timeout is None else trio.current_time() + timeout
 
-    def _timed_out(self, deadline: float) -> ProviderTimeout:
+    def timed_out(self, deadline: float) -> ProviderTimeout:
         budget = deadline - trio.current_time()
         return ProviderTimeout(
             f"no complete answer within the call's deadline ({budget:+.1f}s left)",
@@ -269,7 +253,7 @@ class ProviderActor(Behaviour):
                 return result
         assert scope.cancelled_caught
         self.breaker.finished_neutral()
-        raise self._timed_out(deadline)
+        raise self.timed_out(deadline)
 
     async def _stream(
         self,
@@ -277,14 +261,14 @@ class ProviderActor(Behaviour):
         deadline: float,
         sink: StreamSink,
         events: Emitter,
-        tally: _StreamTally,
+        tally: StreamTally,
     ) -> None:
         attempt = 0
         while True:
             attempt += 1
             self._admit()
             try:
-                await self._stream_once(request, deadline, sink, events, tally)
+                await stream_once(self, request, deadline, sink, events, tally)
             except InternalError:
                 self.breaker.finished_neutral()
                 raise
@@ -299,105 +283,3 @@ class ProviderActor(Behaviour):
                 raise
             self.breaker.succeeded()
             return
-
-    async def _stream_once(
-        self,
-        request: Request,
-        deadline: float,
-        sink: StreamSink,
-        events: Emitter,
-        tally: _StreamTally,
-    ) -> bool:
-        """One attempt; returns whether any chunk was sent.
-
-        One cancel scope per attempt (not one per chunk: that costs more than
-        the rest of our per-chunk work together). Its deadline is the call's
-        deadline or, while waiting for the next chunk, the stall limit — moved
-        forward lazily, at most every half `read_timeout`, so a stalled stream
-        fails between ½ and 1 `read_timeout` after its last chunk.
-        """
-        read_timeout = self.config.read_timeout
-        sent = False
-        idle_until = -math.inf
-        with trio.CancelScope(deadline=deadline) as scope:
-            async with FreeSlot(self.limiter):
-                upstream = self.adapter.stream(request)
-                try:
-                    while True:
-                        now = trio.current_time()
-                        if idle_until - now < read_timeout / 2:
-                            idle_until = now + read_timeout
-                            scope.deadline = min(deadline, idle_until)
-                        try:
-                            chunk = await upstream.__anext__()
-                        except StopAsyncIteration:
-                            break
-                        except ProviderError:
-                            raise
-                        except Exception as exc:  # not the upstream's fault: see the top
-                            raise self.internal_error(exc) from exc
-                        if isinstance(chunk, Accepted):
-                            if not tally.accepted:  # once, though a retry accepts again
-                                tally.accepted = True
-                                try:
-                                    sink.send_nowait(chunk)
-                                except trio.WouldBlock:  # an unbuffered reader
-                                    await sink.send(chunk)
-                            continue
-                        sent = True
-                        if tally.ttft is None or chunk.is_final or chunk.usage is not None:
-                            _tally(tally, chunk)
-                            if tally.ttft is not None and not tally.ttft_reported:
-                                tally.ttft_reported = True
-                                await events.emit(FirstToken, ttft=tally.ttft)
-                        if events.listening:
-                            # waiting on a lossless subscriber is no stall
-                            scope.deadline = deadline
-                            idle_until = -math.inf
-                            await events.emit(
-                                GenerationChunk,
-                                text=chunk.text,
-                                tool_calls=tuple(d.name for d in chunk.tool_calls if d.name),
-                            )
-                        try:
-                            sink.send_nowait(chunk)
-                        except trio.WouldBlock:
-                            # the reader is behind: waiting for it is no stall
-                            scope.deadline = deadline
-                            await sink.send(chunk)
-                            idle_until = -math.inf  # restart the stall clock
-                except ProviderError as exc:
-                    exc.first_token_sent = sent
-                    raise
-                finally:
-                    # Shielded (and bounded): a cancelled caller must still get
-                    # the upstream response closed, or its socket would linger.
-                    with trio.move_on_after(_CLOSE_GRACE, shield=True):
-                        try:
-                            await upstream.aclose()  # type: ignore[attr-defined]
-                        except Exception as exc:  # the call's own error matters more
-                            self.internal_error(exc, "closing the upstream response")
-        if scope.cancelled_caught:
-            error = (
-                self._timed_out(deadline)
-                if trio.current_time() >= deadline
-                else (
-                    ProviderTimeout(
-                        f"the stream stalled: no data for {read_timeout:g}s",
-                        provider=self.config.provider,
-                        model=self.config.model,
-                    )
-                )
-            )
-            error.first_token_sent = sent
-            raise error
-        return sent
-
-
-def _tally(tally: _StreamTally, chunk: Chunk) -> None:
-    if tally.ttft is None and (chunk.text or chunk.tool_calls):
-        tally.ttft = trio.current_time() - tally.start
-    if chunk.finish_reason is not None:
-        tally.finish_reason = chunk.finish_reason
-    if chunk.usage is not None:
-        tally.usage = chunk.usage
