@@ -17,6 +17,7 @@ from ._convert import unexpected as unexpected
 from ._describe import JsonSchema as JsonSchema
 from ._describe import describe as describe
 from ._describe import json_default as json_default
+from ._describe import object_schema as object_schema
 from ._describe import record_schema as record_schema
 from ._docstring import Docstring as Docstring
 from ._docstring import parse_docstring as parse_docstring

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import enum
 import typing
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from ._docstring import parse_docstring
@@ -27,6 +28,7 @@ from ._types import (
     ARRAY_ORIGINS,
     MAPPING_ORIGINS,
     NO_DEFAULT,
+    Field,
     UnsupportedType,
     is_record,
     is_union,
@@ -161,27 +163,50 @@ def record_schema(cls: type, seen: tuple[type, ...] = (), *, defaults: bool = Tr
             "(flatten it, or take a list of a non-recursive class)"
         )
     doc = parse_docstring(_own_docstring(cls))
+    schema = object_schema(
+        record_fields(cls),
+        doc.parameters,
+        (*seen, cls),
+        defaults=defaults,
+        label=lambda key: f"field {cls.__name__}.{key}",
+    )
+    if doc.summary:
+        schema["description"] = doc.summary
+    return schema
+
+
+def object_schema(
+    fields: Iterable[Field],
+    described: Mapping[str, str],
+    seen: tuple[type, ...] = (),
+    *,
+    defaults: bool = True,
+    label: Callable[[str], str],
+) -> JsonSchema:
+    """The object schema of named fields: a record's, or a tool function's parameters.
+
+    A field's description is its `Annotated` text, else its own (`metadata`),
+    else the docstring's line for it (`described`), else the summary of its
+    type, when that is a record. Raises UnsupportedType prefixed with `label(key)`."""
     properties: JsonSchema = {}
     required: list[str] = []
-    for field in record_fields(cls):
+    for field in fields:
+        hint, annotated = strip_annotated(field.hint)
         try:
-            schema = describe(field.hint, (*seen, cls), defaults=defaults)
+            schema = describe(hint, seen, defaults=defaults)
         except UnsupportedType as exc:
-            raise UnsupportedType(f"field {cls.__name__}.{field.key}: {exc}") from None
-        description = field.description or doc.parameters.get(field.key, "")
-        if description and "description" not in schema:
+            raise UnsupportedType(f"{label(field.key)}: {exc}") from None
+        description = annotated or field.description or described.get(field.key, "")
+        if description:
             schema["description"] = description
         if field.required:
             required.append(field.key)
         elif defaults and (default := json_default(field.default)) is not NO_DEFAULT:
             schema["default"] = default
         properties[field.key] = schema
-    schema = {
+    return {
         "type": "object",
         "properties": properties,
         "required": required,
         "additionalProperties": False,
     }
-    if doc.summary:
-        schema["description"] = doc.summary
-    return schema

@@ -19,11 +19,11 @@ import attrs
 from .._schema import (
     NO_DEFAULT,
     SUPPORTED,
+    Field,
     JsonSchema,
     UnsupportedType,
-    describe,
     is_union,
-    json_default,
+    object_schema,
     parse_docstring,
     strip_annotated,
 )
@@ -60,7 +60,7 @@ def describe_function(fn: Callable[..., Any], tool_name: str) -> FunctionShape:
     hints = _type_hints(fn, tool_name)
     doc = parse_docstring(inspect.getdoc(fn))
     parameters: list[Parameter] = []
-    properties: JsonSchema = {}
+    fields: list[Field] = []
     context_parameter: str | None = None
     for name, param in signature.parameters.items():
         where = f"tool {tool_name}, parameter {name!r}"
@@ -77,25 +77,23 @@ def describe_function(fn: Callable[..., Any], tool_name: str) -> FunctionShape:
             context_parameter = name
             continue
         required = param.default is inspect.Parameter.empty
-        try:
-            schema = describe(annotation)
-        except UnsupportedType as exc:
-            raise ValidationError(f"{where}: {exc}; use {SUPPORTED}") from None
+        field = Field(
+            key=name,
+            hint=hints[name],
+            required=required,
+            default=NO_DEFAULT if required else param.default,
+        )
+        fields.append(field)
         description = annotated_text or doc.parameters.get(name, "")
-        if description:
-            schema["description"] = description
-        if not required and (default := json_default(param.default)) is not NO_DEFAULT:
-            schema["default"] = default
-        properties[name] = schema
         parameters.append(
             Parameter(name=name, annotation=annotation, required=required, description=description)
         )
-    schema = {
-        "type": "object",
-        "properties": properties,
-        "required": [p.name for p in parameters if p.required],
-        "additionalProperties": False,
-    }
+    try:
+        schema = object_schema(
+            fields, doc.parameters, label=lambda key: f"tool {tool_name}, parameter {key!r}"
+        )
+    except UnsupportedType as exc:
+        raise ValidationError(f"{exc}; use {SUPPORTED}") from None
     return FunctionShape(
         summary=doc.summary,
         parameters=tuple(parameters),
