@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -21,9 +20,7 @@ from ..events import EmbeddingCompleted, EmbeddingStarted
 from ..types import EmbeddingRequest, EmbeddingResponse
 from ._adapter import Embedder
 from ._catalogue import PROVIDERS
-
-if TYPE_CHECKING:
-    from ._actor import ProviderActor
+from ._host import ProviderHost
 
 # OpenAI's limit on inputs per request; larger batches are the caller's to split.
 MAX_INPUTS = 2048
@@ -107,7 +104,7 @@ def _no_tokens(provider: str, model: str) -> UnsupportedOperation:
     )
 
 
-async def serve_embed(actor: ProviderActor, call: EmbedCall) -> EmbeddingResponse:
+async def serve_embed(actor: ProviderHost, call: EmbedCall) -> EmbeddingResponse:
     """Answer one EmbedCall inside the provider actor."""
     request = call.request
     config = actor.config

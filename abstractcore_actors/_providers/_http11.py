@@ -39,60 +39,17 @@ limit is closed, never reused.
 from __future__ import annotations
 
 import math
-import select
 import ssl
 from collections import deque
 from collections.abc import Mapping
 
-import httptools
 import trio
 
+from ._http11_connection import Connection
 from ._http11_response import Response
-from ._http11_wire import Origin, Parse, request_head
+from ._http11_wire import Origin, request_head
 from ._limits import Limits, describe
 from ._transport import TransportCutShort, TransportLimit, TransportTimeout, TransportUnavailable
-
-_READ_SIZE = 65536
-
-
-class _Connection:
-    """One socket (or TLS stream) and the parser of its current response."""
-
-    __slots__ = ("idle_since", "parse", "socket", "stream")
-
-    def __init__(self, stream: trio.abc.Stream, socket: trio.socket.SocketType) -> None:
-        self.stream = stream
-        self.socket = socket
-        self.idle_since = 0.0
-        self.parse = Parse()
-
-    def next_response(self) -> None:
-        """Ready for the next response on this (kept-alive) connection."""
-        self.parse = Parse()
-
-    async def receive(self) -> int:
-        """Feed the next bytes from the socket to the parser: how many, 0 at EOF."""
-        try:
-            data = await self.stream.receive_some(_READ_SIZE)
-        except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-            raise TransportUnavailable(f"the connection broke ({exc.__cause__ or exc})") from exc
-        if not data:
-            return 0
-        try:
-            self.parse.parser.feed_data(data)
-        except httptools.HttpParserError as exc:
-            raise TransportCutShort(f"the response is not well-formed HTTP/1.1 ({exc})") from exc
-        return len(data)
-
-    def closed_by_peer(self) -> bool:
-        """An idle connection with something to read has been closed by the
-        server (or broken): an idle HTTP/1.1 server sends nothing."""
-        return _readable_now(self.socket.fileno())
-
-    async def aclose(self) -> None:
-        # Shielded: a cancelled caller must still get its socket closed.
-        with trio.CancelScope(shield=True):
-            await self.stream.aclose()
 
 
 class Http11Client:
@@ -127,8 +84,8 @@ class Http11Client:
         self._max_keepalive = max_keepalive
         self._keepalive_expiry = keepalive_expiry
         self._ssl_context = ssl_context
-        self._idle: deque[_Connection] = deque()
-        self._open: set[_Connection] = set()
+        self._idle: deque[Connection] = deque()
+        self._open: set[Connection] = set()
         self._closed = False
 
     def __repr__(self) -> str:  # never the headers: they carry the API key
@@ -152,7 +109,7 @@ class Http11Client:
             self._ssl_context = httpx.create_ssl_context()
         return self._ssl_context
 
-    async def _connect(self) -> _Connection:
+    async def _connect(self) -> Connection:
         origin = self.origin
         try:
             with trio.fail_after(self._connect_timeout):
@@ -175,11 +132,11 @@ class Http11Client:
             raise TransportUnavailable(
                 f"cannot connect to {origin!r} ({type(reason).__name__}: {reason})"
             ) from exc
-        connection = _Connection(stream, tcp.socket)
+        connection = Connection(stream, tcp.socket)
         self._open.add(connection)
         return connection
 
-    async def _checkout(self) -> _Connection:
+    async def _checkout(self) -> Connection:
         """An idle connection that still looks alive, or a new one."""
         now = trio.current_time()
         idle = self._idle
@@ -192,11 +149,11 @@ class Http11Client:
             await self._discard(connection)
         return await self._connect()
 
-    async def _discard(self, connection: _Connection) -> None:
+    async def _discard(self, connection: Connection) -> None:
         self._open.discard(connection)
         await connection.aclose()
 
-    async def _release(self, connection: _Connection, reusable: bool) -> None:
+    async def _release(self, connection: Connection, reusable: bool) -> None:
         """A response ended: keep its connection for the next request, or close it."""
         if not self._closed and reusable and len(self._idle) < self._max_keepalive:
             connection.next_response()
@@ -232,7 +189,7 @@ class Http11Client:
             raise
 
     async def _exchange(
-        self, connection: _Connection, path: str, body: bytes, whole: bool
+        self, connection: Connection, path: str, body: bytes, whole: bool
     ) -> Response:
         target = (self.origin.prefix + path).encode()
         data = b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s" % (
@@ -265,7 +222,7 @@ class Http11Client:
                     )
         if not parse.head_done:
             raise TransportTimeout(f"no response head within {self._read_timeout:g}s")
-        response = Response(self, connection, parse.status)
+        response = Response(connection, parse.status, self.limits, self.body_timeout, self._release)
         if whole:
             response.body = await response.read_body()
         return response
@@ -277,17 +234,3 @@ class Http11Client:
         connections, self._open = self._open, set()
         for connection in connections:
             await connection.aclose()
-
-
-def _readable_now(fd: int) -> bool:
-    """Whether `fd` has something to read (or an EOF) right now, without waiting.
-
-    poll() where the platform has it (POSIX: no limit on the fd's number);
-    select() elsewhere (Windows, whose sockets select takes whatever their number).
-    """
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        return bool(poller.poll(0))
-    readable, _, _ = select.select([fd], [], [], 0)
-    return bool(readable)

@@ -5,16 +5,14 @@ under the client's limits: decoded a bounded step at a time, at most
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 import trio
 
+from ._http11_connection import Connection
 from ._inflate import Inflater
-from ._limits import describe
+from ._limits import Limits, describe
 from ._transport import TransportCutShort, TransportLimit, TransportTimeout
-
-if TYPE_CHECKING:
-    from ._http11 import Http11Client, _Connection
 
 
 class Response:
@@ -22,21 +20,32 @@ class Response:
     `receive_some`, or was read whole by `post(whole=True)` (`body`)."""
 
     __slots__ = (
-        "_client",
+        "_body_timeout",
         "_connection",
         "_corrupt",
         "_done",
         "_ending",
         "_inflater",
+        "_limits",
+        "_release",
         "body",
         "headers",
         "status",
     )
 
-    def __init__(self, client: Http11Client, connection: _Connection, status: int) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        status: int,
+        limits: Limits,
+        body_timeout: float,
+        release: Callable[[Connection, bool], Awaitable[None]],
+    ) -> None:
         self.status = status
         self.headers = connection.parse.headers
-        self._client = client
+        self._limits = limits
+        self._body_timeout = body_timeout
+        self._release = release  # gives the connection back to its pool, or closes it
         self._connection = connection
         self._done = False  # the connection went back to the pool, or was closed
         # Once the body's end was read: whether its connection may serve another request.
@@ -45,9 +54,7 @@ class Response:
         # the connection is closed, never given to another request.
         self._corrupt = False
         self.body: bytes | None = None  # the whole body, when posted with whole=True
-        self._inflater = Inflater.for_encoding(
-            self.headers.get("content-encoding", ""), client.limits
-        )
+        self._inflater = Inflater.for_encoding(self.headers.get("content-encoding", ""), limits)
 
     async def receive_some(self) -> bytes:
         """The next bytes of the body (decoded, at most `_inflate.STEP` of them),
@@ -111,8 +118,8 @@ class Response:
         """The whole body, under the limits of `read`, keeping the connection
         until `aclose` or `abort`: the caller may still find the body unusable
         (JSON nested too deep) and then close rather than reuse it."""
-        limit = self._client.limits.max_body_bytes
-        timeout = self._client.body_timeout
+        limit = self._limits.max_body_bytes
+        timeout = self._body_timeout
         pieces: list[bytes] = []
         size = 0
         try:
@@ -143,7 +150,7 @@ class Response:
     async def _end(self, *, reusable: bool) -> None:
         if not self._done:
             self._done = True
-            await self._client._release(self._connection, reusable and not self._corrupt)
+            await self._release(self._connection, reusable and not self._corrupt)
 
     async def aclose(self) -> None:
         """Give the connection back (body read to its end) or close it (not).

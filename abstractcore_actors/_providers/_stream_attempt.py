@@ -7,7 +7,6 @@ the attempt ends. The provider actor (`_actor.py`) retries around it.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -17,10 +16,8 @@ from ..errors import ProviderError, ProviderTimeout
 from ..events import Emitter, FirstToken, GenerationChunk
 from ..types import Chunk, Request, Usage
 from ._adapter import Accepted
+from ._host import ProviderHost
 from ._resilience import FreeSlot
-
-if TYPE_CHECKING:
-    from ._actor import ProviderActor
 
 # Upper bound on closing an upstream response after a cancel.
 _CLOSE_GRACE = 5.0
@@ -39,7 +36,7 @@ class StreamTally:
 
 
 async def stream_once(
-    actor: ProviderActor,
+    actor: ProviderHost,
     request: Request,
     deadline: float,
     sink: StreamSink,
