@@ -15,6 +15,8 @@ from ._kernel import Parked as Parked
 from ._kernel import Strategy as Strategy
 from ._kernel import StreamSink as StreamSink
 from ._kernel import Supervisor as Supervisor
+from ._pricing import Price as Price
+from ._pricing import PriceBook as PriceBook
 from ._providers import LLM as LLM
 from ._providers import ResponseStream as ResponseStream
 from ._providers import RetryPolicy as RetryPolicy
@@ -74,6 +76,7 @@ from .structured import StructuredUsage as StructuredUsage
 from .structured import generate_structured as generate_structured
 from .structured import stream_structured as stream_structured
 from .types import Chunk as Chunk
+from .types import Cost as Cost
 from .types import EmbeddingResponse as EmbeddingResponse
 from .types import GenerateResponse as GenerateResponse
 from .types import Message as Message

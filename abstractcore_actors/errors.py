@@ -132,10 +132,13 @@ class ProviderUnavailable(ProviderError):
 
 
 class CircuitOpen(ProviderUnavailable):
-    """Recent calls failed so often that calls fail fast until the breaker half-opens."""
+    """Recent calls failed so often that calls fail fast until the breaker
+    half-opens, in `retry_after` seconds (a router cools the deployment down
+    that long)."""
 
     retryable = False
     advice = "wait for the breaker to half-open, or route to another provider"
+    retry_after = 0.0
 
 
 class ProviderPaused(ProviderUnavailable):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, final
 
@@ -26,6 +26,7 @@ from ._kernel import (
     Supervisor,
     open_actor_system,
 )
+from ._pricing import Price, PriceBook
 from ._providers import (
     LLM,
     Adapter,
@@ -35,6 +36,7 @@ from ._providers import (
     adapter_factory,
     build_provider,
 )
+from ._routing import Deployment, RouterActor, RoutingStrategy
 from ._tools import ToolRegistry, coerce_tools
 from .errors import NotUnderTrio, ValidationError
 from .events import EventBus, SessionCreated
@@ -45,9 +47,13 @@ from .sessions import Session, SessionActor, SessionCore, SessionState, TurnCont
 class Runtime:
     """Everything a program needs, hanging off one object. Made by `open_runtime()`."""
 
-    def __init__(self, actors: ActorSystem, env: Mapping[str, str]) -> None:
+    def __init__(
+        self, actors: ActorSystem, env: Mapping[str, str], prices: PriceBook | None = None
+    ) -> None:
         self.actors = actors
         self._env = env
+        self.prices = prices if prices is not None else PriceBook()
+        """Prices and context windows per model (see docs/routing.md)."""
         self.events = EventBus(actors)
         """Every event of this runtime: `async with rt.events.subscribe(...) as events:`."""
 
@@ -114,7 +120,7 @@ class Runtime:
                 n += 1
                 name = f"{base}#{n}"
         ref = self.actors.root.spawn_nowait(
-            lambda: ProviderActor(config, policy, make_adapter, self.events),
+            lambda: ProviderActor(config, policy, make_adapter, self.events, self.prices),
             name=name,
             concurrency=None,
             mailbox_size=max(64, policy.max_concurrent * 4),
@@ -124,7 +130,44 @@ class Runtime:
             # whole runtime — or the gateway serving every other model.
             give_up=GiveUp.BACK_OFF,
         )
-        return LLM(ref, config)
+        return LLM(ref, config, self.prices)
+
+    def router(
+        self,
+        name: str,
+        deployments: Sequence[Deployment | LLM],
+        *,
+        strategy: RoutingStrategy | str = "fallback",
+        min_tier: int = 0,
+        seed: int | None = None,
+    ) -> LLM:
+        """Start a router actor over `deployments` and return its `LLM` handle.
+
+        Each deployment is a `Deployment` (an LLM with weight, tags, tier,
+        context window) or a bare LLM. `strategy`: fallback (in order),
+        weighted, least_busy, lowest_latency or cheapest (at `min_tier` or
+        above). The handle goes wherever an LLM goes; answers carry their
+        `route`. Raises ValidationError for no deployments, a duplicate
+        name or an unknown strategy. See docs/routing.md.
+        """
+        chosen = RoutingStrategy.parse(strategy)
+        items = [d if isinstance(d, Deployment) else Deployment(llm=d) for d in deployments]
+        if not items:
+            raise ValidationError(f"router {name!r} needs at least one deployment")
+        labels = [d.label for d in items]
+        doubled = sorted({label for label in labels if labels.count(label) > 1})
+        if doubled:
+            raise ValidationError(
+                f"router {name!r} lists {', '.join(doubled)} twice; give each a distinct name="
+            )
+        ref = self.actors.root.spawn_nowait(
+            lambda: RouterActor(name, items, chosen, self.events, min_tier=min_tier, seed=seed),
+            name=f"router:{name}",
+            concurrency=None,
+            mailbox_size=256,
+            give_up=GiveUp.BACK_OFF,
+        )
+        return LLM(ref, ProviderConfig(provider="router", model=name), self.prices)
 
     def check_llm(self, provider: str, model: str | None = None, **options: Any) -> None:
         """Raise what `create_llm` with these arguments would raise (ValidationError,
@@ -201,7 +244,10 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(
-    *, cancel_grace: float = 5.0, env: Mapping[str, str] | None = None
+    *,
+    cancel_grace: float = 5.0,
+    env: Mapping[str, str] | None = None,
+    prices: Mapping[str, Mapping[str, Any] | Price] | PriceBook | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open the runtime in the caller's task; it lives as long as the block.
 
@@ -213,10 +259,15 @@ async def open_runtime(
     `env` is where API keys and base URLs are looked up (default:
     `os.environ`); pass a dict to keep a runtime away from the process
     environment.
+
+    `prices` overrides or adds prices per "provider/model" or model, in USD
+    per 1M tokens (`{"my-model": {"input": 0.2, "output": 0.8}}`), over
+    genai-prices' data set; or pass a `PriceBook` (see docs/routing.md).
     """
     require_trio("open_runtime()")
+    book = prices if isinstance(prices, PriceBook) else PriceBook(prices)
     async with open_actor_system(cancel_grace=cancel_grace) as actors:
-        runtime = Runtime(actors, os.environ if env is None else env)
+        runtime = Runtime(actors, os.environ if env is None else env, book)
         try:
             yield runtime
         finally:

@@ -32,6 +32,9 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     estimated: bool = False
+    # Of the prompt tokens, those read from the provider's prompt cache
+    # (billed at the cheaper cached-input price where there is one).
+    cached_prompt_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -42,7 +45,43 @@ class Usage:
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             estimated=self.estimated or other.estimated,
+            cached_prompt_tokens=self.cached_prompt_tokens + other.cached_prompt_tokens,
         )
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class Cost:
+    """What one call (or, summed with `+`, many) cost, in US dollars.
+
+    Kept as whole billionths of a dollar (`nano_usd`), so sums and budgets are
+    exact. `unpriced` names the models whose price is unknown: then `usd` is
+    None — an unknown cost is never reported as 0 — and `priced_usd` is the
+    part that had a price. A self-hosted model is priced at 0 (see
+    docs/routing.md), which is a known price.
+    """
+
+    nano_usd: int = 0
+    unpriced: tuple[str, ...] = ()
+
+    @classmethod
+    def unknown(cls, model: str) -> Cost:
+        return cls(unpriced=(model,))
+
+    @property
+    def known(self) -> bool:
+        return not self.unpriced
+
+    @property
+    def usd(self) -> float | None:
+        return None if self.unpriced else self.nano_usd / 1e9
+
+    @property
+    def priced_usd(self) -> float:
+        return self.nano_usd / 1e9
+
+    def __add__(self, other: Cost) -> Cost:
+        unpriced = self.unpriced + tuple(m for m in other.unpriced if m not in self.unpriced)
+        return Cost(nano_usd=self.nano_usd + other.nano_usd, unpriced=unpriced)
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -258,6 +297,21 @@ class Chunk:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class RouteAttempt:
+    """One step of a routed call: a deployment was `skipped` (cooling down, or
+    it does not fit the request), `failed`, or `answered`; `reason` says why it
+    was chosen (or skipped), `error` what went wrong."""
+
+    deployment: str
+    provider: str
+    model: str
+    outcome: Literal["answered", "failed", "skipped"]
+    reason: str = ""
+    error: str = ""
+    duration: float = 0.0
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class GenerateResponse:
     """A complete answer."""
 
@@ -270,6 +324,10 @@ class GenerateResponse:
     timings: Timings = attrs.field(factory=Timings)
     request_id: str = ""
     logprobs: tuple[TokenLogprob, ...] = ()  # every token's, when asked for
+    # What the call cost (None: nobody priced it, e.g. an answer built by hand).
+    cost: Cost | None = None
+    # A router's steps to this answer, in order (empty: no router was involved).
+    route: tuple[RouteAttempt, ...] = ()
 
     @property
     def text(self) -> str:
@@ -336,11 +394,13 @@ class EmbeddingResponse:
 
 __all__ = [
     "Chunk",
+    "Cost",
     "EmbeddingRequest",
     "EmbeddingResponse",
     "GenerateResponse",
     "Message",
     "Request",
+    "RouteAttempt",
     "Timings",
     "TokenLogprob",
     "ToolCall",

@@ -49,6 +49,10 @@ PUBLIC = {
     "ToolResult",
     "ToolSpec",
     "Usage",
+    # what calls cost
+    "Cost",
+    "Price",
+    "PriceBook",
     # the actor kernel
     "ActorContext",
     "ActorRef",

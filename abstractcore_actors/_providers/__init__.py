@@ -4,11 +4,13 @@ A private package: its public face is `abstractcore_actors.providers`; the
 layers above import what they need from here."""
 
 from ._actor import ProviderActor as ProviderActor
+from ._adapter import ACCEPTED as ACCEPTED
 from ._adapter import Adapter as Adapter
 from ._adapter import Embedder as Embedder
 from ._adapter import ProviderConfig as ProviderConfig
 from ._calls import GenerateCall as GenerateCall
 from ._calls import ProviderPolicy as ProviderPolicy
+from ._calls import Routed as Routed
 from ._calls import StreamCall as StreamCall
 from ._catalogue import PROVIDERS as PROVIDERS
 from ._catalogue import adapter_factory as adapter_factory

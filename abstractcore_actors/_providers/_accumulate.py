@@ -11,7 +11,7 @@ from ..types import Chunk, GenerateResponse, TokenLogprob, ToolCall, Usage
 class Accumulator:
     """Feed chunks with `add`; `response()` is the answer so far (or in full)."""
 
-    __slots__ = ("_calls", "_finish", "_logprobs", "_parts", "_usage")
+    __slots__ = ("_calls", "_finish", "_logprobs", "_parts", "_usage", "pieces")
 
     def __init__(self) -> None:
         self._parts: list[str] = []
@@ -19,8 +19,11 @@ class Accumulator:
         self._finish: str | None = None
         self._usage: Usage | None = None
         self._logprobs: list[TokenLogprob] = []
+        self.pieces = 0  # chunks that carried text or tool-call pieces
 
     def add(self, chunk: Chunk) -> None:
+        if chunk.text or chunk.tool_calls:
+            self.pieces += 1
         if chunk.text:
             self._parts.append(chunk.text)
         for delta in chunk.tool_calls:
@@ -44,6 +47,10 @@ class Accumulator:
     @property
     def finished(self) -> bool:
         return self._finish is not None
+
+    @property
+    def has_usage(self) -> bool:
+        return self._usage is not None
 
     def tool_calls(self) -> tuple[ToolCall, ...]:
         return tuple(

@@ -28,6 +28,7 @@ import attrs
 import trio
 
 from .._kernel import ActorContext, Behaviour, StreamSink
+from .._pricing import PriceBook
 from ..errors import (
     CircuitOpen,
     InternalError,
@@ -46,11 +47,12 @@ from ..events import (
     RetryAttempted,
     RetryExhausted,
 )
-from ..types import GenerateResponse, Request, Timings, Usage
+from ..types import Cost, GenerateResponse, Request, Timings, Usage
 from ._adapter import Adapter, ProviderConfig
 from ._calls import GenerateCall, ProviderPolicy, StreamCall
 from ._embed import EmbedCall, serve_embed
 from ._internal import internal_error
+from ._prices import price_of
 from ._resilience import CircuitBreaker, FreeSlot
 from ._stream_attempt import StreamTally, stream_once
 
@@ -68,8 +70,10 @@ class ProviderActor(Behaviour):
         policy: ProviderPolicy,
         make_adapter: Callable[[ProviderConfig], Adapter],
         bus: EventBus | None = None,
+        prices: PriceBook | None = None,
     ) -> None:
         self.config = config
+        self._prices = prices
         self.bus = bus
         self.policy = policy
         self._make_adapter = make_adapter
@@ -111,6 +115,7 @@ class ProviderActor(Behaviour):
                     completion_tokens=response.usage.completion_tokens,
                     ttft=response.timings.ttft,
                     duration=response.timings.total,
+                    cost_usd=response.cost.usd if response.cost else None,
                 )
                 return response
             case EmbedCall():
@@ -137,11 +142,18 @@ class ProviderActor(Behaviour):
                     completion_tokens=usage.completion_tokens,
                     ttft=tally.ttft,
                     duration=trio.current_time() - tally.start,
+                    cost_usd=self.cost(usage).usd,
                 )
             case _:
                 raise UnhandledMessage(ctx.name, message, how="stream")
 
     # -- policies --------------------------------------------------------
+
+    def cost(self, usage: Usage) -> Cost:
+        """What `usage` cost on this model (unknown without a price book or a price)."""
+        return price_of(self._prices, self.config).cost(
+            usage, f"{self.config.provider}/{self.config.model}"
+        )
 
     def emitter(self, request_id: str, session_id: str | None = None) -> Emitter:
         """The events of one call, tagged with this provider and model."""
@@ -182,12 +194,14 @@ class ProviderActor(Behaviour):
     def _admit(self) -> None:
         wait = self.breaker.admit()
         if wait is not None:
-            raise CircuitOpen(
+            error = CircuitOpen(
                 f"circuit breaker open after {self.breaker.failures} failures in a row; "
                 f"next trial in {wait:.1f}s",
                 provider=self.config.provider,
                 model=self.config.model,
             )
+            error.retry_after = wait
+            raise error
 
     async def _backoff(
         self, attempt: int, error: ProviderError, deadline: float, events: Emitter
@@ -220,6 +234,7 @@ class ProviderActor(Behaviour):
             model=response.model or self.config.model,
             request_id=request.request_id,
             timings=Timings(ttft=total, total=total),
+            cost=self.cost(response.usage),
         )
 
     async def attempts(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from ..types import Request
+from .._pricing import ModelFacts
+from ..types import Request, RouteAttempt
 from ._resilience import RetryPolicy
 
 
@@ -34,3 +35,15 @@ class ProviderPolicy:
     failure_threshold: int = 5
     reset_after: float = 30.0
     retry_seed: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class Routed:
+    """What a router's stream sends before the first chunk of the deployment
+    that answers: who answers (its provider, model and price) and the route
+    so far. Never reaches callers: `ResponseStream` keeps it (see `response()`)."""
+
+    provider: str
+    model: str
+    facts: ModelFacts
+    route: tuple[RouteAttempt, ...]

@@ -10,21 +10,27 @@ import trio
 
 from .._call_rules import check_timeout
 from .._kernel import ActorRef
+from .._pricing import ModelFacts, PriceBook
+from .._wire.openai_chat import estimate_prompt_tokens
 from ..errors import ActorUnavailable, ProviderPaused, UnsupportedOperation
 from ..types import (
     Chunk,
+    Cost,
     EmbeddingRequest,
     EmbeddingResponse,
     GenerateResponse,
     Message,
     Request,
+    RouteAttempt,
     Timings,
+    Usage,
 )
 from ._accumulate import Accumulator
 from ._adapter import Accepted, ProviderConfig
-from ._calls import GenerateCall, StreamCall
+from ._calls import GenerateCall, Routed, StreamCall
 from ._catalogue import PROVIDERS
 from ._embed import EmbedCall, build_embedding_request
+from ._prices import UNKNOWN_PRICE, price_of
 from ._request import Prompt, build_request
 
 # Chunks a provider actor may run ahead of its reader. A reader that takes
@@ -59,9 +65,17 @@ class ResponseStream:
     """Chunks as they arrive: `async for chunk in stream`. After the end,
     `response()` is the whole answer (content, tool calls, usage, timings)."""
 
-    def __init__(self, items: AsyncIterator[Any], config: ProviderConfig, request: Request) -> None:
+    def __init__(
+        self,
+        items: AsyncIterator[Any],
+        config: ProviderConfig,
+        request: Request,
+        facts: ModelFacts = UNKNOWN_PRICE,
+    ) -> None:
         self._items = items
         self._config = config
+        self._facts = facts
+        self._request = request
         self.request_id = request.request_id
         self._acc = Accumulator()
         self._start = trio.current_time()
@@ -72,6 +86,9 @@ class ResponseStream:
         self._nowait: Callable[[], Any] | None = getattr(items, "receive_nowait", None)
         self._accepted = False
         self._held: Chunk | None = None  # the chunk `wait_accepted` read ahead
+        # Set by a router's note: the deployment that answers, and the way there.
+        self._served_by: tuple[str, str] | None = None
+        self._route: tuple[RouteAttempt, ...] = ()
 
     def __aiter__(self) -> ResponseStream:
         return self
@@ -89,9 +106,21 @@ class ResponseStream:
                 raise
             except ActorUnavailable as exc:
                 raise _paused(exc, self._config) from None
-            if not isinstance(item, Accepted):
+            if not self._marker(item):
                 return self._took(item)
+
+    def _marker(self, item: object) -> bool:
+        """Keep what the provider (or a router) says about the call; True when
+        `item` was such a note and not a chunk."""
+        if isinstance(item, Accepted):
             self._accepted = True
+            return True
+        if isinstance(item, Routed):
+            self._served_by = (item.provider, item.model)
+            self._facts = item.facts
+            self._route = item.route
+            return True
+        return False
 
     async def wait_accepted(self) -> None:
         """Return once the provider has taken the call on, before its first token
@@ -100,18 +129,17 @@ class ResponseStream:
         error if it failed first. Reads no chunk away: `async for` still sees
         every one. A gateway sends its response head here; a UI shows "connected".
         """
-        if self._accepted or self._held is not None or self._end is not None:
-            return
-        try:
-            item = await self._items.__anext__()
-        except StopAsyncIteration:
-            self._end = trio.current_time()
-            return
-        except ActorUnavailable as exc:
-            raise _paused(exc, self._config) from None
-        self._accepted = True
-        if not isinstance(item, Accepted):
-            self._held = self._took(item)
+        while not (self._accepted or self._held is not None or self._end is not None):
+            try:
+                item = await self._items.__anext__()
+            except StopAsyncIteration:
+                self._end = trio.current_time()
+                return
+            except ActorUnavailable as exc:
+                raise _paused(exc, self._config) from None
+            if not self._marker(item):
+                self._accepted = True
+                self._held = self._took(item)
 
     def receive_nowait(self) -> Chunk:
         """The next chunk if it has already arrived; `trio.WouldBlock` otherwise.
@@ -128,8 +156,7 @@ class ResponseStream:
         if self._nowait is None:
             raise trio.WouldBlock
         item = self._nowait()
-        if isinstance(item, Accepted):
-            self._accepted = True
+        while self._marker(item):
             item = self._nowait()
         return self._took(item)
 
@@ -153,17 +180,43 @@ class ResponseStream:
         """The answer so far, or in full once the stream has ended."""
         end = self._end if self._end is not None else trio.current_time()
         answer = self._acc.response(model=self._config.model)
+        usage = answer.usage
+        if not self._acc.has_usage:
+            # Cut short (a cancel, an error): the prompt was sent and these
+            # pieces were produced, so they count — estimated, never as free.
+            usage = Usage(
+                prompt_tokens=estimate_prompt_tokens(self._request),
+                completion_tokens=self._acc.pieces,
+                estimated=True,
+            )
+        provider, model = self._served_by or (self._config.provider, self._config.model)
         return GenerateResponse(
             content=answer.content,
             tool_calls=answer.tool_calls,
             finish_reason=answer.finish_reason,
-            usage=answer.usage,
-            model=self._config.model,
-            provider=self._config.provider,
+            usage=usage,
+            model=model,
+            provider=provider,
             timings=Timings(ttft=self._ttft, total=end - self._start),
             request_id=self.request_id,
             logprobs=answer.logprobs,
+            cost=self._facts.cost(usage, f"{provider}/{model}"),
+            route=self._route,
         )
+
+    def cost(self) -> Cost:
+        """What the call has cost so far (in full once the stream has ended)."""
+        cost = self.response().cost
+        assert cost is not None  # response() always prices
+        return cost
+
+    @property
+    def provider(self) -> str:
+        return self._config.provider
+
+    @property
+    def model(self) -> str:
+        return self._config.model
 
 
 @final
@@ -175,9 +228,12 @@ class LLM:
     retries and circuit breaker to all callers together.
     """
 
-    def __init__(self, ref: ActorRef, config: ProviderConfig) -> None:
+    def __init__(
+        self, ref: ActorRef, config: ProviderConfig, prices: PriceBook | None = None
+    ) -> None:
         self._ref = ref
         self.config = config
+        self._prices = prices
 
     def __repr__(self) -> str:
         return f"<LLM {self.provider}/{self.model} actor={self._ref.name!r}>"
@@ -194,6 +250,16 @@ class LLM:
     def actor(self) -> ActorRef:
         """The provider actor behind this handle."""
         return self._ref
+
+    @property
+    def facts(self) -> ModelFacts:
+        """This model's price and context window, as the runtime's price book
+        knows them (`price` None: unknown; see docs/routing.md)."""
+        return price_of(self._prices, self.config)
+
+    def cost(self, usage: Usage) -> Cost:
+        """What `usage` costs on this model; `Cost.usd` is None when its price is unknown."""
+        return self.facts.cost(usage, f"{self.provider}/{self.model}")
 
     def request(
         self,
@@ -237,7 +303,8 @@ class LLM:
     def _check_logprobs(self) -> None:
         # Anthropic's Messages API has no logprobs, and the local adapter does
         # not read them: refused, rather than a 200 that silently lacks them.
-        if PROVIDERS[self.provider].adapter in ("anthropic", "local"):
+        entry = PROVIDERS.get(self.provider)  # a router's deployments decide for themselves
+        if entry is not None and entry.adapter in ("anthropic", "local"):
             raise UnsupportedOperation(
                 "logprobs are not available from this provider",
                 provider=self.provider,
@@ -269,7 +336,7 @@ class LLM:
         # per chunk, and still backpressure (the actor waits when it is full).
         call = StreamCall(request=request, timeout=timeout)
         async with self._ref.stream(call, buffer=_STREAM_BUFFER) as items:
-            yield ResponseStream(items, self.config, request)
+            yield ResponseStream(items, self.config, request, self.facts)
 
     async def generate(
         self,

@@ -205,11 +205,8 @@ class OpenAIAdapter:
 def _chunk_from_sdk(event: Any) -> Chunk | None:
     """A ChatCompletionChunk -> Chunk, by attribute (no model_dump per chunk)."""
     usage = None
-    if getattr(event, "usage", None) is not None:
-        usage = Usage(
-            prompt_tokens=event.usage.prompt_tokens or 0,
-            completion_tokens=event.usage.completion_tokens or 0,
-        )
+    if getattr(event, "usage", None) is not None:  # once per stream: decoded by the codec
+        usage = wire.usage_from_wire(event.usage.model_dump())
     if not event.choices:
         return Chunk(usage=usage) if usage else None
     choice = event.choices[0]

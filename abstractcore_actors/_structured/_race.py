@@ -21,7 +21,7 @@ from .._providers import LLM
 from .._schema import Problem
 from ..errors import AllAttemptsFailed
 from ..patterns import Attempt, Status, race
-from ..types import GenerateResponse, Message, Request, Usage
+from ..types import Cost, GenerateResponse, Message, Request, Usage
 from ._modes import Mode, ModeChoice, answer_text, attempt_request, check_base, feedback, pick_mode
 from ._response_model import ResponseModel
 from ._result import StructuredAttempt, StructuredOutputError, StructuredResult
@@ -176,10 +176,12 @@ def _record(
 ) -> StructuredAttempt:
     """One attempt's record. An answer that did not fit has its problems and no
     error (the race calls it "rejected by accept"; the problems say it better)."""
+    cost: Cost | None = None
     if answer is not None:
-        usage = answer.response.usage
+        usage, cost = answer.response.usage, answer.response.cost
     elif race_attempt is not None:
         usage = race_attempt.usage  # a cancelled attempt: the tokens seen so far
+        cost = race_attempt.cost
     else:
         usage = Usage()
     return StructuredAttempt(
@@ -190,4 +192,5 @@ def _record(
         error=None if answer else error,
         cancelled=race_attempt is not None and race_attempt.status is Status.CANCELLED,
         round=round_no,
+        cost=cost,
     )

@@ -8,7 +8,7 @@ import attrs
 
 from .._schema import Problem, format_problems
 from ..errors import AbstractCoreActorsError
-from ..types import GenerateResponse, Usage
+from ..types import Cost, GenerateResponse, Usage
 
 T = TypeVar("T")
 
@@ -26,6 +26,15 @@ class StructuredUsage(Usage):
     It is an estimate: the rest of a stopped answer was never generated."""
 
     tokens_saved: int = 0
+
+
+def attempts_cost(attempts: tuple[StructuredAttempt, ...]) -> Cost:
+    total = Cost()
+    for attempt in attempts:
+        total += (
+            attempt.cost if attempt.cost is not None else Cost.unknown(f"attempt {attempt.index}")
+        )
+    return total
 
 
 def tokens_saved(attempts: tuple[StructuredAttempt, ...], max_tokens: int | None) -> int:
@@ -61,6 +70,7 @@ class StructuredAttempt:
     error: BaseException | None = None  # the provider failed
     cancelled: bool = False  # stopped because another concurrent attempt won
     round: int = 0  # concurrent mode: which round of the race it ran in
+    cost: Cost | None = None  # what it cost (None: not priced)
 
     @property
     def ok(self) -> bool:
@@ -87,6 +97,11 @@ class StructuredResult(Generic[T]):
     def usage(self) -> StructuredUsage:
         """Every attempt's tokens summed, and what early stops saved (`tokens_saved`)."""
         return _sum(self.attempts, self.max_tokens)
+
+    @property
+    def cost(self) -> Cost:
+        """What every attempt cost (unknown, `usd` None, if any was not priced)."""
+        return attempts_cost(self.attempts)
 
     @property
     def aborted_early(self) -> int:

@@ -78,7 +78,13 @@ async def generate_sequential(
         raw = answer_text(response, model, chosen)
         value, problems = judge(model, raw, response.finish_reason)
         records.append(
-            StructuredAttempt(index=index, raw=raw, problems=tuple(problems), usage=response.usage)
+            StructuredAttempt(
+                index=index,
+                raw=raw,
+                problems=tuple(problems),
+                usage=response.usage,
+                cost=response.cost,
+            )
         )
         if not problems:
             return StructuredResult(

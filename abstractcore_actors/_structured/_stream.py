@@ -170,6 +170,7 @@ class _Producer:
                     problems=tuple(problems),
                     usage=usage,
                     aborted_after_chunks=cut,
+                    cost=response.cost if response is not None else self.llm.cost(usage),
                 )
             )
             if not problems:

@@ -74,6 +74,45 @@ def messages_to_wire(messages: tuple[Message, ...]) -> tuple[str | None, list[di
     return system, turns
 
 
+def usage_to_wire(usage: Usage) -> dict[str, int]:
+    """Anthropic's usage: `input_tokens` are the prompt tokens not read from
+    the cache, which are `cache_read_input_tokens` (sent when there are some)."""
+    wire = {
+        "input_tokens": usage.prompt_tokens - usage.cached_prompt_tokens,
+        "output_tokens": usage.completion_tokens,
+    }
+    if usage.cached_prompt_tokens:
+        wire["cache_read_input_tokens"] = usage.cached_prompt_tokens
+    return wire
+
+
+def token_count(value: object) -> int:
+    # None is allowed: Anthropic leaves some counters out of some objects.
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected a token count, got {type(value).__name__}")
+    return value
+
+
+def prompt_tokens_of(usage: Any) -> tuple[int, int]:
+    """(all prompt tokens, those read from the cache) of an SDK usage object.
+    Anthropic counts cache reads and cache writes apart from `input_tokens`;
+    our prompt_tokens is all three, as OpenAI's is."""
+    read = token_count(getattr(usage, "cache_read_input_tokens", None))
+    written = token_count(getattr(usage, "cache_creation_input_tokens", None))
+    return token_count(usage.input_tokens) + read + written, read
+
+
+def usage_from_wire(usage: Any) -> Usage:
+    prompt, cached = prompt_tokens_of(usage)
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=token_count(usage.output_tokens),
+        cached_prompt_tokens=cached,
+    )
+
+
 def response_to_wire(response: GenerateResponse, *, id: str, model: str) -> dict[str, Any]:
     """A whole answer as Anthropic's `message` object: a text block (when there
     is text), then one `tool_use` block per call."""
@@ -95,8 +134,7 @@ def response_to_wire(response: GenerateResponse, *, id: str, model: str) -> dict
         ),
         "stop_sequence": None,
         "usage": {
-            "input_tokens": response.usage.prompt_tokens,
-            "output_tokens": response.usage.completion_tokens,
+            **usage_to_wire(response.usage),
         },
     }
 
@@ -125,9 +163,6 @@ def response_from_wire(message: Any) -> GenerateResponse:
         content="".join(texts),
         tool_calls=tuple(calls),
         finish_reason=FINISH.get(reason or "", reason),
-        usage=Usage(
-            prompt_tokens=message.usage.input_tokens,
-            completion_tokens=message.usage.output_tokens,
-        ),
+        usage=usage_from_wire(message.usage),
         model=message.model,
     )

@@ -19,21 +19,18 @@ from typing import Any
 import attrs
 
 from ..types import Chunk, ToolCallDelta, Usage
-from .anthropic_messages import FINISH, stop_reason
+from .anthropic_messages import (
+    FINISH,
+    prompt_tokens_of,
+    stop_reason,
+    token_count,
+    usage_to_wire,
+)
 
 
 def _str(value: object) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, got {type(value).__name__}")
-    return value
-
-
-def _count(value: object) -> int:
-    # `None` is allowed: Anthropic leaves some counters out of some events.
-    if value is None:
-        return 0
-    if not isinstance(value, int):
-        raise TypeError(f"expected a token count, got {type(value).__name__}")
     return value
 
 
@@ -47,6 +44,7 @@ class Fold:
     def __init__(self) -> None:
         self.prompt_tokens = 0
         self.output_tokens = 0
+        self.cached_tokens = 0
         self.stop_reason: str | None = None
         self.finished = False
         self._tools: dict[int, int] = {}  # content block index -> our tool-call index
@@ -61,8 +59,8 @@ class Fold:
         match event.type:
             case "message_start":
                 usage = event.message.usage
-                self.prompt_tokens = _count(usage.input_tokens)
-                self.output_tokens = _count(usage.output_tokens)
+                self.prompt_tokens, self.cached_tokens = prompt_tokens_of(usage)
+                self.output_tokens = token_count(usage.output_tokens)
             case "content_block_start":
                 block = event.content_block
                 if block.type == "tool_use":
@@ -88,16 +86,18 @@ class Fold:
                 # final word (0 included); newer servers add input_tokens too.
                 usage = event.usage
                 if usage.output_tokens is not None:
-                    self.output_tokens = _count(usage.output_tokens)
+                    self.output_tokens = token_count(usage.output_tokens)
                 if getattr(usage, "input_tokens", None) is not None:
-                    self.prompt_tokens = _count(usage.input_tokens)
+                    self.prompt_tokens, self.cached_tokens = prompt_tokens_of(usage)
             case "message_stop":
                 self.finished = True
                 reason = self.stop_reason or "end_turn"
                 return Chunk(
                     finish_reason=FINISH.get(reason, reason),
                     usage=Usage(
-                        prompt_tokens=self.prompt_tokens, completion_tokens=self.output_tokens
+                        prompt_tokens=self.prompt_tokens,
+                        completion_tokens=self.output_tokens,
+                        cached_prompt_tokens=self.cached_tokens,
                     ),
                 )
         # ping, content_block_stop, thinking deltas, event types added later:
@@ -144,7 +144,7 @@ class EventWriter:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": self.prompt_tokens, "output_tokens": 1},
+            "usage": {**usage_to_wire(Usage(prompt_tokens=self.prompt_tokens)), "output_tokens": 1},
         }
         return sse_event("message_start", {"message": message})
 
@@ -192,12 +192,10 @@ class EventWriter:
             else sse_event("content_block_stop", {"index": self._open})
         )
         reason = stop_reason(self.finish_reason, saw_tool_calls=bool(self._tool_blocks))
-        output = (self.usage or Usage()).completion_tokens
+        # The final counts, cumulative, as Anthropic's message_delta carries them.
+        usage = usage_to_wire(self.usage or Usage(prompt_tokens=self.prompt_tokens))
         out += sse_event(
             "message_delta",
-            {
-                "delta": {"stop_reason": reason, "stop_sequence": None},
-                "usage": {"output_tokens": output},
-            },
+            {"delta": {"stop_reason": reason, "stop_sequence": None}, "usage": usage},
         )
         return out + sse_event("message_stop")

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..types import (
+    Cost,
     GenerateResponse,
     Message,
     Request,
@@ -92,9 +93,12 @@ def request_body(request: Request, model: str, *, stream: bool) -> dict[str, Any
 def usage_from_wire(usage: object) -> Usage | None:
     if not isinstance(usage, Mapping):
         return None
+    details = usage.get("prompt_tokens_details")
+    cached = details.get("cached_tokens") if isinstance(details, Mapping) else None
     return Usage(
         prompt_tokens=int(usage.get("prompt_tokens") or 0),
         completion_tokens=int(usage.get("completion_tokens") or 0),
+        cached_prompt_tokens=int(cached or 0),
     )
 
 
@@ -164,17 +168,21 @@ def estimate_prompt_tokens(request: Request) -> int:
     return (chars + 3) // 4 + 4 * len(request.messages)
 
 
-def usage_to_wire(usage: Usage) -> dict[str, int | bool]:
+def usage_to_wire(usage: Usage, cost: Cost | None = None) -> dict[str, Any]:
     """OpenAI's usage object; `"estimated": true` (our extension field, which
     clients ignore) when some count is ours, not the upstream's — e.g. a
     llama.cpp stream, which carries no usage."""
-    wire: dict[str, int | bool] = {
+    wire: dict[str, Any] = {
         "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.completion_tokens,
         "total_tokens": usage.total_tokens,
     }
+    if usage.cached_prompt_tokens:
+        wire["prompt_tokens_details"] = {"cached_tokens": usage.cached_prompt_tokens}
     if usage.estimated:
         wire["estimated"] = True
+    if cost is not None:  # our extension too: USD, or null when a price is unknown
+        wire["cost_usd"] = cost.usd
     return wire
 
 
@@ -225,6 +233,6 @@ def response_to_wire(
                 "logprobs": logprobs_to_wire(response.logprobs),
             }
         ],
-        "usage": usage_to_wire(response.usage),
+        "usage": usage_to_wire(response.usage, response.cost),
         "system_fingerprint": None,
     }

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from ..types import Chunk, ToolCallDelta, Usage
+from ..types import Chunk, Cost, ToolCallDelta, Usage
 from .openai_chat import logprobs_from_wire, logprobs_to_wire, usage_from_wire, usage_to_wire
 
 
@@ -142,6 +142,7 @@ class ChunkWriter:
     include_usage: bool
     finish_reason: str | None = None
     usage: Usage | None = None
+    cost: Cost | None = None  # set by the writer's owner before `end()`, when known
     saw_tool_calls: bool = False
     # A text-only chunk's frame is this head + the JSON string + this tail: its
     # other fields never change within a stream, and encoding them once instead
@@ -200,7 +201,7 @@ class ChunkWriter:
         finish = self.finish_reason or ("tool_calls" if self.saw_tool_calls else "stop")
         out = self._frame(self._choice({}, finish))
         if self.include_usage:
-            out += self._frame([], usage=usage_to_wire(self.usage or Usage()))
+            out += self._frame([], usage=usage_to_wire(self.usage or Usage(), self.cost))
         return out + b"data: [DONE]\n\n"
 
 

@@ -19,6 +19,8 @@ from ._types import GenerationCompleted as GenerationCompleted
 from ._types import GenerationStarted as GenerationStarted
 from ._types import RetryAttempted as RetryAttempted
 from ._types import RetryExhausted as RetryExhausted
+from ._types import RouteChosen as RouteChosen
+from ._types import RouteFailed as RouteFailed
 from ._types import SessionCleared as SessionCleared
 from ._types import SessionCreated as SessionCreated
 from ._types import ToolCompleted as ToolCompleted
@@ -41,6 +43,8 @@ __all__ = [
     "GenerationStarted",
     "RetryAttempted",
     "RetryExhausted",
+    "RouteChosen",
+    "RouteFailed",
     "SessionCleared",
     "SessionCreated",
     "Subscription",

@@ -78,6 +78,7 @@ class GenerationCompleted(Event):
     completion_tokens: int = 0
     ttft: float | None = None
     duration: float = 0.0
+    cost_usd: float | None = None  # None: the model's price is unknown
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -215,6 +216,34 @@ class ToolsChanged(Event):
     tools: tuple[str, ...] = ()
 
 
+# -- routing ------------------------------------------------------------------
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class RouteChosen(Event):
+    """A router picked `deployment` for a call (or for its next attempt), and why.
+    `provider`/`model` are the deployment's; `router` names the router."""
+
+    type: ClassVar[str] = "route.chosen"
+    router: str = ""
+    deployment: str = ""
+    attempt: int = 1
+    reason: str = ""
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class RouteFailed(Event):
+    """A deployment failed a routed call; `fallback` says whether another is tried."""
+
+    type: ClassVar[str] = "route.failed"
+    router: str = ""
+    deployment: str = ""
+    attempt: int = 1
+    error_type: str = ""
+    message: str = ""
+    fallback: bool = False
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     GenerationStarted,
     FirstToken,
@@ -233,4 +262,6 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     SessionCleared,
     ContextInjected,
     ToolsChanged,
+    RouteChosen,
+    RouteFailed,
 )

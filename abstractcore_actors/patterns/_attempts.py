@@ -19,9 +19,11 @@ from typing import Any
 import attrs
 import trio
 
+from .._pricing import ModelFacts
 from .._providers import LLM
+from .._wire.openai_chat import estimate_prompt_tokens
 from ..errors import ValidationError
-from ..types import GenerateResponse, Usage
+from ..types import Cost, GenerateResponse, Usage
 
 
 class Status(enum.StrEnum):
@@ -50,6 +52,10 @@ class Attempt:
     # bound of what it cost (prompt tokens unknown, completion counted).
     partial_completion_tokens: int = 0
     nested: PatternResult | None = None
+    # An LLM contender's price, and its prompt's estimated size: what a
+    # cancelled attempt cost is then estimated, never taken as free.
+    facts: ModelFacts | None = None
+    prompt_estimate: int = 0
 
     @property
     def usage(self) -> Usage:
@@ -57,7 +63,23 @@ class Attempt:
             return self.nested.usage
         if self.response is not None:
             return self.response.usage
-        return Usage(completion_tokens=self.partial_completion_tokens, estimated=True)
+        return Usage(
+            prompt_tokens=self.prompt_estimate,
+            completion_tokens=self.partial_completion_tokens,
+            estimated=True,
+        )
+
+    @property
+    def cost(self) -> Cost:
+        """What this attempt cost (estimated for one that did not finish);
+        unknown (`usd` None) when its model has no price."""
+        if self.nested is not None:
+            return self.nested.cost
+        if self.response is not None and self.response.cost is not None:
+            return self.response.cost
+        if self.facts is None:
+            return Cost.unknown(self.label)
+        return self.facts.cost(self.usage, self.label)
 
     @property
     def usage_is_estimate(self) -> bool:
@@ -97,6 +119,16 @@ class PatternResult:
         for attempt in self.attempts:
             total = total + attempt.usage
         return total
+
+    @property
+    def cost(self) -> Cost:
+        """What every attempt cost, winners and wasted ones together."""
+        return sum((a.cost for a in self.attempts), Cost())
+
+    @property
+    def wasted_cost(self) -> Cost:
+        """What the attempts whose answers were not used cost."""
+        return sum((a.cost for a in self.attempts if a.status is not Status.WON), Cost())
 
     @property
     def wasted_usage(self) -> Usage:
@@ -149,8 +181,12 @@ async def run_contender(
 ) -> GenerateResponse:
     """Run one contender to its answer, keeping `attempt` up to date."""
     if isinstance(contender, LLM):
-        own = contender_options(options, attempt.index)
-        async with contender.stream(prompt, **own) as stream:
+        own = dict(contender_options(options, attempt.index))
+        timeout = own.pop("timeout", None)
+        request = contender.request(prompt, **own)
+        attempt.facts = contender.facts
+        attempt.prompt_estimate = estimate_prompt_tokens(request)
+        async with contender.stream_request(request, timeout=timeout) as stream:
             async for chunk in stream:
                 if chunk.text or chunk.tool_calls:
                     attempt.partial_completion_tokens += 1

@@ -19,7 +19,7 @@ import trio
 from .._call_rules import check_timeout
 from .._providers import LLM
 from ..errors import AllAttemptsFailed, PatternTimeout, ValidationError
-from ..types import Chunk, GenerateResponse
+from ..types import Chunk, Cost, GenerateResponse
 from ._attempts import Attempt, PatternResult, Status, contender_options, label_of
 from ._hedge import hedge_attempts
 from ._race import failures
@@ -65,6 +65,10 @@ class RacedStream:
             return self._chunks.receive_nowait()
         except trio.EndOfChannel:
             raise trio.WouldBlock from None
+
+    def cost(self) -> Cost:
+        """What every attempt has cost so far, the cancelled losers' too."""
+        return self.result().cost
 
     def result(self) -> PatternResult:
         """The race (or hedge) so far: the winner's answer (complete once the stream ended)."""

@@ -255,5 +255,8 @@ def make_app(rt: Runtime, config: GatewayConfig | None = None) -> GatewayApp:
 
     Any ASGI server can run it; `serve` runs it with Hypercorn's trio worker.
     The app holds no tasks of its own: LLMs it creates are actors of `rt`.
+    The config's `[prices]` are added to the runtime's price book.
     """
-    return GatewayApp(rt, config or GatewayConfig())
+    config = config or GatewayConfig()
+    rt.prices.add(config.prices)
+    return GatewayApp(rt, config)

@@ -12,7 +12,7 @@ import trio
 from .._wire.openai_chat import response_to_wire
 from .._wire.openai_chat_request import ChatRequest, parse_chat, parse_json
 from .._wire.openai_chat_stream import ChunkWriter, error_frame
-from ..types import Chunk
+from ..types import Chunk, Cost
 from ._call import CallContext, cut, failure, leaf
 from ._errors import HTTPError
 from ._http import Receive, Scope, Send, read_body, send_error, send_json, until_disconnect
@@ -75,9 +75,13 @@ async def _complete(send: Send, target: Target, request: ChatRequest, ctx: CallC
         await send_error(send, cut(ctx.record))
         return
     ctx.record.usage = response.usage
+    ctx.record.cost = response.cost
     id, created = _ids()
     await send_json(
-        send, 200, response_to_wire(response, id=id, model=request.model, created=created)
+        send,
+        200,
+        response_to_wire(response, id=id, model=request.model, created=created),
+        [cost_header(response.cost)],
     )
 
 
@@ -131,6 +135,7 @@ async def _stream(send: Send, target: Target, request: ChatRequest, ctx: CallCon
                         data += b"".join([frame(c) for c in _ready(take)])
                     if data:
                         await body(data)
+                record.cost = writer.cost = _cost_of(chunks)
     except trio.Cancelled:
         raise
     except BaseException as exc:  # an error opening, reading or writing the stream
@@ -161,6 +166,19 @@ def _acceptance(chunks: AsyncIterator[Chunk]) -> Callable[[], Awaitable[None]] |
     """The stream's `wait_accepted`, when it has one (a provider's stream does)."""
     wait: Callable[[], Awaitable[None]] | None = getattr(chunks, "wait_accepted", None)
     return wait
+
+
+def _cost_of(chunks: AsyncIterator[Chunk]) -> Cost | None:
+    """What the stream cost, when it can tell (every target's stream can)."""
+    cost: Callable[[], Cost] | None = getattr(chunks, "cost", None)
+    return None if cost is None else cost()
+
+
+def cost_header(cost: Cost | None) -> tuple[bytes, bytes]:
+    """`x-abstractcore-cost-usd`: what the call cost in USD, or "unknown"
+    (a price was missing); OpenAI clients ignore it."""
+    usd = None if cost is None else cost.usd
+    return (b"x-abstractcore-cost-usd", b"unknown" if usd is None else f"{usd:.9f}".encode())
 
 
 def _ready(take: Callable[[], Chunk]) -> list[Chunk]:

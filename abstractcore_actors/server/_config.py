@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from .._pricing import PriceBook
 from ..errors import ConfigurationError, ValidationError
 from ._cors import check_origins
 from ._errors import HTTPError
@@ -52,6 +53,13 @@ def _strings(value: object, where: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ConfigurationError(f"{where} must be a list of non-empty strings")
     return value
+
+
+def _check_prices(_: object, __: object, prices: Mapping[str, Mapping[str, Any]]) -> None:
+    try:
+        PriceBook(prices, data_set=False)
+    except ValidationError as exc:
+        raise ConfigurationError(f"[prices]: {exc}") from None
 
 
 @attrs.frozen(kw_only=True)
@@ -99,6 +107,9 @@ class GatewayConfig:
     shutdown_grace: float = attrs.field(
         default=DEFAULT_SHUTDOWN_GRACE, validator=attrs.validators.ge(0)
     )
+    # Prices over genai-prices' data set: "provider/model" or model -> a
+    # table of input/output/cached_input USD per 1M tokens (docs/routing.md).
+    prices: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict, validator=_check_prices)
 
     def __attrs_post_init__(self) -> None:
         for alias, target in self.aliases.items():
@@ -200,6 +211,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
             "aliases": {str(k): str(v) for k, v in dict(data.get("aliases", {})).items()},
             "api_key_hashes": hashes,
             "keys": keys,
+            "prices": {str(k): v for k, v in dict(data.get("prices", {})).items()},
         }
         if models:
             kwargs["models"] = models

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import attrs
 import trio
 
-from ..types import Usage
+from ..types import Cost, Usage
 from ._config import GatewayConfig
 from ._exposition import Counter, Gauge, Histogram, render
 
@@ -57,6 +57,7 @@ class RequestRecord:
     error: str | None = None  # our error code (`HTTPError.code` or type)
     first_token: float | None = None
     usage: Usage | None = None
+    cost: Cost | None = None  # what the call cost, once answered
     sent: bool = False  # the last bytes of the response have been handed to the server
 
     def token(self) -> None:

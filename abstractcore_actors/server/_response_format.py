@@ -47,7 +47,7 @@ from .._structured import (
 from ..errors import ValidationError
 from ..types import Chunk, GenerateResponse, Usage
 from ._errors import HTTPError, bad_request, http_error
-from ._routing import RaceTarget, SingleTarget, Target, as_chunk, tighter
+from ._routing import OneChunk, RaceTarget, SingleTarget, Target, tighter
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ATTEMPTS = 3  # calls per answer on the validated path: bounded, never a loop
@@ -188,7 +188,7 @@ class StructuredTarget:
         self, args: Mapping[str, Any], timeout: float | None
     ) -> AsyncIterator[AsyncIterator[Chunk]]:
         if not isinstance(self.inner, SingleTarget):  # a race: whole answers
-            yield _one(as_chunk(await self.generate(args, timeout)))
+            yield OneChunk(await self.generate(args, timeout))
             return
         try:
             async with stream_structured(
@@ -201,11 +201,7 @@ class StructuredTarget:
                 result = await partials.result()
         except StructuredOutputError as exc:
             raise _not_met(exc) from None
-        yield _one(as_chunk(_as_response(result)))
-
-
-async def _one(chunk: Chunk) -> AsyncIterator[Chunk]:
-    yield chunk
+        yield OneChunk(_as_response(result))
 
 
 def _as_response(result: StructuredResult[Any]) -> GenerateResponse:
@@ -214,7 +210,12 @@ def _as_response(result: StructuredResult[Any]) -> GenerateResponse:
     usage = Usage(prompt_tokens=spent.prompt_tokens, completion_tokens=spent.completion_tokens)
     base = result.response if result.response is not None else GenerateResponse(content="")
     return attrs.evolve(
-        base, content=json_text(result.raw), tool_calls=(), finish_reason="stop", usage=usage
+        base,
+        content=json_text(result.raw),
+        tool_calls=(),
+        finish_reason="stop",
+        usage=usage,
+        cost=result.cost,
     )
 
 

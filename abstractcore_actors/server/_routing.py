@@ -33,7 +33,7 @@ from .._providers import LLM
 from ..errors import ConfigurationError, ValidationError
 from ..patterns import PatternResult, ensemble, hedge, hedge_stream, race, race_stream
 from ..runtime import Runtime
-from ..types import Chunk, GenerateResponse, ToolCallDelta
+from ..types import Chunk, Cost, GenerateResponse, ToolCallDelta
 from ._config import GatewayConfig
 from ._errors import HTTPError
 from ._virtual import SYNTAX, VirtualSpec, is_virtual, parse_virtual
@@ -77,7 +77,7 @@ class RaceTarget:
 
     async def generate(self, args: Mapping[str, Any], timeout: float | None) -> GenerateResponse:
         result = await race(list(self.llms), timeout=tighter(self.timeout, timeout), **args)
-        return result.response
+        return priced(result)
 
     @asynccontextmanager
     async def stream(
@@ -107,7 +107,7 @@ class HedgeTarget:
             timeout=tighter(self.timeout, timeout),
             **args,
         )
-        return result.response
+        return priced(result)
 
     @asynccontextmanager
     async def stream(
@@ -153,8 +153,30 @@ def as_chunk(response: GenerateResponse) -> Chunk:
     )
 
 
-async def _one(chunk: Chunk) -> AsyncIterator[Chunk]:
-    yield chunk
+def priced(result: PatternResult) -> GenerateResponse:
+    """The pattern's answer, carrying what all its attempts cost (the wasted
+    ones too: that is what the caller spent); its usage stays the answer's."""
+    return attrs.evolve(result.response, cost=result.cost)
+
+
+class OneChunk:
+    """A whole answer as a stream of one chunk, which knows what it cost."""
+
+    def __init__(self, response: GenerateResponse) -> None:
+        self._chunk: Chunk | None = as_chunk(response)
+        self._cost = response.cost or Cost.unknown("virtual")
+
+    def __aiter__(self) -> OneChunk:
+        return self
+
+    async def __anext__(self) -> Chunk:
+        if self._chunk is None:
+            raise StopAsyncIteration
+        chunk, self._chunk = self._chunk, None
+        return chunk
+
+    def cost(self) -> Cost:
+        return self._cost
 
 
 @attrs.frozen
@@ -167,14 +189,13 @@ class PatternTarget:
 
     async def generate(self, args: Mapping[str, Any], timeout: float | None) -> GenerateResponse:
         result = await self.run(list(self.llms), tighter(self.timeout, timeout), args)
-        return result.response
+        return priced(result)
 
     @asynccontextmanager
     async def stream(
         self, args: Mapping[str, Any], timeout: float | None
     ) -> AsyncIterator[AsyncIterator[Chunk]]:
-        response = await self.generate(args, timeout)
-        yield _one(as_chunk(response))
+        yield OneChunk(await self.generate(args, timeout))
 
 
 def _pattern(spec: VirtualSpec, judge: LLM | None) -> Pattern:

@@ -83,7 +83,11 @@ class StructuredProgress:
         value, problems = judge(model, raw, answer.finish_reason)
         self.attempts.append(
             StructuredAttempt(
-                index=len(self.attempts), raw=raw, problems=tuple(problems), usage=answer.usage
+                index=len(self.attempts),
+                raw=raw,
+                problems=tuple(problems),
+                usage=answer.usage,
+                cost=answer.cost,
             )
         )
         if not problems:

@@ -26,8 +26,7 @@ from ._script import (
     ToolStart,
     Unit,
     arguments_text,
-    completion_tokens,
-    prompt_tokens,
+    reply_usage,
     stream_units,
 )
 
@@ -101,15 +100,14 @@ class FakeAnthropicServer(FakeServer):
         step = self.next_step(request)
         reply = step.scripted_reply() if not isinstance(step, Reply) else step
         model = reply.model or str(body.get("model") or "claude-test")
-        prompt = reply.usage.prompt_tokens if reply.usage else prompt_tokens(request)
-        output = completion_tokens(reply)
+        usage = reply_usage(reply, request)
         if body.get("stream"):
-            await self.play_stream(exchange, step, _stream_plan(reply, model, prompt, output, step))
+            await self.play_stream(exchange, step, _stream_plan(reply, model, usage, step))
         else:
-            await self.play_complete(exchange, step, _message(reply, model, prompt, output))
+            await self.play_complete(exchange, step, _message(reply, model, usage))
 
 
-def _answer(reply: Reply, prompt: int, output: int) -> GenerateResponse:
+def _answer(reply: Reply, usage: Usage) -> GenerateResponse:
     calls = tuple(
         ToolCall.from_raw(id=call.id or f"toolu_{i}", name=call.name, raw_arguments=raw)
         for i, call in enumerate(reply.tool_calls)
@@ -119,12 +117,12 @@ def _answer(reply: Reply, prompt: int, output: int) -> GenerateResponse:
         content=reply.full_text,
         tool_calls=calls,
         finish_reason=reply.openai_finish(),
-        usage=Usage(prompt_tokens=prompt, completion_tokens=output),
+        usage=usage,
     )
 
 
-def _message(reply: Reply, model: str, prompt: int, output: int) -> dict[str, object]:
-    answer = _answer(reply, prompt, output)
+def _message(reply: Reply, model: str, usage: Usage) -> dict[str, object]:
+    answer = _answer(reply, usage)
     wire = response_to_wire(answer, id="msg_fake", model=model)
     blocks = wire["content"][1 if answer.content else 0 :]
     for block, call in zip(blocks, answer.tool_calls, strict=True):
@@ -144,16 +142,11 @@ def _chunk(unit: Unit) -> Chunk:
             return Chunk(tool_calls=(ToolCallDelta(index=index, arguments=text),))
 
 
-def _stream_plan(reply: Reply, model: str, prompt: int, output: int, step: Step) -> StreamPlan:
-    writer = EventWriter(id="msg_fake", model=model, prompt_tokens=prompt)
+def _stream_plan(reply: Reply, model: str, usage: Usage, step: Step) -> StreamPlan:
+    writer = EventWriter(id="msg_fake", model=model, prompt_tokens=usage.prompt_tokens)
     head = writer.first()
     chunks = [writer.add(_chunk(unit)) for unit in stream_units(reply)]
-    writer.add(
-        Chunk(
-            finish_reason=reply.openai_finish(),
-            usage=Usage(prompt_tokens=prompt, completion_tokens=output),
-        )
-    )
+    writer.add(Chunk(finish_reason=reply.openai_finish(), usage=usage))
     message = step.message if not isinstance(step, Reply) else "Overloaded"
     return StreamPlan(
         head=head,

@@ -43,8 +43,7 @@ from ._script import (
     ToolStart,
     Unit,
     arguments_text,
-    completion_tokens,
-    prompt_tokens,
+    reply_usage,
     stream_units,
 )
 
@@ -129,13 +128,7 @@ class FakeOpenAIServer(FakeServer):
         step = self.next_step(request)
         reply = step.scripted_reply() if not isinstance(step, Reply) else step
         model = reply.model or str(body.get("model") or "gpt-test")
-        prompt = reply.usage.prompt_tokens if reply.usage else prompt_tokens(request)
-        completion = completion_tokens(reply)
-        usage = {
-            "prompt_tokens": prompt,
-            "completion_tokens": completion,
-            "total_tokens": prompt + completion,
-        }
+        usage = reply_usage(reply, request)
         top = _top_logprobs(body)
         if body.get("stream"):
             options = body.get("stream_options")
@@ -178,12 +171,8 @@ def token_logprobs(pieces: list[str], top: int | None) -> tuple[TokenLogprob, ..
     )
 
 
-def _usage(usage: dict[str, int]) -> Usage:
-    return Usage(prompt_tokens=usage["prompt_tokens"], completion_tokens=usage["completion_tokens"])
-
-
 def _completion(
-    reply: Reply, model: str, usage: dict[str, int], top: int | None = None
+    reply: Reply, model: str, usage: Usage, top: int | None = None
 ) -> dict[str, object]:
     calls = tuple(
         ToolCall.from_raw(
@@ -195,7 +184,7 @@ def _completion(
         content=reply.full_text,
         tool_calls=calls,
         finish_reason=reply.openai_finish(),
-        usage=_usage(usage),
+        usage=usage,
         logprobs=token_logprobs(reply.pieces(), top),
     )
     wire = response_to_wire(response, id="chatcmpl-fake", model=model, created=int(time.time()))
@@ -215,7 +204,7 @@ def _chunk(unit: Unit, logprobs: tuple[TokenLogprob, ...]) -> Chunk:
 
 
 def _stream_plan(
-    reply: Reply, model: str, usage: dict[str, int] | None, step: Step, top: int | None = None
+    reply: Reply, model: str, usage: Usage | None, step: Step, top: int | None = None
 ) -> StreamPlan:
     """The frames through the gateway's own encoder (`ChunkWriter`): OpenAI's
     order, with a role-only first frame as OpenAI sends; each text piece is
@@ -228,7 +217,7 @@ def _stream_plan(
     for unit in stream_units(reply):
         logprobs = (next(tokens),) if top is not None and isinstance(unit, TextPiece) else ()
         chunks.append(writer.add(_chunk(unit, logprobs)))
-    writer.add(Chunk(finish_reason=reply.openai_finish(), usage=_usage(usage) if usage else None))
+    writer.add(Chunk(finish_reason=reply.openai_finish(), usage=usage))
     message = step.message if not isinstance(step, Reply) else "error"
     error = {"error": {"message": message, "type": "server_error", "code": None, "param": None}}
     return StreamPlan(

@@ -15,6 +15,7 @@ from typing import Literal, TypeAlias
 import attrs
 
 from .._wire.anthropic_messages import stop_reason
+from ..types import Usage
 
 # A piece is a run of whitespace followed by a word, or trailing whitespace:
 # "".join(pieces) == text always, so streamed text reassembles exactly.
@@ -32,6 +33,8 @@ class FakeUsage:
 
     prompt_tokens: int = attrs.field(validator=attrs.validators.ge(0))
     completion_tokens: int = attrs.field(validator=attrs.validators.ge(0))
+    # of the prompt tokens, those the provider's cache served (priced lower)
+    cached_prompt_tokens: int = attrs.field(default=0, validator=attrs.validators.ge(0))
 
 
 @attrs.frozen(kw_only=True)
@@ -368,6 +371,17 @@ def stream_units(reply: Reply) -> list[Unit]:
 def completion_tokens(reply: Reply) -> int:
     """The completion token count a reply reports: its own, else its chunk count."""
     return reply.usage.completion_tokens if reply.usage else len(stream_units(reply))
+
+
+def reply_usage(reply: Reply, request: RecordedRequest) -> Usage:
+    """The usage a reply reports: its own, else counted (see `Reply`)."""
+    if reply.usage is not None:
+        return Usage(
+            prompt_tokens=reply.usage.prompt_tokens,
+            completion_tokens=reply.usage.completion_tokens,
+            cached_prompt_tokens=reply.usage.cached_prompt_tokens,
+        )
+    return Usage(prompt_tokens=prompt_tokens(request), completion_tokens=completion_tokens(reply))
 
 
 def echo(request: RecordedRequest) -> Reply:

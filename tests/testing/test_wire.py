@@ -133,7 +133,8 @@ async def test_anthropic_events_come_in_the_documented_order() -> None:
     assert json.loads(partial) == {"x": 1}
     assert events[7][1]["delta"]["type"] == "input_json_delta"
     assert events[10][1]["delta"] == {"stop_reason": "tool_use", "stop_sequence": None}
-    assert events[10][1]["usage"] == {"output_tokens": 5}  # 2 text + start + 2 argument pieces
+    # cumulative counts, input too, as the current API sends them; 5 = 2 text + start + 2 pieces
+    assert events[10][1]["usage"] == {"input_tokens": 2, "output_tokens": 5}
 
 
 async def test_keep_alive_serves_several_requests_on_one_connection() -> None:

@@ -6,7 +6,7 @@ import json
 
 from hypothesis import strategies as st
 
-from abstractcore_actors.types import Chunk, GenerateResponse, ToolCall, ToolCallDelta
+from abstractcore_actors.types import Chunk, GenerateResponse, ToolCall, ToolCallDelta, Usage
 
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_-]{0,10}", fullmatch=True)
@@ -42,3 +42,16 @@ def chunks_of(response: GenerateResponse, pieces: list[str]) -> list[Chunk]:
             )
     chunks.append(Chunk(finish_reason=response.finish_reason, usage=response.usage))
     return chunks
+
+
+@st.composite
+def _usages(draw: st.DrawFn) -> Usage:
+    prompt = draw(st.integers(0, 10**6))
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=draw(st.integers(0, 10**6)),
+        cached_prompt_tokens=draw(st.integers(0, prompt)),
+    )
+
+
+usages = _usages()

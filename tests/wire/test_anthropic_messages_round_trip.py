@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from abstractcore_actors._providers._accumulate import Accumulator
 from abstractcore_actors._wire.anthropic_messages import response_from_wire, response_to_wire
 from abstractcore_actors._wire.anthropic_messages_stream import EventWriter, Fold
-from abstractcore_actors.types import GenerateResponse, ToolCall, Usage
-from tests.wire.strategies import chunks_of, text, tool_calls
+from abstractcore_actors.types import GenerateResponse, ToolCall
+from tests.wire.strategies import chunks_of, text, tool_calls, usages
 
 # Every finish reason Anthropic has a stop_reason for.
 FINISHES = ["stop", "length", "tool_calls", "content_filter"]
@@ -30,10 +30,7 @@ def responses(draw: st.DrawFn) -> GenerateResponse:
         content=draw(text),
         tool_calls=tuple(draw(st.lists(tool_calls(), max_size=3))),
         finish_reason=draw(st.sampled_from(FINISHES)),
-        usage=Usage(
-            prompt_tokens=draw(st.integers(0, 10**6)),
-            completion_tokens=draw(st.integers(0, 10**6)),
-        ),
+        usage=draw(usages),
         model="claude-m",
     )
 

@@ -22,9 +22,8 @@ from abstractcore_actors.types import (
     Request,
     TokenLogprob,
     ToolSpec,
-    Usage,
 )
-from tests.wire.strategies import chunks_of, ids, names, text, tool_calls
+from tests.wire.strategies import chunks_of, ids, names, text, tool_calls, usages
 
 
 @st.composite
@@ -99,10 +98,7 @@ def responses(draw: st.DrawFn) -> GenerateResponse:
         content=draw(text),
         tool_calls=calls,
         finish_reason=finish,
-        usage=Usage(
-            prompt_tokens=draw(st.integers(0, 10**6)),
-            completion_tokens=draw(st.integers(0, 10**6)),
-        ),
+        usage=draw(usages),
         model="m",
         logprobs=draw(logprobs),
     )

@@ -1,0 +1,7 @@
+"""Routers: a named, LLM-like handle over several deployments (fallbacks,
+load balancing, cost-aware choice). Private; its public face is
+`abstractcore_actors.routing`. See docs/routing.md."""
+
+from ._actor import RouterActor as RouterActor
+from ._deployment import Deployment as Deployment
+from ._strategy import RoutingStrategy as RoutingStrategy
