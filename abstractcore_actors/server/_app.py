@@ -245,8 +245,11 @@ class GatewayApp:
         return self._model_object(name)
 
     def _model_object(self, name: str) -> dict[str, object]:
-        route = self.config.models.get(self.config.aliases.get(name, name))
+        public = self.config.aliases.get(name, name)
+        route = self.config.models.get(public)
         owner = route.provider if route is not None else "virtual"
+        if public in self.config.routers:
+            owner = "router"
         return {"id": name, "object": "model", "created": self.created, "owned_by": owner}
 
 

@@ -14,9 +14,11 @@ import attrs
 
 from .._pricing import PriceBook
 from ..errors import ConfigurationError, ValidationError
+from ._config_routers import RouterSpec, parse_routers
 from ._cors import check_origins
 from ._errors import HTTPError
 from ._keys import EVENTS_ALL, EVENTS_OWN, KeyPolicy, check_hash
+from ._model_route import ModelRoute as ModelRoute
 from ._virtual import is_virtual, parse_virtual
 
 DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -29,18 +31,6 @@ DEFAULT_METRICS_MAX_MODELS = 100
 def hash_key(key: str) -> str:
     """The SHA-256 hex digest under which an API key is stored."""
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-@attrs.frozen(kw_only=True)
-class ModelRoute:
-    """A public model name's target: `rt.create_llm(provider, model, **options)`."""
-
-    provider: str
-    model: str | None = None
-    options: Mapping[str, Any] = attrs.field(factory=dict)
-
-    def __repr__(self) -> str:  # options may hold an api_key: never show values
-        return f"ModelRoute(provider={self.provider!r}, model={self.model!r})"
 
 
 def _hashes(values: Iterable[str]) -> frozenset[str]:
@@ -110,6 +100,8 @@ class GatewayConfig:
     # Prices over genai-prices' data set: "provider/model" or model -> a
     # table of input/output/cached_input USD per 1M tokens (docs/routing.md).
     prices: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict, validator=_check_prices)
+    # name -> a router over deployments (docs/routing.md); a public name like a model
+    routers: Mapping[str, RouterSpec] = attrs.field(factory=dict)
 
     def __attrs_post_init__(self) -> None:
         for alias, target in self.aliases.items():
@@ -126,6 +118,13 @@ class GatewayConfig:
             raise ConfigurationError(f"request_timeout must be > 0 (got {self.request_timeout})")
         if not self.body_timeout > 0:
             raise ConfigurationError(f"body_timeout must be > 0 (got {self.body_timeout})")
+        taken = set(self.models) | set(self.aliases)
+        for name in self.routers:
+            if name in taken or is_virtual(name):
+                raise ConfigurationError(
+                    f"[routers.{name}]: {name!r} is already a model or alias name, or "
+                    "looks like a virtual model: give the router a name of its own"
+                )
         names = [k.name for k in self.keys]
         if len(set(names)) != len(names):
             raise ConfigurationError("two keys have the same name: give each key its own name")
@@ -144,7 +143,8 @@ class GatewayConfig:
                     f"alias {alias!r} = {target!r} uses {member!r}, itself a virtual model: "
                     "virtual models do not nest; name the plain models"
                 )
-            if plain not in self.models and not (self.passthrough and "/" in plain):
+            configured = plain in self.models or plain in self.routers
+            if not configured and not (self.passthrough and "/" in plain):
                 raise ConfigurationError(
                     f"alias {alias!r} = {target!r} uses {member!r}, which is not a configured "
                     f"model (configured: {', '.join(sorted(self.models)) or 'none'})"
@@ -190,8 +190,18 @@ class GatewayConfig:
         return found
 
     def public_names(self) -> list[str]:
-        """Every name /v1/models lists: configured models, then aliases."""
-        return sorted(self.models) + sorted(set(self.aliases) - set(self.models))
+        """Every name /v1/models lists: configured models, routers, then aliases."""
+        plain = sorted(self.models) + sorted(self.routers)
+        return plain + sorted(set(self.aliases) - set(plain))
+
+    def routes_of(self, name: str) -> list[ModelRoute]:
+        """The upstream routes behind a public name: a model's one, a router's
+        deployments' (none for an unknown or virtual name)."""
+        public = self.aliases.get(name, name)
+        if public in self.routers:
+            return [d.route for d in self.routers[public].deployments]
+        route = self.models.get(public)
+        return [route] if route is not None else []
 
 
 def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
@@ -215,6 +225,9 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
         }
         if models:
             kwargs["models"] = models
+        if "routers" in data:
+            known = models or GatewayConfig().models
+            kwargs["routers"] = parse_routers(data["routers"], known)
         settings = (
             "passthrough",
             "body_limit",
@@ -268,11 +281,18 @@ def config_problems(config: GatewayConfig, check: Callable[[ModelRoute], None]) 
     """Every configured model whose provider cannot be set up, one line each:
     `check(route)` raises what `create_llm` would (rt.check_llm)."""
     problems = []
-    for name, route in config.models.items():
+    routes = [(f"[models.{name}]", route) for name, route in config.models.items()]
+    for name, router in config.routers.items():
+        routes += [
+            (f"[routers.{name}] deployment {i}", d.route)
+            for i, d in enumerate(router.deployments)
+            if d.use is None  # a configured model is checked as one
+        ]
+    for where, route in routes:
         try:
             check(route)
         except ValidationError as exc:  # ConfigurationError included
-            problems.append(f"[models.{name}]: {exc}")
+            problems.append(f"{where}: {exc}")
     return problems
 
 

@@ -99,10 +99,10 @@ def _upstream(route: ModelRoute) -> tuple[str, str] | None:
 def _upstreams(config: GatewayConfig, names: Iterable[str]) -> set[tuple[str, str]]:
     found = set()
     for name in names:
-        route = config.models.get(config.aliases.get(name, name))
-        pair = _upstream(route) if route is not None else None
-        if pair is not None:
-            found.add(pair)
+        for route in config.routes_of(name):
+            pair = _upstream(route)
+            if pair is not None:
+                found.add(pair)
     return found
 
 

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 import attrs
 
 from .._providers import LLM
+from .._routing import Deployment
 from ..errors import ConfigurationError, ValidationError
 from ..patterns import PatternResult, ensemble, hedge, hedge_stream, race, race_stream
 from ..runtime import Runtime
@@ -271,6 +272,8 @@ class Router:
         if self.config.is_virtual_name(name):
             return "virtual"
         public = self.config.aliases.get(name, name)
+        if public in self.config.routers:
+            return "router"
         route = self.config.models.get(public)
         return route.provider if route is not None else public.partition("/")[0]
 
@@ -288,7 +291,9 @@ class Router:
             return cached
         route = self.config.models.get(public)
         try:
-            if route is not None:
+            if public in self.config.routers:
+                llm = self._router(public)
+            elif route is not None:
                 llm = self.rt.create_llm(route.provider, route.model, **route.options)
             elif self.config.passthrough and "/" in public:
                 llm = self.rt.create_llm(public)
@@ -306,6 +311,28 @@ class Router:
             raise self.not_found(name, allowed, str(exc)) from None
         self._llms[public] = llm
         return llm
+
+    def _router(self, name: str) -> LLM:
+        """A configured router, over the LLMs of its deployments (a configured
+        model it `use`s is the very LLM that name serves: limits shared)."""
+        spec = self.config.routers[name]
+        deployments = []
+        for d in spec.deployments:
+            if d.use is not None:
+                llm = self.llm(d.use)
+            else:
+                llm = self.rt.create_llm(d.route.provider, d.route.model, **d.route.options)
+            deployments.append(
+                Deployment(
+                    llm=llm,
+                    name=d.name or (d.use or ""),
+                    weight=d.weight,
+                    tags=d.tags,
+                    tier=d.tier,
+                    context_window=d.context_window,
+                )
+            )
+        return self.rt.router(name, deployments, strategy=spec.strategy, min_tier=spec.min_tier)
 
     def paused(self) -> list[dict[str, object]]:
         """The models whose provider actor is parked (crashed past its restart

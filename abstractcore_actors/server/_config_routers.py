@@ -1,0 +1,165 @@
+"""`[routers.NAME]` of the gateway's TOML: a router over deployments.
+
+    [routers.main]
+    strategy = "fallback"        # weighted | least_busy | lowest_latency | cheapest
+    min_tier = 0                 # cheapest: never below this tier
+
+    [[routers.main.deployments]]
+    use = "fast"                 # a configured [models.fast] ...
+    weight = 2
+
+    [[routers.main.deployments]]
+    provider = "anthropic"       # ... or a provider, model and options of its own
+    model = "claude-sonnet-4-5"
+    options = { max_retries = 1 }
+    tags = ["tools", "long-context"]
+    tier = 2
+    context_window = 200000
+    name = "claude"
+
+A router is a public name like a model: listed in /v1/models, allowed per
+key, usable inside virtual models (`race:main,other`).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from .._routing import RoutingStrategy
+from ..errors import ConfigurationError, ValidationError
+from ._model_route import ModelRoute
+
+_ROUTER_FIELDS = ("strategy", "min_tier", "deployments")
+_DEPLOYMENT_FIELDS = (
+    "use",
+    "provider",
+    "model",
+    "options",
+    "name",
+    "weight",
+    "tags",
+    "tier",
+    "context_window",
+)
+
+
+@attrs.frozen(kw_only=True)
+class DeploymentSpec:
+    """One deployment: the model route it calls, and what the router should know."""
+
+    route: ModelRoute
+    use: str | None = None  # the configured model it names, if any
+    name: str = ""
+    weight: float = 1.0
+    tags: tuple[str, ...] = ()
+    tier: int = 0
+    context_window: int | None = None
+
+
+@attrs.frozen(kw_only=True)
+class RouterSpec:
+    strategy: str = "fallback"
+    min_tier: int = 0
+    deployments: tuple[DeploymentSpec, ...] = ()
+
+
+def _unknown(where: str, spec: Mapping[str, Any], fields: tuple[str, ...]) -> None:
+    unknown = sorted(set(spec) - set(fields))
+    if unknown:
+        close = [difflib.get_close_matches(k, fields, n=1) for k in unknown]
+        hints = "".join(
+            f" ({k}: did you mean {c[0]}?)" for k, c in zip(unknown, close, strict=True) if c
+        )
+        raise ConfigurationError(
+            f"{where}: unknown setting(s) {', '.join(unknown)}{hints}; valid: {', '.join(fields)}"
+        )
+
+
+def parse_routers(raw: object, models: Mapping[str, ModelRoute]) -> dict[str, RouterSpec]:
+    """Every `[routers.NAME]`; raises ConfigurationError naming the first problem."""
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError("[routers] must be a table of [routers.NAME] tables")
+    return {str(name): _router(str(name), spec, models) for name, spec in raw.items()}
+
+
+def _router(name: str, spec: object, models: Mapping[str, ModelRoute]) -> RouterSpec:
+    where = f"[routers.{name}]"
+    if not isinstance(spec, Mapping):
+        raise ConfigurationError(f"{where} must be a table with strategy and [[deployments]]")
+    _unknown(where, spec, _ROUTER_FIELDS)
+    strategy = str(spec.get("strategy", "fallback"))
+    try:
+        RoutingStrategy.parse(strategy)
+    except ValidationError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from None
+    min_tier = spec.get("min_tier", 0)
+    if isinstance(min_tier, bool) or not isinstance(min_tier, int):
+        raise ConfigurationError(f"{where}: min_tier must be a whole number")
+    deployments = spec.get("deployments")
+    if not isinstance(deployments, list) or not deployments:
+        raise ConfigurationError(f"{where} needs at least one [[routers.{name}.deployments]] entry")
+    found = tuple(
+        _deployment(f"{where} deployment {i}", d, models) for i, d in enumerate(deployments)
+    )
+    labels = [d.name or d.use or f"{d.route.provider}/{d.route.model}" for d in found]
+    doubled = sorted({label for label in labels if labels.count(label) > 1})
+    if doubled:
+        raise ConfigurationError(
+            f"{where} lists {', '.join(doubled)} twice; give each deployment a distinct name"
+        )
+    return RouterSpec(strategy=strategy, min_tier=min_tier, deployments=found)
+
+
+def _deployment(where: str, spec: object, models: Mapping[str, ModelRoute]) -> DeploymentSpec:
+    if not isinstance(spec, Mapping):
+        raise ConfigurationError(f"{where} must be a table")
+    _unknown(where, spec, _DEPLOYMENT_FIELDS)
+    use = spec.get("use")
+    if use is not None:
+        if set(spec) & {"provider", "model", "options"}:
+            raise ConfigurationError(
+                f"{where}: use = {use!r} names a configured model; drop provider/model/options"
+            )
+        if use not in models:
+            listed = ", ".join(sorted(models)) or "none"
+            raise ConfigurationError(
+                f"{where}: use = {use!r} is not a configured model (configured: {listed})"
+            )
+        route = models[use]
+    else:
+        provider = spec.get("provider")
+        if not isinstance(provider, str) or not provider:
+            raise ConfigurationError(
+                f'{where} needs use = "<a configured model>" or provider = "..."'
+            )
+        options = spec.get("options", {})
+        if not isinstance(options, Mapping):
+            raise ConfigurationError(f"{where}: options must be a table, e.g. options = {{ ... }}")
+        route = ModelRoute(provider=provider, model=spec.get("model"), options=dict(options))
+    weight = spec.get("weight", 1.0)
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not weight > 0:
+        raise ConfigurationError(f"{where}: weight must be a number > 0")
+    tags = spec.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, str) and t for t in tags):
+        raise ConfigurationError(f'{where}: tags must be a list of strings, e.g. ["tools"]')
+    tier = spec.get("tier", 0)
+    window = spec.get("context_window")
+    if isinstance(tier, bool) or not isinstance(tier, int):
+        raise ConfigurationError(f"{where}: tier must be a whole number")
+    if window is not None and (
+        isinstance(window, bool) or not isinstance(window, int) or window < 1
+    ):
+        raise ConfigurationError(f"{where}: context_window must be a whole number of tokens")
+    return DeploymentSpec(
+        route=route,
+        use=use,
+        name=str(spec.get("name", "")),
+        weight=float(weight),
+        tags=tuple(tags),
+        tier=tier,
+        context_window=window,
+    )
