@@ -20,8 +20,8 @@ from ._embed import EmbedCall as EmbedCall
 from ._embed import build_embedding_request as build_embedding_request
 from ._embed import build_token_request as build_token_request
 from ._llm import LLM as LLM
-from ._llm import ResponseStream as ResponseStream
 from ._resilience import BreakerState as BreakerState
 from ._resilience import CircuitBreaker as CircuitBreaker
 from ._resilience import RetryPolicy as RetryPolicy
+from ._response_stream import ResponseStream as ResponseStream
 from ._status import preset_sdk_platform as preset_sdk_platform

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from abstractcore_actors import LLM, BadRequest, Chunk, InvalidResponse, Runtime, open_runtime
 from abstractcore_actors._providers._adapter import ProviderConfig
-from abstractcore_actors._providers._llm import ResponseStream
+from abstractcore_actors._providers._response_stream import ResponseStream
 from abstractcore_actors.testing import (
     FakeAnthropicServer,
     FakeOpenAIServer,
