@@ -39,21 +39,24 @@ class Usage:
 
 @attrs.frozen(kw_only=True, slots=True)
 class Cost:
-    """What one call (or, summed with `+`, many) cost, in US dollars.
+    """What one call (or, summed with `+`, many) cost: US dollars, and the
+    tokens of every attempt behind it (a race's losers too), which token
+    budgets count.
 
-    Kept as whole billionths of a dollar (`nano_usd`), so sums and budgets are
-    exact. `unpriced` names the models whose price is unknown: then `usd` is
-    None — an unknown cost is never reported as 0 — and `priced_usd` is the
-    part that had a price. A self-hosted model is priced at 0 (see
+    Dollars are kept as whole billionths (`nano_usd`), so sums and budgets
+    are exact. `unpriced` names the models whose price is unknown: then `usd`
+    is None — an unknown cost is never reported as 0 — and `priced_usd` is
+    the part that had a price. A self-hosted model is priced at 0 (see
     docs/routing.md), which is a known price.
     """
 
     nano_usd: int = 0
     unpriced: tuple[str, ...] = ()
+    tokens: int = 0
 
     @classmethod
-    def unknown(cls, model: str) -> Cost:
-        return cls(unpriced=(model,))
+    def unknown(cls, model: str, tokens: int = 0) -> Cost:
+        return cls(unpriced=(model,), tokens=tokens)
 
     @property
     def known(self) -> bool:
@@ -69,4 +72,8 @@ class Cost:
 
     def __add__(self, other: Cost) -> Cost:
         unpriced = self.unpriced + tuple(m for m in other.unpriced if m not in self.unpriced)
-        return Cost(nano_usd=self.nano_usd + other.nano_usd, unpriced=unpriced)
+        return Cost(
+            nano_usd=self.nano_usd + other.nano_usd,
+            unpriced=unpriced,
+            tokens=self.tokens + other.tokens,
+        )

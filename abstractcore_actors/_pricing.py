@@ -118,7 +118,7 @@ class Price:
         return math.ceil(total)
 
     def cost(self, usage: Usage) -> Cost:
-        return Cost(nano_usd=self.nano_usd(usage))
+        return Cost(nano_usd=self.nano_usd(usage), tokens=usage.total_tokens)
 
 
 FREE = Price(input=Decimal(0), output=Decimal(0), source="self-hosted")
@@ -133,7 +133,9 @@ class ModelFacts:
     context_window: int | None = None
 
     def cost(self, usage: Usage, model: str) -> Cost:
-        return Cost.unknown(model) if self.price is None else self.price.cost(usage)
+        if self.price is None:
+            return Cost.unknown(model, usage.total_tokens)
+        return self.price.cost(usage)
 
 
 class PriceBook:

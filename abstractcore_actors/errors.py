@@ -30,6 +30,7 @@ Messages never contain API keys: adapters pass vendor text through `redact`.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from ._kernel import AbstractCoreActorsError as AbstractCoreActorsError
@@ -221,6 +222,65 @@ class NotUnderTrio(AbstractCoreActorsError, RuntimeError):
             "`await asyncio.to_thread(llm.generate, ...)`) or host trio inside asyncio "
             "with trio-asyncio or trio's guest mode"
         )
+
+
+class BudgetExceeded(AbstractCoreActorsError):
+    """A call would take a budget past its limit. Names the budget, the limit,
+    what is spent (and held by calls in flight) and when the budget resets
+    (`resets_at`, seconds since the epoch; None for a total budget)."""
+
+    def __init__(
+        self,
+        budget: str,
+        *,
+        unit: str,
+        limit: float,
+        spent: float,
+        reserved: float,
+        wanted: float,
+        resets_at: float | None,
+    ) -> None:
+        self.budget = budget
+        self.unit = unit
+        self.limit = limit
+        self.spent = spent
+        self.reserved = reserved
+        self.wanted = wanted
+        self.resets_at = resets_at
+        when = (
+            "it never resets (a total budget)"
+            if resets_at is None
+            else f"it resets at {_utc(resets_at)}"
+        )
+        super().__init__(
+            f"budget {budget!r} would be exceeded: limit {_amount(limit, unit)}, spent "
+            f"{_amount(spent, unit)}, held by calls in flight {_amount(reserved, unit)}, this "
+            f"call needs up to {_amount(wanted, unit)}; {when}. Lower max_tokens, wait for "
+            "the reset, or raise the budget"
+        )
+
+
+class RateLimitExceeded(AbstractCoreActorsError):
+    """A key sent more requests or tokens per minute than its limit allows;
+    `retry_after` is when the sliding window has room again, in seconds."""
+
+    def __init__(self, key: str, *, unit: str, limit: int, retry_after: float) -> None:
+        self.key = key
+        self.unit = unit
+        self.limit = limit
+        self.retry_after = retry_after
+        super().__init__(
+            f"key {key!r} is over its limit of {limit} {unit} per minute; "
+            f"retry in {retry_after:.1f}s, or ask for a higher limit"
+        )
+
+
+def _amount(value: float, unit: str) -> str:
+    return f"${value:.6f}" if unit == "usd" else f"{value:,.0f} tokens"
+
+
+def _utc(epoch: float) -> str:
+    return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 class AllAttemptsFailed(AbstractCoreActorsError):

@@ -186,7 +186,7 @@ class GatewayConfig:
                 found = found or policy
         for stored in self.api_key_hashes:
             if hmac.compare_digest(digest, stored):
-                found = found or KeyPolicy(hash=stored, events=EVENTS_ALL)
+                found = found or KeyPolicy(hash=stored, events=EVENTS_ALL, admin=True)
         return found
 
     def public_names(self) -> list[str]:
@@ -304,7 +304,19 @@ def check_config(config: GatewayConfig, check: Callable[[ModelRoute], None]) -> 
         raise ConfigurationError(f"the gateway config has {len(problems)} problem(s):\n  {listed}")
 
 
-_KEY_FIELDS = ("name", "hash", "key", "models", "max_concurrent", "max_tokens", "events")
+_KEY_FIELDS = (
+    "name",
+    "hash",
+    "key",
+    "models",
+    "max_concurrent",
+    "max_tokens",
+    "events",
+    "team",
+    "rpm",
+    "tpm",
+    "admin",
+)
 
 
 def _key_policy(spec: dict[str, Any], index: int) -> KeyPolicy:
@@ -338,6 +350,10 @@ def _key_policy(spec: dict[str, Any], index: int) -> KeyPolicy:
         max_concurrent=spec.get("max_concurrent"),
         max_tokens=spec.get("max_tokens"),
         events=spec.get("events", EVENTS_OWN),
+        team=spec.get("team"),
+        rpm=spec.get("rpm"),
+        tpm=spec.get("tpm"),
+        admin=bool(spec.get("admin", False)),
     )
 
 

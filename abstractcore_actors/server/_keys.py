@@ -57,6 +57,9 @@ class KeyPolicy:
     `events`: what it may watch on `/v1/events` — "own" (default): the events
     of its own requests only; "all": every request's, of the models it may
     use; "none": the socket is refused.
+    `team`: the team (or project) its spend counts toward (team budgets).
+    `rpm` / `tpm`: requests / tokens per minute it may send (a sliding
+    window of 60 s; None: no limit). `admin`: may read `GET /v1/spend`.
     """
 
     hash: str = attrs.field(converter=_hash, repr=False)
@@ -67,6 +70,10 @@ class KeyPolicy:
     max_concurrent: int | None = None
     max_tokens: int | None = None
     events: str = EVENTS_OWN
+    team: str | None = None
+    rpm: int | None = None
+    tpm: int | None = None
+    admin: bool = False
 
     def __attrs_post_init__(self) -> None:
         if self.events not in EVENTS_SCOPES:
@@ -76,6 +83,8 @@ class KeyPolicy:
         for field, value in (
             ("max_concurrent", self.max_concurrent),
             ("max_tokens", self.max_tokens),
+            ("rpm", self.rpm),
+            ("tpm", self.tpm),
         ):
             if value is not None and not (isinstance(value, int) and value >= 1):
                 raise ConfigurationError(f"{field} must be a whole number >= 1 (got {value!r})")

@@ -24,7 +24,7 @@ from tests.leaks import our_tasks
 KEY = "sk-test-0123456789"
 # gpt-4o-mini: $0.15 in, $0.075 cached in, $0.60 out per 1M tokens (genai-prices)
 USAGE = FakeUsage(prompt_tokens=1000, completion_tokens=200, cached_prompt_tokens=400)
-EXACT = Cost(nano_usd=600 * 150 + 400 * 75 + 200 * 600)
+EXACT = Cost(nano_usd=600 * 150 + 400 * 75 + 200 * 600, tokens=1200)
 
 
 @pytest.fixture
@@ -83,15 +83,15 @@ async def test_an_unpriced_model_costs_unknown_not_zero(
     rt: Runtime, server: FakeOpenAIServer
 ) -> None:
     response = await llm(rt, server, "gpt-test").generate("hi")
-    assert response.cost == Cost.unknown("openai/gpt-test")
-    assert response.cost.usd is None
+    assert response.cost is not None and response.cost.unpriced == ("openai/gpt-test",)
+    assert response.cost.usd is None and response.cost.tokens == 1200  # tokens still count
 
 
 async def test_a_runtime_price_override_prices_any_model(
     rt: Runtime, server: FakeOpenAIServer
 ) -> None:
     response = await llm(rt, server, "priced-by-me").generate("hi")
-    assert response.cost == Cost(nano_usd=1000 * 1000 + 200 * 2000)
+    assert response.cost == Cost(nano_usd=1000 * 1000 + 200 * 2000, tokens=1200)
 
 
 async def test_a_race_costs_its_winner_and_its_cancelled_losers(

@@ -21,7 +21,7 @@ def test_a_known_model_is_priced_from_the_data_set() -> None:
     assert facts.context_window and facts.context_window >= 128_000
     # $0.15 / $0.60 per 1M tokens: 1000 in + 200 out = 150 + 120 micro-dollars
     cost = book.cost("openai", "gpt-4o-mini", Usage(prompt_tokens=1000, completion_tokens=200))
-    assert cost == Cost(nano_usd=270_000)
+    assert cost == Cost(nano_usd=270_000, tokens=1200)
     assert cost.usd == pytest.approx(0.00027)
 
 
@@ -58,7 +58,7 @@ def test_self_hosted_models_cost_nothing_and_say_so() -> None:
     book = PriceBook()
     facts = book.facts("local", "SmolLM2-135M-Instruct")
     assert facts.price is not None and facts.price.source == "self-hosted"
-    assert book.cost("llamacpp", "x", Usage(prompt_tokens=10**6)) == Cost(nano_usd=0)
+    assert book.cost("llamacpp", "x", Usage(prompt_tokens=10**6)) == Cost(tokens=10**6)
 
 
 def test_overrides_win_by_provider_model_then_model() -> None:
@@ -74,7 +74,7 @@ def test_overrides_win_by_provider_model_then_model() -> None:
     tuned = book.cost(
         "openai-compatible", "my-finetune", Usage(prompt_tokens=2, completion_tokens=2)
     )
-    assert tuned == Cost(nano_usd=2000)
+    assert tuned == Cost(nano_usd=2000, tokens=4)
 
 
 def test_the_generic_family_is_priced_by_its_base_url() -> None:

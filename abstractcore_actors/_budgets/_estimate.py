@@ -1,0 +1,47 @@
+"""A call's worst case, for its reservation: the most it can spend.
+
+Prompt tokens are bounded by the prompt's UTF-8 bytes (a byte-level BPE
+token covers at least one byte), plus a few tokens per message for the
+chat template, plus the tool schemas' bytes; answer tokens by max_tokens.
+Priced at each model's rate for that many prompt tokens (its long-context
+tier if the bound reaches it). Generous on purpose: a reservation that
+covers the worst case is what keeps concurrent calls from overspending.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from .._pricing import ModelFacts
+from ..types import Request
+from ._spec import Spend
+
+_PER_MESSAGE = 8  # role markers and separators of a chat template
+
+
+def prompt_ceiling(request: Request) -> int:
+    total = 0
+    for message in request.messages:
+        total += len(message.content.encode()) + _PER_MESSAGE
+        for call in message.tool_calls:
+            total += len(call.raw_arguments.encode()) + len(call.name) + _PER_MESSAGE
+    for spec in request.tools:
+        total += len(json.dumps(spec.parameters).encode()) + len(spec.name) + len(spec.description)
+    return total
+
+
+def worst_case(request: Request, models: Iterable[ModelFacts], answer_tokens: int) -> Spend:
+    """The most the call can spend when each of `models` answers it once
+    (a race runs them all; a router's fallbacks are each one of them)."""
+    prompt = prompt_ceiling(request)
+    total = Spend()
+    for facts in models:
+        tokens = prompt + answer_tokens
+        if facts.price is None:
+            total += Spend(0, tokens, priced=False)
+            continue
+        input_rate, _, output_rate = facts.price.rates(prompt)
+        nano = (prompt * input_rate + answer_tokens * output_rate) * 1000
+        total += Spend(int(nano) + 1, tokens)
+    return total
