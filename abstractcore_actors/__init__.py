@@ -31,6 +31,7 @@ from .errors import AllAttemptsFailed as AllAttemptsFailed
 from .errors import AskTimeout as AskTimeout
 from .errors import AuthenticationError as AuthenticationError
 from .errors import BadRequest as BadRequest
+from .errors import BudgetExceeded as BudgetExceeded
 from .errors import CircuitOpen as CircuitOpen
 from .errors import ConfigurationError as ConfigurationError
 from .errors import ConsumerGone as ConsumerGone
@@ -49,6 +50,7 @@ from .errors import ProviderTimeout as ProviderTimeout
 from .errors import ProviderUnavailable as ProviderUnavailable
 from .errors import QuorumNotReached as QuorumNotReached
 from .errors import RateLimited as RateLimited
+from .errors import RateLimitExceeded as RateLimitExceeded
 from .errors import SupervisorGaveUp as SupervisorGaveUp
 from .errors import SyncCalledFromAsync as SyncCalledFromAsync
 from .errors import UnhandledMessage as UnhandledMessage

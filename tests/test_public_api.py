@@ -66,6 +66,8 @@ PUBLIC = {
     # errors
     "AbstractCoreActorsError",
     "AllAttemptsFailed",
+    "BudgetExceeded",
+    "RateLimitExceeded",
     "QuorumNotReached",
     "ActorCrashed",
     "ActorNotFound",

@@ -155,6 +155,30 @@ class SqliteLedger:
                 found.append(((budget.label, str(subject), period), spend))
         return found
 
+    async def report(self, by: str, since: float) -> list[dict[str, object]]:
+        """Totals since `since` grouped by key, user, team, model or day (UTC)."""
+        group = "strftime('%Y-%m-%d', ts, 'unixepoch')" if by == "day" else by
+        assert by in ("key", "user", "team", "model", "day")  # never user text in the SQL
+        rows = await self.query(
+            f"SELECT {group}, COUNT(*), SUM(prompt_tokens), SUM(completion_tokens), "
+            "SUM(tokens), SUM(cost_nano_usd), SUM(cost_nano_usd IS NULL) "
+            f"FROM calls WHERE ts >= ? GROUP BY {group} ORDER BY {group}",
+            [since],
+        )
+        return [
+            {
+                by: name,
+                "calls": calls,
+                "prompt_tokens": prompt,
+                "completion_tokens": completion,
+                "tokens": tokens,
+                "cost_usd": None if unpriced else int(str(nano or 0)) / 1e9,
+                "priced_cost_usd": int(str(nano or 0)) / 1e9,
+                "unpriced_calls": unpriced,
+            }
+            for name, calls, prompt, completion, tokens, nano, unpriced in rows
+        ]
+
     async def query(self, sql: str, args: Sequence[object] = ()) -> list[tuple[object, ...]]:
         """Rows of a read-only query, run in a worker thread."""
 

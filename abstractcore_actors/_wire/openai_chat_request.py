@@ -42,6 +42,7 @@ class ChatRequest:
     include_usage: bool
     args: Mapping[str, Any]  # keyword arguments of `LLM.request` (and the patterns)
     response_format: object = None  # as sent (None: plain text); the gateway reads it
+    user: str | None = None  # OpenAI's end-user id: whom user budgets count the call for
 
 
 def _reject_constant(name: str) -> float:
@@ -257,6 +258,8 @@ def parse_chat(body: object, *, max_tokens_cap: int | None = None) -> ChatReques
     _expect(options is None or isinstance(options, dict), "stream_options", "an object", options)
     include = (options or {}).get("include_usage", False)
     _expect(isinstance(include, bool), "stream_options.include_usage", "a boolean", include)
+    user = body.get("user")
+    _expect(user is None or isinstance(user, str), "user", "a string", user)
     assert isinstance(model, str)
     return ChatRequest(
         model=model,
@@ -264,6 +267,7 @@ def parse_chat(body: object, *, max_tokens_cap: int | None = None) -> ChatReques
         include_usage=include,
         args=args,
         response_format=body.get("response_format"),
+        user=user or None,
     )
 
 

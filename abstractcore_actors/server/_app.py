@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from typing import final
 
+from .._budgets import Spending
 from ..runtime import Runtime
 from ._call import CallContext, error_code, to_http
 from ._chat import chat_completions
@@ -22,6 +23,7 @@ from ._keys import KeyPolicy, Limiter
 from ._metrics import INVALID, UNREAD, GatewayMetrics
 from ._request_id import OpenRequests
 from ._routing import Router
+from ._spend import spend_report
 
 
 def _unauthorized(message: str) -> HTTPError:
@@ -53,9 +55,13 @@ class GatewayApp:
     """The ASGI callable. Made by `make_app`; every request is answered in the
     server's task for it, so cancelling the server cancels every request."""
 
-    def __init__(self, rt: Runtime, config: GatewayConfig) -> None:
+    def __init__(
+        self, rt: Runtime, config: GatewayConfig, spending: Spending | None = None
+    ) -> None:
         self.rt = rt
         self.config = config
+        # budgets and rate limits in memory unless `serve` opened a ledger for them
+        self.spending = spending if spending is not None else Spending(config.budgets)
         self.router = Router(rt, config)
         self.requests = OpenRequests()  # who sent each open chat request
         self.events = EventsEndpoint(rt, config, self.requests)
@@ -136,6 +142,16 @@ class GatewayApp:
             elif path.startswith("/v1/models/"):
                 self._allow(method, "GET")
                 await send_json(send, 200, self._model(path.removeprefix("/v1/models/"), key))
+            elif path == "/v1/spend":
+                self._allow(method, "GET")
+                if key is not None and not key.admin:
+                    raise HTTPError(
+                        403,
+                        "GET /v1/spend needs an admin key",
+                        code="admin_only",
+                        type="permission_error",
+                    )
+                await send_json(send, 200, await spend_report(self.spending, scope["query_string"]))
             else:
                 raise self._not_found(path)
         except ClientGone:
@@ -185,6 +201,7 @@ class GatewayApp:
                         labels=self.metrics.labels,
                         requests=self.requests,
                         key=key,
+                        spending=self.spending,
                     )
                     answer = chat_completions if endpoint == "chat" else embeddings
                     await answer(scope, reading, _releasing(recording, release), ctx)
@@ -253,7 +270,9 @@ class GatewayApp:
         return {"id": name, "object": "model", "created": self.created, "owned_by": owner}
 
 
-def make_app(rt: Runtime, config: GatewayConfig | None = None) -> GatewayApp:
+def make_app(
+    rt: Runtime, config: GatewayConfig | None = None, spending: Spending | None = None
+) -> GatewayApp:
     """The gateway's ASGI app over `rt` (default config: the local model, as "local").
 
     Any ASGI server can run it; `serve` runs it with Hypercorn's trio worker.
@@ -262,4 +281,4 @@ def make_app(rt: Runtime, config: GatewayConfig | None = None) -> GatewayApp:
     """
     config = config or GatewayConfig()
     rt.prices.add(config.prices)
-    return GatewayApp(rt, config)
+    return GatewayApp(rt, config, spending)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import attrs
 
+from .._budgets import Spending
 from ..errors import PatternTimeout, ProviderTimeout
 from ._config import GatewayConfig
 from ._drain import Drain, shutting_down
@@ -45,6 +46,7 @@ class CallContext:
     labels: ModelLabels
     requests: OpenRequests  # the app's open requests, for /v1/events
     key: KeyPolicy | None = None
+    spending: Spending | None = None  # budgets, rate limits, the ledger
 
     @property
     def owner(self) -> str | None:

@@ -19,6 +19,7 @@ from ._http import Receive, Scope, Send, read_body, send_error, send_json, until
 from ._request_id import client_request_id, client_session_id, with_request_id
 from ._response_format import StructuredTarget, parse_response_format
 from ._routing import Target
+from ._spend import spending_call
 
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -48,14 +49,15 @@ async def chat_completions(scope: Scope, receive: Receive, send: Send, ctx: Call
 
     # who sent it, while it runs: /v1/events shows a key its own requests
     aliased = ctx.config.aliases.get(request.model)
-    with ctx.requests.hold(request_id, ctx.owner, request.model, send, aliased) as sending:
+    async with spending_call(scope, ctx, request, send) as (request, send):
+        with ctx.requests.hold(request_id, ctx.owner, request.model, send, aliased) as sending:
 
-        async def handler() -> None:
-            await answer(sending, target, request, ctx)
+            async def handler() -> None:
+                await answer(sending, target, request, ctx)
 
-        # the server reports a disconnect after a complete response too: not a cut
-        if await until_disconnect(receive, handler) and not ctx.record.sent:
-            ctx.record.outcome = "client_disconnect"
+            # the server reports a disconnect after a complete response too: not a cut
+            if await until_disconnect(receive, handler) and not ctx.record.sent:
+                ctx.record.outcome = "client_disconnect"
 
 
 def _ids() -> tuple[str, int]:
@@ -128,14 +130,16 @@ async def _stream(send: Send, target: Target, request: ChatRequest, ctx: CallCon
                 # reading meanwhile, into the stream's buffer). Under load that saves
                 # most per-write costs (ASGI message, h11, a send() syscall per
                 # chunk) and a task switch per chunk; alone, each chunk leaves at once.
-                async for chunk in chunks:
-                    await start()
-                    data = frame(chunk)
-                    if take is not None:
-                        data += b"".join([frame(c) for c in _ready(take)])
-                    if data:
-                        await body(data)
-                record.cost = writer.cost = _cost_of(chunks)
+                try:
+                    async for chunk in chunks:
+                        await start()
+                        data = frame(chunk)
+                        if take is not None:
+                            data += b"".join([frame(c) for c in _ready(take)])
+                        if data:
+                            await body(data)
+                finally:  # a stream cut short cost something too (budgets settle it)
+                    record.cost = writer.cost = _cost_of(chunks)
     except trio.Cancelled:
         raise
     except BaseException as exc:  # an error opening, reading or writing the stream

@@ -12,9 +12,11 @@ from typing import Any
 
 import attrs
 
+from .._budgets import Budget
 from .._pricing import PriceBook
 from ..errors import ConfigurationError, ValidationError
 from ._config_routers import RouterSpec, parse_routers
+from ._config_spend import parse_budgets
 from ._cors import check_origins
 from ._errors import HTTPError
 from ._keys import EVENTS_ALL, EVENTS_OWN, KeyPolicy, check_hash
@@ -102,6 +104,9 @@ class GatewayConfig:
     prices: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict, validator=_check_prices)
     # name -> a router over deployments (docs/routing.md); a public name like a model
     routers: Mapping[str, RouterSpec] = attrs.field(factory=dict)
+    budgets: tuple[Budget, ...] = ()
+    # the SQLite ledger of settled calls (None: kept in memory only, lost on restart)
+    ledger: str | None = None
 
     def __attrs_post_init__(self) -> None:
         for alias, target in self.aliases.items():
@@ -225,6 +230,8 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
         }
         if models:
             kwargs["models"] = models
+        if "budgets" in data:
+            kwargs["budgets"] = parse_budgets(data["budgets"])
         if "routers" in data:
             known = models or GatewayConfig().models
             kwargs["routers"] = parse_routers(data["routers"], known)
@@ -238,6 +245,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
             "metrics_auth",
             "metrics_max_models",
             "shutdown_grace",
+            "ledger",
         )
         for key in settings:
             if key in server:

@@ -13,6 +13,10 @@ Our own error tree is mapped to HTTP statuses once, here:
       ProviderPaused                       503 code=provider_paused (+ Retry-After)
     ProviderTimeout                        504 timeout
     PatternTimeout (a race's deadline)     504 timeout code=pattern_timeout
+    BudgetExceeded                         429 insufficient_quota code=budget_exceeded
+                                           (+ Retry-After: when the budget resets)
+    RateLimitExceeded (a key's rpm/tpm)    429 rate_limit_error code=rate_limit_exceeded
+    UnpricedUnderBudget                    400 code=unpriced_model
     InternalError (a bug met in one call)  500 server_error code=internal_error
     anything else                          500 server_error, with a fixed message
 
@@ -23,13 +27,16 @@ through `redact` once more here so a key can never reach a client.
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
+from .._budgets import UnpricedUnderBudget
 from .._redact import redact
 from ..errors import (
     AllAttemptsFailed,
     AuthenticationError,
     BadRequest,
+    BudgetExceeded,
     ContextTooLong,
     InternalError,
     InvalidResponse,
@@ -39,6 +46,7 @@ from ..errors import (
     ProviderTimeout,
     ProviderUnavailable,
     RateLimited,
+    RateLimitExceeded,
     ValidationError,
 )
 
@@ -83,6 +91,10 @@ def _retry_after(exc: RateLimited | ProviderPaused) -> list[tuple[bytes, bytes]]
     if exc.retry_after is None or not math.isfinite(exc.retry_after):
         return []
     return [(b"retry-after", str(max(1, math.ceil(exc.retry_after))).encode())]
+
+
+def _seconds_until(epoch: float) -> tuple[bytes, bytes]:
+    return (b"retry-after", str(max(1, math.ceil(epoch - time.time()))).encode())
 
 
 def _provider_error(exc: ProviderError) -> HTTPError:
@@ -133,6 +145,22 @@ def http_error(exc: BaseException) -> HTTPError:
         return HTTPError(502, str(exc), type="upstream_error", code="all_attempts_failed")
     if isinstance(exc, PatternTimeout):
         return HTTPError(504, str(exc), type="timeout", code="pattern_timeout")
+    if isinstance(exc, BudgetExceeded):
+        wait = [] if exc.resets_at is None else [_seconds_until(exc.resets_at)]
+        return HTTPError(
+            429, str(exc), type="insufficient_quota", code="budget_exceeded", headers=wait
+        )
+    if isinstance(exc, RateLimitExceeded):
+        seconds = str(max(1, math.ceil(exc.retry_after))).encode()
+        return HTTPError(
+            429,
+            str(exc),
+            type="rate_limit_error",
+            code="rate_limit_exceeded",
+            headers=[(b"retry-after", seconds)],
+        )
+    if isinstance(exc, UnpricedUnderBudget):
+        return bad_request(str(exc), code="unpriced_model", param="model")
     if isinstance(exc, ValidationError):
         return bad_request(str(exc), param=exc.param)
     return HTTPError(500, "internal server error", type="server_error", code="internal_error")

@@ -239,6 +239,7 @@ class Router:
     rt: Runtime
     config: GatewayConfig
     _llms: dict[str, LLM] = attrs.field(factory=dict)
+    _deployments: dict[str, list[LLM]] = attrs.field(factory=dict)  # router name -> its LLMs
 
     def resolve(self, name: str, allowed: Allowed = _everything) -> Target:
         """The target for `name`; HTTPError 400 (malformed virtual name), 404 (unknown,
@@ -332,7 +333,13 @@ class Router:
                     context_window=d.context_window,
                 )
             )
+        self._deployments[name] = [d.llm for d in deployments]
         return self.rt.router(name, deployments, strategy=spec.strategy, min_tier=spec.min_tier)
+
+    def deployments_of(self, name: str) -> list[LLM]:
+        """The LLMs of a configured router's deployments (made with it)."""
+        self.llm(name)
+        return self._deployments[name]
 
     def paused(self) -> list[dict[str, object]]:
         """The models whose provider actor is parked (crashed past its restart

@@ -9,6 +9,7 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve as hypercorn_serve
 
+from .._budgets import Spending
 from ..runtime import Runtime
 from ._app import make_app
 from ._config import GatewayConfig, check_config
@@ -42,7 +43,24 @@ async def serve(
     # request: a misspelt provider or option, a missing key or base_url stops
     # start-up with all problems listed (instead of 404s and 503s later).
     check_config(config, lambda route: rt.check_llm(route.provider, route.model, **route.options))
-    app = make_app(rt, config)
+    # the ledger (when configured) is opened first: the budgets resume from it
+    spending = await Spending.open(config.budgets, config.ledger)
+    try:
+        await _serve(rt, config, spending, host, port, shutdown, task_status)
+    finally:
+        await spending.aclose()
+
+
+async def _serve(
+    rt: Runtime,
+    config: GatewayConfig,
+    spending: Spending,
+    host: str,
+    port: int,
+    shutdown: trio.Event | None,
+    task_status: trio.TaskStatus[int],
+) -> None:
+    app = make_app(rt, config, spending)
     hc = HypercornConfig()
     hc.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     hc.accesslog = None

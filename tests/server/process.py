@@ -21,21 +21,29 @@ ROOT = Path(__file__).resolve().parents[2]
 TOML = """
 [server]
 api_keys = ["{client_key}"]
+{server_extra}
 
 [models.words]
 provider = "openai-compatible"
 model = "words"
 options = {{ base_url = "{base}", api_key = "{key}", max_retries = 0{extra} }}
+{tables}
 """
 LISTENING = re.compile(rb"gateway on http://\S+:(\d+)\n")
 
 
 @asynccontextmanager
 async def gateway_process(
-    tmp_path: Path, upstream: FakeOpenAIServer, grace: float = 10.0, options: str = ""
+    tmp_path: Path,
+    upstream: FakeOpenAIServer,
+    grace: float = 10.0,
+    options: str = "",
+    server: str = "",
+    tables: str = "",
 ) -> AsyncIterator[tuple[trio.Process, int]]:
     """`abstractcore-actors serve` in its own process; yields it and its port.
-    `options`: more TOML `key = value` pairs for the model's options."""
+    `options`: more TOML `key = value` pairs for the model's options;
+    `server`: more lines of [server]; `tables`: more tables at the end."""
     path = tmp_path / "gw.toml"
     path.write_text(
         TOML.format(
@@ -43,6 +51,8 @@ async def gateway_process(
             key=UPSTREAM_KEY,
             client_key=KEY,
             extra=f", {options}" if options else "",
+            server_extra=server,
+            tables=tables,
         )
     )
     command = [sys.executable, "-m", "abstractcore_actors.cli", "serve", "--config", str(path)]

@@ -1,0 +1,179 @@
+"""Spend in the gateway: each chat call holds its worst case against its
+key's, user's and team's budgets and rate limits before it starts, and
+settles what it really spent when it ends — however it ends — with a row
+in the ledger. `GET /v1/spend` reports the ledger (admin keys).
+
+Whom a call counts for: its key (by name), the key's team, and its user —
+OpenAI's `user` field, else the `x-abstractcore-user` header.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import parse_qsl
+
+import attrs
+import trio
+
+from .._budgets import CallRecord, Hold, Spend, Spending, Who, worst_case
+from .._pricing import ModelFacts
+from .._wire.openai_chat_request import ChatRequest
+from ..types import Request
+from ._call import CallContext
+from ._errors import HTTPError
+from ._http import Message, Scope, Send, header
+from ._response_format import ATTEMPTS
+from ._routing import Router
+from ._virtual import is_virtual, parse_virtual
+
+# max_tokens of a budgeted call that sets none: a worst case needs a bound
+BUDGET_ANSWER_TOKENS = 4096
+
+
+def who_of(scope: Scope, ctx: CallContext, request: ChatRequest) -> Who:
+    user = request.user
+    if user is None:
+        raw = header(scope, b"x-abstractcore-user")
+        user = raw.decode("latin-1").strip() or None if raw is not None else None
+    key = ctx.key
+    return Who(key=key.name if key else None, user=user, team=key.team if key else None)
+
+
+def _ceiling(router: Router, name: str, request: Request, answer: int) -> Spend:
+    """The most a call to `name` can spend: a model's worst case; a router's
+    dearest deployment (it falls back, one at a time); a virtual model's
+    members (and judge) together, as they may all run."""
+    config = router.config
+    public = config.aliases.get(name, name)
+    if is_virtual(public):
+        spec = parse_virtual(public)
+        names = [*spec.members, *([spec.judge] if spec.judge else [])]
+        total = Spend()
+        for member in names:
+            total += _ceiling(router, member, request, answer)
+        return total
+    if public in config.routers:
+        options = [_one(llm.facts, request, answer) for llm in router.deployments_of(public)]
+        dearest = max(options, key=lambda s: (s.nano_usd, s.tokens))
+        return Spend(dearest.nano_usd, dearest.tokens, all(s.priced for s in options))
+    return _one(router.llm(name).facts, request, answer)
+
+
+def _one(facts: ModelFacts, request: Request, answer: int) -> Spend:
+    return worst_case(request, [facts], answer)
+
+
+@asynccontextmanager
+async def spending_call(
+    scope: Scope, ctx: CallContext, request: ChatRequest, send: Send
+) -> AsyncIterator[tuple[ChatRequest, Send]]:
+    """Hold the call's worst case for the block (raising BudgetExceeded or
+    RateLimitExceeded before anything runs), then settle what it spent.
+
+    Yields the request to answer (max_tokens bounded when a budget or a
+    token limit counts it) and the `send` to answer with: it settles — the
+    ledger row committed — just before the response's last bytes go, so a
+    client that has its whole answer has a settled call, even if the
+    gateway is killed the next moment. However else the call ends (an
+    error, a disconnect, a cancel), it settles on the way out."""
+    spending = ctx.spending
+    if spending is None:
+        yield request, send
+        return
+    who = who_of(scope, ctx, request)
+    key = ctx.key
+    rpm, tpm = (key.rpm, key.tpm) if key is not None else (None, None)
+    bounded = spending.counts(who) or tpm is not None
+    if bounded and request.args.get("max_tokens") is None:
+        request = _with_max_tokens(request, BUDGET_ANSWER_TOKENS)
+    held = Hold()
+    if bounded or rpm is not None:
+        answer = int(request.args.get("max_tokens") or BUDGET_ANSWER_TOKENS)
+        args = request.args
+        built = Request(messages=tuple(args["messages"]), tools=tuple(args.get("tools", ())))
+        want = _ceiling(ctx.router, request.model, built, answer)
+        if request.response_format is not None:
+            want = Spend(want.nano_usd * ATTEMPTS, want.tokens * ATTEMPTS, want.priced)
+        held = spending.hold(who, want, rpm, tpm)
+    if held.reservation is None and held.ticket is None and spending.ledger is None:
+        yield request, send  # nothing to count
+        return
+    started, wall = trio.current_time(), time.time()
+    done = False
+
+    async def settle() -> None:
+        nonlocal done
+        if done:
+            return
+        done = True
+        actual, row = _spent(ctx, request, who, wall, trio.current_time() - started)
+        await spending.settle(held, actual, row if spending.ledger is not None else None)
+
+    async def settling(message: Message) -> None:
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            await settle()
+        await send(message)
+
+    try:
+        yield request, settling
+    finally:
+        await settle()
+
+
+def _spent(
+    ctx: CallContext, request: ChatRequest, who: Who, wall: float, latency: float
+) -> tuple[Spend, CallRecord]:
+    """What the call spent (its cost; 0 when it failed before answering) and its ledger row."""
+    record = ctx.record
+    cost, usage = record.cost, record.usage
+    if cost is not None:
+        actual = Spend(cost.nano_usd, cost.tokens, cost.known)
+    else:
+        actual = Spend(0, usage.total_tokens if usage else 0)
+    row = CallRecord(
+        ts=wall,
+        request_id=str(request.args.get("request_id", "")),
+        key=who.key,
+        user=who.user,
+        team=who.team,
+        model=request.model,
+        provider=record.provider,
+        prompt_tokens=usage.prompt_tokens if usage else 0,
+        completion_tokens=usage.completion_tokens if usage else 0,
+        tokens=actual.tokens,
+        cost_nano_usd=cost.nano_usd if cost is not None and cost.known else None,
+        outcome=record.outcome,
+        latency=latency,
+    )
+    return actual, row
+
+
+def _with_max_tokens(request: ChatRequest, tokens: int) -> ChatRequest:
+    return attrs.evolve(request, args={**request.args, "max_tokens": tokens})
+
+
+_GROUPS = {"key": "key", "user": "user", "team": "team", "model": "model", "day": "day"}
+
+
+async def spend_report(spending: Spending | None, query_string: bytes) -> Mapping[str, Any]:
+    """GET /v1/spend?by=key|user|team|model|day[&since=EPOCH]: totals from the ledger."""
+    if spending is None or spending.ledger is None:
+        raise HTTPError(
+            404,
+            'no spend ledger is configured: set [server] ledger = "spend.db"',
+            code="no_ledger",
+        )
+    params = dict(parse_qsl(query_string.decode("latin-1")))
+    by = params.get("by", "key")
+    if by not in _GROUPS:
+        listed = ", ".join(_GROUPS)
+        raise HTTPError(400, f"by must be one of {listed}", code="invalid_by", param="by")
+    try:
+        since = float(params.get("since", 0))
+    except ValueError:
+        raise HTTPError(400, "since must be seconds since the epoch", param="since") from None
+    rows = await spending.ledger.report(by, since)
+    return {"object": "list", "by": by, "since": since, "data": rows}
