@@ -1,5 +1,5 @@
 """The command line: `abstractcore-actors serve [--config F] [--check] [--host H] [--port P]
-[--grace S]`."""
+[--grace S]`, and `abstractcore-actors spend (--config F | --ledger DB) [--by G] [--since D]`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import functools
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import attrs
 import trio
@@ -37,7 +38,61 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds open requests get to finish on SIGTERM (default: the config's "
         "shutdown_grace, 10)",
     )
+    spend = commands.add_parser("spend", help="report spend from the gateway's ledger")
+    where = spend.add_mutually_exclusive_group(required=True)
+    where.add_argument("--config", help="gateway TOML file (its [server] ledger)")
+    where.add_argument("--ledger", help="the ledger's SQLite file")
+    spend.add_argument(
+        "--by",
+        default="key",
+        choices=("key", "user", "team", "model", "day"),
+        help="group the totals by (default: key)",
+    )
+    spend.add_argument(
+        "--since", default=None, help="from this UTC day on (YYYY-MM-DD; default: all time)"
+    )
     return parser
+
+
+def _ledger_and_since(
+    config_path: str | None, ledger_path: str | None, since: str | None
+) -> tuple[str, float]:
+    """The ledger file to report and the start of the report (epoch seconds)."""
+    import datetime
+
+    if ledger_path is None:
+        from .server import load_config
+
+        ledger_path = load_config(str(config_path)).ledger
+        if ledger_path is None:
+            raise ConfigurationError(f'{config_path} has no [server] ledger = "..." to report')
+    if not Path(ledger_path).exists():
+        raise ConfigurationError(f"no ledger at {ledger_path}: the gateway has not written one")
+    if since is None:
+        return ledger_path, 0.0
+    try:
+        day = datetime.datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=datetime.UTC)
+    except ValueError:
+        raise ConfigurationError(f"--since must be a day, YYYY-MM-DD (got {since!r})") from None
+    return ledger_path, day.timestamp()
+
+
+async def _spend(ledger_path: str, by: str, since: float) -> None:
+    from ._budgets import SqliteLedger
+
+    ledger = await SqliteLedger.open(ledger_path)
+    try:
+        rows = await ledger.report(by, since)
+    finally:
+        await ledger.aclose()
+    print(f"{by:<24} {'calls':>8} {'tokens':>14} {'cost (USD)':>14}")
+    for row in rows:
+        cost = row["cost_usd"]
+        shown = "unknown" if cost is None else f"{cost:.6f}"
+        unpriced = int(str(row["unpriced_calls"]))
+        priced = f"${row['priced_cost_usd']:.6f}"
+        note = f"  ({unpriced} unpriced; priced part {priced})" if unpriced else ""
+        print(f"{row[by]!s:<24} {row['calls']:>8} {row['tokens']:>14} {shown:>14}{note}")
 
 
 async def _check(config_path: str | None) -> None:
@@ -81,7 +136,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `abstractcore-actors` script; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        if args.check:
+        if args.command == "spend":
+            ledger, since = _ledger_and_since(args.config, args.ledger, args.since)
+            trio.run(_spend, ledger, args.by, since)
+        elif args.check:
             trio.run(_check, args.config)
         else:
             trio.run(_serve, args.config, args.host, args.port, args.grace)

@@ -22,7 +22,8 @@ from hypercorn.config import Config
 from hypercorn.trio import serve
 
 from abstractcore_actors import Runtime
-from abstractcore_actors._budgets import Budget, Spending
+from abstractcore_actors._budgets import Budget, CallRecord, Spending, SqliteLedger
+from abstractcore_actors.cli import main
 from abstractcore_actors.server import GatewayConfig, KeyPolicy, hash_key
 from abstractcore_actors.server._app import make_app
 from abstractcore_actors.testing import FakeOpenAIServer, FakeUsage, Reply
@@ -244,3 +245,38 @@ async def serving_with(
         binds = await nursery.start(serve, app, hc)  # type: ignore[arg-type]
         yield int(binds[0].rsplit(":", 1)[1])
         nursery.cancel_scope.cancel()
+
+
+def test_the_spend_command_reports_the_ledger(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trio.run(_write_three_calls, tmp_path / "spend.db")
+    assert main(["spend", "--ledger", str(tmp_path / "spend.db"), "--by", "key"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["a", "2", "6", "0.003000"]
+    assert lines[2].split()[:4] == ["b", "1", "3", "unknown"]
+    assert main(["spend", "--ledger", str(tmp_path / "nope.db")]) == 2
+    assert "no ledger at" in capsys.readouterr().err
+
+
+async def _write_three_calls(path: Path) -> None:
+    ledger = await SqliteLedger.open(path)
+    for key, cost in (("a", 1_000_000), ("a", 2_000_000), ("b", None)):
+        await ledger.record(
+            CallRecord(
+                ts=time.time(),
+                request_id="r",
+                key=key,
+                user=None,
+                team=None,
+                model="m",
+                provider="p",
+                prompt_tokens=1,
+                completion_tokens=2,
+                tokens=3,
+                cost_nano_usd=cost,
+                outcome="ok",
+                latency=0.1,
+            )
+        )
+    await ledger.aclose()
