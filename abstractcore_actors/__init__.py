@@ -32,6 +32,7 @@ from .errors import AskTimeout as AskTimeout
 from .errors import AuthenticationError as AuthenticationError
 from .errors import BadRequest as BadRequest
 from .errors import BudgetExceeded as BudgetExceeded
+from .errors import BudgetStoreUnavailable as BudgetStoreUnavailable
 from .errors import CircuitOpen as CircuitOpen
 from .errors import ConfigurationError as ConfigurationError
 from .errors import ConsumerGone as ConsumerGone

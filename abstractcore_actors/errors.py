@@ -260,6 +260,12 @@ class BudgetExceeded(AbstractCoreActorsError):
         )
 
 
+class BudgetStoreUnavailable(AbstractCoreActorsError):
+    """The shared budget store (Redis) cannot be reached, so no call can be
+    held against its budgets; by default such calls are refused (fail
+    closed) until it is back."""
+
+
 class RateLimitExceeded(AbstractCoreActorsError):
     """A key sent more requests or tokens per minute than its limit allows;
     `retry_after` is when the sliding window has room again, in seconds."""
@@ -338,6 +344,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequest",
     "BudgetExceeded",
+    "BudgetStoreUnavailable",
     "CircuitOpen",
     "ConfigurationError",
     "ConsumerGone",

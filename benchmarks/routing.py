@@ -91,7 +91,7 @@ async def reserve_settle() -> None:
             async def worker(count: int, spending: Spending = spending) -> None:
                 nonlocal done
                 for i in range(count):
-                    held = spending.hold(who, want)
+                    held = await spending.hold(who, want)
                     row = _row(i) if spending.ledger is not None else None
                     await spending.settle(held, Spend(4000, 80), row)
                     done += 1

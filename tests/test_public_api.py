@@ -67,6 +67,7 @@ PUBLIC = {
     "AbstractCoreActorsError",
     "AllAttemptsFailed",
     "BudgetExceeded",
+    "BudgetStoreUnavailable",
     "RateLimitExceeded",
     "QuorumNotReached",
     "ActorCrashed",

@@ -8,6 +8,9 @@ from ._book import UnpricedUnderBudget as UnpricedUnderBudget
 from ._estimate import worst_case as worst_case
 from ._ledger import CallRecord as CallRecord
 from ._ledger import SqliteLedger as SqliteLedger
+from ._redis import RedisClient as RedisClient
+from ._redis import RedisUnavailable as RedisUnavailable
+from ._redis_store import RedisBudgets as RedisBudgets
 from ._spec import Budget as Budget
 from ._spec import Period as Period
 from ._spec import Scope as Scope

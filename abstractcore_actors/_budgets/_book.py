@@ -42,6 +42,45 @@ class Reservation:
     want: Spend
     keys: tuple[CounterKey, ...]
     settled: bool = False
+    id: str = ""  # its name in a shared store (Redis)
+
+
+def counting(
+    budgets: Sequence[Budget], who: Who, now: float
+) -> list[tuple[Budget, CounterKey, float | None]]:
+    """The budgets that count `who`'s call at `now`: each with its running
+    total's key and when its period resets."""
+    found = []
+    for budget in budgets:
+        subject = budget.subject(who)
+        if subject is not None:
+            period, _, resets = budget.period.window(now)
+            found.append((budget, (budget.label, subject, period), resets))
+    return found
+
+
+def refusal(
+    budget: Budget, unit: str, spent: int, held: int, want: int, resets: float | None
+) -> BudgetExceeded:
+    """BudgetExceeded for `budget` (amounts in nano-USD or tokens)."""
+    scale = 1e9 if unit == "usd" else 1
+    limit = budget.limit_nano_usd if unit == "usd" else budget.tokens
+    return BudgetExceeded(
+        budget.label,
+        unit=unit,
+        limit=(limit or 0) / scale,
+        spent=spent / scale,
+        reserved=held / scale,
+        wanted=want / scale,
+        resets_at=resets,
+    )
+
+
+def unpriced(budget: Budget) -> UnpricedUnderBudget:
+    return UnpricedUnderBudget(
+        f"budget {budget.label!r} counts dollars, and a model this call may use "
+        "has no known price; give it one ([prices] in the gateway config)"
+    )
 
 
 class BudgetBook:
@@ -54,52 +93,29 @@ class BudgetBook:
         self._held: dict[CounterKey, Spend] = {}
 
     def _counting(self, who: Who, now: float) -> list[tuple[Budget, CounterKey, float | None]]:
-        found = []
-        for budget in self.budgets:
-            subject = budget.subject(who)
-            if subject is not None:
-                period, _, resets = budget.period.window(now)
-                found.append((budget, (budget.label, subject, period), resets))
-        return found
+        return counting(self.budgets, who, now)
 
     def reserve(self, who: Who, want: Spend) -> Reservation:
         """Hold `want` against every budget that counts `who`'s call, or raise
         BudgetExceeded naming the first one it would take past its limit
         (holding nothing then). UnpricedUnderBudget when a dollar budget
         counts the call and its cost cannot be known."""
-        counting = self._counting(who, self._clock())
-        for budget, key, resets in counting:
+        found = self._counting(who, self._clock())
+        for budget, key, resets in found:
             spent = self._spent.get(key, Spend())
             held = self._held.get(key, Spend())
             limit = budget.limit_nano_usd
             if limit is not None:
                 if not want.priced:
-                    raise UnpricedUnderBudget(
-                        f"budget {budget.label!r} counts dollars, and a model this call may use "
-                        "has no known price; give it one ([prices] in the gateway config)"
-                    )
+                    raise unpriced(budget)
                 if spent.nano_usd + held.nano_usd + want.nano_usd > limit:
-                    raise BudgetExceeded(
-                        budget.label,
-                        unit="usd",
-                        limit=limit / 1e9,
-                        spent=spent.nano_usd / 1e9,
-                        reserved=held.nano_usd / 1e9,
-                        wanted=want.nano_usd / 1e9,
-                        resets_at=resets,
+                    raise refusal(
+                        budget, "usd", spent.nano_usd, held.nano_usd, want.nano_usd, resets
                     )
             tokens = budget.tokens
             if tokens is not None and spent.tokens + held.tokens + want.tokens > tokens:
-                raise BudgetExceeded(
-                    budget.label,
-                    unit="tokens",
-                    limit=tokens,
-                    spent=spent.tokens,
-                    reserved=held.tokens,
-                    wanted=want.tokens,
-                    resets_at=resets,
-                )
-        keys = tuple(key for _, key, _ in counting)
+                raise refusal(budget, "tokens", spent.tokens, held.tokens, want.tokens, resets)
+        keys = tuple(key for _, key, _ in found)
         for key in keys:
             self._held[key] = self._held.get(key, Spend()) + want
         return Reservation(who=who, want=want, keys=keys)

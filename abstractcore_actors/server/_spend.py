@@ -97,7 +97,7 @@ async def spending_call(
         want = _ceiling(ctx.router, request.model, built, answer)
         if request.response_format is not None:
             want = Spend(want.nano_usd * ATTEMPTS, want.tokens * ATTEMPTS, want.priced)
-        held = spending.hold(who, want, rpm, tpm)
+        held = await spending.hold(who, want, rpm, tpm)
     if held.reservation is None and held.ticket is None and spending.ledger is None:
         yield request, send  # nothing to count
         return

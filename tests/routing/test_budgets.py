@@ -60,7 +60,7 @@ def test_concurrent_calls_never_overspend_and_lose_nothing(
         async def call(want: int, share: float, start: float, length: float, end: str) -> None:
             await trio.sleep_until(clock_start + start)
             try:
-                held = spending.hold(who, Spend(want, 0))
+                held = await spending.hold(who, Spend(want, 0))
             except BudgetExceeded as exc:
                 # refused only when it would not have fit at that moment
                 assert exc.spent * 1e9 + exc.reserved * 1e9 + want > LIMIT_NANO - 1
@@ -136,18 +136,18 @@ def test_a_bad_budget_is_refused(fields: dict[str, object], message: str) -> Non
         Budget(**fields)  # type: ignore[arg-type]
 
 
-def test_rate_limits_slide_over_sixty_seconds() -> None:
+async def test_rate_limits_slide_over_sixty_seconds() -> None:
     now = [0.0]
     spending = Spending(clock=lambda: now[0])
     who = Who(key="k")
-    first = spending.hold(who, Spend(0, 50), rpm=2, tpm=100)
-    spending.hold(who, Spend(0, 10), rpm=2, tpm=100)
+    first = await spending.hold(who, Spend(0, 50), rpm=2, tpm=100)
+    await spending.hold(who, Spend(0, 10), rpm=2, tpm=100)
     with pytest.raises(RateLimitExceeded, match="2 requests per minute") as caught:
-        spending.hold(who, Spend(0, 1), rpm=2, tpm=100)
+        await spending.hold(who, Spend(0, 1), rpm=2, tpm=100)
     assert caught.value.retry_after == 60.0
     now[0] = 61.0
     with pytest.raises(RateLimitExceeded, match="100 tokens per minute"):
-        spending.hold(who, Spend(0, 41), rpm=5, tpm=100)  # 50 + 10 still held
+        await spending.hold(who, Spend(0, 41), rpm=5, tpm=100)  # 50 + 10 still held
     assert first.ticket is not None
     spending.rates.settle(first.ticket, 5)
-    spending.hold(who, Spend(0, 41), rpm=5, tpm=100)
+    await spending.hold(who, Spend(0, 41), rpm=5, tpm=100)
