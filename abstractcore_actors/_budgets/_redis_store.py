@@ -26,16 +26,20 @@ from ._book import CounterKey, Reservation, counting, refusal, unpriced
 from ._redis import RedisClient
 from ._spec import Budget, Spend, Who
 
+# Amounts go in and out of Redis as the strings Python wrote (never through
+# Lua's numbers, which print 1e14 and up as "1e+14" and 0 negated as "-0",
+# both refused by HINCRBY); Lua compares them as doubles, exact to 2**53
+# (9e15 nano-USD: $9 million per budget and period).
 _RESERVE = """
 local zset, prefix, now = KEYS[1], ARGV[1], tonumber(ARGV[2])
 -- holds whose replica never settled them (it died): release them first
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', zset, '-inf', now)) do
   local hold = prefix .. 'hold:' .. id
-  local f = redis.call('HMGET', hold, 'n', 't', 'c')
+  local f = redis.call('HMGET', hold, 'dn', 'dt', 'c')
   if f[3] then
     for counter in string.gmatch(f[3], '[^\\n]+') do
-      redis.call('HINCRBY', prefix .. 'held:' .. counter, 'n', -tonumber(f[1]))
-      redis.call('HINCRBY', prefix .. 'held:' .. counter, 't', -tonumber(f[2]))
+      redis.call('HINCRBY', prefix .. 'held:' .. counter, 'n', f[1])
+      redis.call('HINCRBY', prefix .. 'held:' .. counter, 't', f[2])
     end
   end
   redis.call('DEL', hold)
@@ -45,24 +49,29 @@ local id, deadline = ARGV[3], ARGV[4]
 local n, t, count = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local names = {}
 for i = 0, count - 1 do
-  local name = ARGV[8 + i * 4]
-  local limit_n, limit_t = tonumber(ARGV[9 + i * 4]), tonumber(ARGV[10 + i * 4])
+  local name = ARGV[10 + i * 4]
+  local limit_n, limit_t = tonumber(ARGV[11 + i * 4]), tonumber(ARGV[12 + i * 4])
   local s = redis.call('HMGET', prefix .. 'spent:' .. name, 'n', 't')
   local h = redis.call('HMGET', prefix .. 'held:' .. name, 'n', 't')
   local sn, st = tonumber(s[1] or 0), tonumber(s[2] or 0)
   local hn, ht = tonumber(h[1] or 0), tonumber(h[2] or 0)
-  if limit_n >= 0 and sn + hn + n > limit_n then return {0, i, 'usd', sn, hn} end
-  if limit_t >= 0 and st + ht + t > limit_t then return {0, i, 'tokens', st, ht} end
+  if limit_n >= 0 and sn + hn + n > limit_n then
+    return {0, i, 'usd', s[1] or '0', h[1] or '0'}
+  end
+  if limit_t >= 0 and st + ht + t > limit_t then
+    return {0, i, 'tokens', s[2] or '0', h[2] or '0'}
+  end
   names[#names + 1] = name
 end
 for i, name in ipairs(names) do
   local held = prefix .. 'held:' .. name
-  redis.call('HINCRBY', held, 'n', n)
-  redis.call('HINCRBY', held, 't', t)
-  local expires = tonumber(ARGV[11 + (i - 1) * 4])
+  redis.call('HINCRBY', held, 'n', ARGV[5])
+  redis.call('HINCRBY', held, 't', ARGV[6])
+  local expires = tonumber(ARGV[13 + (i - 1) * 4])
   if expires > 0 then redis.call('EXPIREAT', held, expires) end
 end
-redis.call('HSET', prefix .. 'hold:' .. id, 'n', n, 't', t, 'c', table.concat(names, '\\n'))
+local counters = table.concat(names, '\\n')
+redis.call('HSET', prefix .. 'hold:' .. id, 'dn', ARGV[8], 'dt', ARGV[9], 'c', counters)
 redis.call('ZADD', zset, deadline, id)
 return {1}
 """
@@ -70,20 +79,20 @@ return {1}
 _SETTLE = """
 local zset, prefix, id = KEYS[1], ARGV[1], ARGV[2]
 local hold = prefix .. 'hold:' .. id
-local f = redis.call('HMGET', hold, 'n', 't', 'c')
+local f = redis.call('HMGET', hold, 'dn', 'dt', 'c')
 if f[3] then
   for counter in string.gmatch(f[3], '[^\\n]+') do
-    redis.call('HINCRBY', prefix .. 'held:' .. counter, 'n', -tonumber(f[1]))
-    redis.call('HINCRBY', prefix .. 'held:' .. counter, 't', -tonumber(f[2]))
+    redis.call('HINCRBY', prefix .. 'held:' .. counter, 'n', f[1])
+    redis.call('HINCRBY', prefix .. 'held:' .. counter, 't', f[2])
   end
   redis.call('DEL', hold)
   redis.call('ZREM', zset, id)
 end
-local n, t, count = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local count = tonumber(ARGV[5])
 for i = 0, count - 1 do
   local spent = prefix .. 'spent:' .. ARGV[6 + i * 2]
-  redis.call('HINCRBY', spent, 'n', n)
-  redis.call('HINCRBY', spent, 't', t)
+  redis.call('HINCRBY', spent, 'n', ARGV[3])
+  redis.call('HINCRBY', spent, 't', ARGV[4])
   local expires = tonumber(ARGV[7 + i * 2])
   if expires > 0 then redis.call('EXPIREAT', spent, expires) end
 end
@@ -135,16 +144,18 @@ class RedisBudgets:
             now,
             hold_id,
             now + self.hold_ttl,
-            want.nano_usd,
-            want.tokens,
+            str(want.nano_usd),
+            str(want.tokens),
             len(found),
+            str(-want.nano_usd),
+            str(-want.tokens),
         ]
         for budget, key, resets in found:
             limit_n = budget.limit_nano_usd
             args += [
                 counter_name(key),
-                -1 if limit_n is None else limit_n,
-                -1 if budget.tokens is None else budget.tokens,
+                "-1" if limit_n is None else str(limit_n),
+                "-1" if budget.tokens is None else str(budget.tokens),
                 _expiry(resets),
             ]
         reply = await self.client.script(_RESERVE, [self._zset], args)
@@ -169,8 +180,8 @@ class RedisBudgets:
         args: list[str | int | float] = [
             self.prefix,
             reservation.id,
-            actual.nano_usd,
-            actual.tokens,
+            str(actual.nano_usd),
+            str(actual.tokens),
             len(found),
         ]
         for _, key, resets in found:

@@ -107,6 +107,13 @@ class GatewayConfig:
     budgets: tuple[Budget, ...] = ()
     # the SQLite ledger of settled calls (None: kept in memory only, lost on restart)
     ledger: str | None = None
+    # budgets shared by every replica, in Redis ("redis://host:6379/0"; None: per process)
+    redis: str | None = attrs.field(default=None, repr=False)  # the URL may hold a password
+    redis_prefix: str = "abstractcore:"
+    # Redis unreachable: refuse budgeted calls ("closed") or let them through unheld ("open")
+    when_store_down: str = attrs.field(
+        default="closed", validator=attrs.validators.in_(("closed", "open"))
+    )
 
     def __attrs_post_init__(self) -> None:
         for alias, target in self.aliases.items():
@@ -246,6 +253,9 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
             "metrics_max_models",
             "shutdown_grace",
             "ledger",
+            "redis",
+            "redis_prefix",
+            "when_store_down",
         )
         for key in settings:
             if key in server:

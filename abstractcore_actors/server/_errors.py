@@ -17,6 +17,7 @@ Our own error tree is mapped to HTTP statuses once, here:
                                            (+ Retry-After: when the budget resets)
     RateLimitExceeded (a key's rpm/tpm)    429 rate_limit_error code=rate_limit_exceeded
     UnpricedUnderBudget                    400 code=unpriced_model
+    BudgetStoreUnavailable (Redis down)    503 code=budget_store_unavailable
     InternalError (a bug met in one call)  500 server_error code=internal_error
     anything else                          500 server_error, with a fixed message
 
@@ -37,6 +38,7 @@ from ..errors import (
     AuthenticationError,
     BadRequest,
     BudgetExceeded,
+    BudgetStoreUnavailable,
     ContextTooLong,
     InternalError,
     InvalidResponse,
@@ -149,6 +151,14 @@ def http_error(exc: BaseException) -> HTTPError:
         wait = [] if exc.resets_at is None else [_seconds_until(exc.resets_at)]
         return HTTPError(
             429, str(exc), type="insufficient_quota", code="budget_exceeded", headers=wait
+        )
+    if isinstance(exc, BudgetStoreUnavailable):
+        return HTTPError(
+            503,
+            str(exc),
+            type="service_unavailable",
+            code="budget_store_unavailable",
+            headers=[(b"retry-after", b"1")],
         )
     if isinstance(exc, RateLimitExceeded):
         seconds = str(max(1, math.ceil(exc.retry_after))).encode()

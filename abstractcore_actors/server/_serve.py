@@ -44,7 +44,15 @@ async def serve(
     # start-up with all problems listed (instead of 404s and 503s later).
     check_config(config, lambda route: rt.check_llm(route.provider, route.model, **route.options))
     # the ledger (when configured) is opened first: the budgets resume from it
-    spending = await Spending.open(config.budgets, config.ledger)
+    spending = await Spending.open(
+        config.budgets,
+        config.ledger,
+        redis_url=config.redis,
+        redis_prefix=config.redis_prefix,
+        # a hold outlives any call, so only a dead replica's holds expire
+        hold_ttl=(config.request_timeout or 3600.0) + 60.0,
+        when_store_down=config.when_store_down,
+    )
     try:
         await _serve(rt, config, spending, host, port, shutdown, task_status)
     finally:
