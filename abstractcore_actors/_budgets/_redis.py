@@ -29,12 +29,18 @@ class RedisError(Exception):
     """Redis answered a command with an error (a bug of ours, or a bad script)."""
 
 
+class _Gone(Exception):
+    """The server closed the connection."""
+
+
 class _Connection:
     def __init__(self, stream: trio.SocketStream) -> None:
         self.stream = stream
         self.reader = hiredis.Reader()
+        self.heard = False  # bytes of the current command's reply arrived
 
     async def command(self, args: Sequence[str | int | float | bytes]) -> Any:
+        self.heard = False
         await self.stream.send_all(hiredis.pack_command(tuple(args)))  # type: ignore[arg-type]
         while True:
             reply = self.reader.gets()
@@ -42,7 +48,8 @@ class _Connection:
                 return reply
             data = await self.stream.receive_some(65536)
             if not data:
-                raise RedisUnavailable("Redis closed the connection")
+                raise _Gone("Redis closed the connection")
+            self.heard = True
             self.reader.feed(data)
 
 
@@ -109,26 +116,40 @@ class RedisClient:
 
     async def call(self, *args: str | int | float | bytes) -> Any:
         """One command's reply; RedisUnavailable when Redis is down or slow,
-        RedisError when it answers with an error."""
+        RedisError when it answers with an error.
+
+        A pooled connection found dead (Redis restarted since it was last
+        used) is dropped with every other idle one, and the command goes once
+        more on a new connection: a dead socket takes a command nowhere, so it
+        cannot have run."""
         async with self._slots:
-            connection = self._idle.pop() if self._idle else None
-            try:
-                with trio.fail_after(self.timeout):
-                    if connection is None:
-                        connection = await self._open()
-                    reply = await connection.command(args)
-            except trio.TooSlowError:
-                await self._discard(connection)
-                raise RedisUnavailable(f"Redis did not answer within {self.timeout:g}s") from None
-            except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
-                await self._discard(connection)
-                raise RedisUnavailable(f"the connection to Redis broke: {exc}") from None
-            except BaseException:
-                await self._discard(connection)
-                raise
-            self._idle.append(connection)
+            reply = await self._on_a_connection(args, reused=bool(self._idle))
         if isinstance(reply, hiredis.ReplyError):
             raise RedisError(str(reply))
+        return reply
+
+    async def _on_a_connection(
+        self, args: Sequence[str | int | float | bytes], reused: bool
+    ) -> Any:
+        connection = self._idle.pop() if reused else None
+        try:
+            with trio.fail_after(self.timeout):
+                if connection is None:
+                    connection = await self._open()
+                reply = await connection.command(args)
+        except trio.TooSlowError:
+            await self._discard(connection)
+            raise RedisUnavailable(f"Redis did not answer within {self.timeout:g}s") from None
+        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError, _Gone) as exc:
+            await self._discard(connection)
+            if reused and not (connection is not None and connection.heard):
+                await self.aclose()  # its siblings are as stale
+                return await self._on_a_connection(args, reused=False)
+            raise RedisUnavailable(f"the connection to Redis broke: {exc}") from None
+        except BaseException:
+            await self._discard(connection)
+            raise
+        self._idle.append(connection)
         return reply
 
     async def script(
