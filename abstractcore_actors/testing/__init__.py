@@ -1,6 +1,6 @@
 """Fake wire servers for tests: real HTTP/1.1 on 127.0.0.1 speaking the OpenAI
 and Anthropic protocols (JSON and SSE), with scripted replies, latency and
-faults. See docs/testing.md.
+faults; and a real redis-server runner (`running_redis`). See docs/testing.md.
 
     async with open_fake_openai_server([Reply(text="Hi!")]) as server:
         client = openai.AsyncOpenAI(base_url=server.base_url, api_key="sk-test")
@@ -19,6 +19,9 @@ from .._providers import preset_sdk_platform as _preset_sdk_platform
 from ._anthropic import FakeAnthropicServer as FakeAnthropicServer
 from ._http import FakeServer as FakeServer
 from ._openai import FakeOpenAIServer as FakeOpenAIServer
+from ._redis import REDIS as REDIS_SERVER
+from ._redis import RedisProcess as RedisProcess
+from ._redis import running_redis as running_redis
 from ._script import FakeToolCall as FakeToolCall
 from ._script import FakeUsage as FakeUsage
 from ._script import Fault as Fault
@@ -29,6 +32,7 @@ from ._script import Step as Step
 from ._script import last_user_text as last_user_text
 
 __all__ = [
+    "REDIS_SERVER",
     "FakeAnthropicServer",
     "FakeOpenAIServer",
     "FakeServer",
@@ -36,6 +40,7 @@ __all__ = [
     "FakeUsage",
     "Fault",
     "RecordedRequest",
+    "RedisProcess",
     "Reply",
     "Script",
     "Step",
@@ -43,6 +48,7 @@ __all__ = [
     "open_fake_anthropic_server",
     "open_fake_openai_server",
     "prepare_sdk_client",
+    "running_redis",
 ]
 
 
