@@ -23,6 +23,7 @@ from ._book import BudgetBook, Reservation
 from ._ledger import CallRecord, SqliteLedger
 from ._rates import RateWindow, Ticket
 from ._redis import RedisClient, RedisUnavailable
+from ._redis_rates import RedisRates, SharedTicket
 from ._redis_store import RedisBudgets
 from ._spec import Budget, Spend, Who
 
@@ -35,7 +36,7 @@ class Hold:
     rate-limit ticket (either may be absent)."""
 
     reservation: Reservation | None = None
-    ticket: Ticket | None = None
+    ticket: Ticket | SharedTicket | None = None
 
 
 class _MemoryStore:
@@ -69,6 +70,7 @@ class Spending:
         self._store: _MemoryStore | RedisBudgets = shared or _MemoryStore(self.book)
         self.ledger = ledger
         self.rates = RateWindow(clock)
+        self.shared_rates = RedisRates(shared.client, prefix=shared.prefix) if shared else None
         self._clock = clock
         self.when_store_down = when_store_down
         self._unsettled: list[tuple[Reservation, Spend]] = []
@@ -110,28 +112,52 @@ class Spending:
         nothing then)."""
         held = Hold()
         if (rpm is not None or tpm is not None) and who.key is not None:
-            held.ticket = self.rates.admit(who.key, rpm, tpm, want.tokens)
+            held.ticket = await self._admit(who.key, rpm, tpm, want.tokens)
         try:
             if self.counts(who):
                 held.reservation = await self._reserve(who, want)
         except BaseException:
-            if held.ticket is not None:
-                self.rates.settle(held.ticket, 0)
+            await self._settle_ticket(held.ticket, 0)
             raise
         return held
+
+    async def _admit(
+        self, key: str, rpm: int | None, tpm: int | None, tokens: int
+    ) -> Ticket | SharedTicket | None:
+        if self.shared_rates is None:
+            return self.rates.admit(key, rpm, tpm, tokens)
+        try:
+            return await self.shared_rates.admit(key, rpm, tpm, tokens)
+        except RedisUnavailable as exc:
+            self._store_down(exc, "rate limits")
+            return None
 
     async def _reserve(self, who: Who, want: Spend) -> Reservation | None:
         try:
             await self._retry_unsettled()
             return await self._store.reserve(who, want)
         except RedisUnavailable as exc:
-            if self.when_store_down == "open":
-                log.warning("budget store down, call let through unheld: %s", exc)
-                return None
-            raise BudgetStoreUnavailable(
-                f"the shared budget store is unreachable ({exc}); calls that a budget "
-                'counts are refused until it is back (when_store_down = "closed")'
-            ) from None
+            self._store_down(exc, "budgets")
+            return None
+
+    def _store_down(self, exc: RedisUnavailable, what: str) -> None:
+        """Log and go on (when_store_down="open"), or raise BudgetStoreUnavailable."""
+        if self.when_store_down == "open":
+            log.warning("shared store down, call let through unchecked by its %s: %s", what, exc)
+            return
+        raise BudgetStoreUnavailable(
+            f"the shared budget store is unreachable ({exc}); calls that its {what} "
+            'count are refused until it is back (when_store_down = "closed")'
+        ) from None
+
+    async def _settle_ticket(self, ticket: Ticket | SharedTicket | None, tokens: int) -> None:
+        if isinstance(ticket, Ticket):
+            self.rates.settle(ticket, tokens)
+        elif ticket is not None and self.shared_rates is not None:
+            try:
+                await self.shared_rates.settle(ticket, tokens)
+            except RedisUnavailable as exc:  # its hold leaves the window within 60 s anyway
+                log.warning("rate limit store down, settle dropped: %s", exc)
 
     async def _retry_unsettled(self) -> None:
         while self._unsettled:
@@ -151,8 +177,7 @@ class Spending:
                 except RedisUnavailable as exc:
                     log.warning("budget store down, settle kept for later: %s", exc)
                     self._unsettled.append((reservation, actual))
-            if held.ticket is not None:
-                self.rates.settle(held.ticket, actual.tokens)
+            await self._settle_ticket(held.ticket, actual.tokens)
             if self.ledger is not None and record is not None:
                 await self.ledger.record(record)
 

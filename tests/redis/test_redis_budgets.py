@@ -15,7 +15,12 @@ import trio
 
 from abstractcore_actors._budgets import Budget, RedisBudgets, RedisClient, Spend, Spending, Who
 from abstractcore_actors._budgets._redis import RedisUnavailable
-from abstractcore_actors.errors import BudgetExceeded, BudgetStoreUnavailable, ConfigurationError
+from abstractcore_actors.errors import (
+    BudgetExceeded,
+    BudgetStoreUnavailable,
+    ConfigurationError,
+    RateLimitExceeded,
+)
 
 from .server import RedisProcess, needs_redis, running_redis
 
@@ -122,3 +127,19 @@ async def test_large_amounts_and_zero_survive_the_scripts(redis: RedisProcess) -
     assert await store.spent((big.label, "t", "total")) == Spend(2 * 10**15 + 1, 0)
     assert await store.held((big.label, "t", "total")) == Spend(0, 0)
     await client.aclose()
+
+
+async def test_rate_limits_are_shared_by_the_replicas(redis: RedisProcess) -> None:
+    a, b = await replica(redis), await replica(redis)
+    who = Who(key="k")  # no budget counts this key: rates only
+    first = await a.hold(who, Spend(0, 50), rpm=3, tpm=100)
+    await b.hold(who, Spend(0, 10), rpm=3, tpm=100)
+    with pytest.raises(RateLimitExceeded, match="100 tokens per minute"):
+        await a.hold(who, Spend(0, 41), rpm=3, tpm=100)  # 50 + 10 held across replicas
+    await a.settle(first, Spend(0, 5), None)  # 5 used of the 50 held
+    await b.hold(who, Spend(0, 41), rpm=3, tpm=100)
+    with pytest.raises(RateLimitExceeded, match="3 requests per minute") as caught:
+        await a.hold(who, Spend(0, 1), rpm=3, tpm=100)
+    assert 0 < caught.value.retry_after <= 60
+    await a.aclose()
+    await b.aclose()
