@@ -27,6 +27,10 @@ def test_public_names_are_exactly_the_intended_ones() -> None:
         "open_fake_anthropic_server",
         "open_fake_openai_server",
         "prepare_sdk_client",
+        # a real redis-server for the shared-budget tests
+        "REDIS_SERVER",
+        "RedisProcess",
+        "running_redis",
     }
     public = {name for name in vars(testing) if not name.startswith("_")}
     imported_helpers = {"annotations", "AsyncIterator", "asynccontextmanager", "trio"}
