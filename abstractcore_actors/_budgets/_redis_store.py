@@ -30,10 +30,10 @@ from ._spec import Budget, Spend, Who
 # Lua's numbers, which print 1e14 and up as "1e+14" and 0 negated as "-0",
 # both refused by HINCRBY); Lua compares them as doubles, exact to 2**53
 # (9e15 nano-USD: $9 million per budget and period).
-_RESERVE = """
-local zset, prefix, now = KEYS[1], ARGV[1], tonumber(ARGV[2])
--- holds whose replica never settled them (it died): release them first
-for _, id in ipairs(redis.call('ZRANGEBYSCORE', zset, '-inf', now)) do
+# A hold's release, the same for a settle and for an expired hold: take its
+# amounts off every counter it held, then forget it.
+_RELEASE = """
+local function release(zset, prefix, id)
   local hold = prefix .. 'hold:' .. id
   local f = redis.call('HMGET', hold, 'dn', 'dt', 'c')
   if f[3] then
@@ -44,6 +44,16 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', zset, '-inf', now)) do
   end
   redis.call('DEL', hold)
   redis.call('ZREM', zset, id)
+end
+"""
+
+_RESERVE = (
+    _RELEASE
+    + """
+local zset, prefix, now = KEYS[1], ARGV[1], tonumber(ARGV[2])
+-- holds whose replica never settled them (it died): release them first
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', zset, '-inf', now)) do
+  release(zset, prefix, id)
 end
 local id, deadline = ARGV[3], ARGV[4]
 local n, t, count = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -75,19 +85,13 @@ redis.call('HSET', prefix .. 'hold:' .. id, 'dn', ARGV[8], 'dt', ARGV[9], 'c', c
 redis.call('ZADD', zset, deadline, id)
 return {1}
 """
+)
 
-_SETTLE = """
+_SETTLE = (
+    _RELEASE
+    + """
 local zset, prefix, id = KEYS[1], ARGV[1], ARGV[2]
-local hold = prefix .. 'hold:' .. id
-local f = redis.call('HMGET', hold, 'dn', 'dt', 'c')
-if f[3] then
-  for counter in string.gmatch(f[3], '[^\\n]+') do
-    redis.call('HINCRBY', prefix .. 'held:' .. counter, 'n', f[1])
-    redis.call('HINCRBY', prefix .. 'held:' .. counter, 't', f[2])
-  end
-  redis.call('DEL', hold)
-  redis.call('ZREM', zset, id)
-end
+release(zset, prefix, id)
 local count = tonumber(ARGV[5])
 for i = 0, count - 1 do
   local spent = prefix .. 'spent:' .. ARGV[6 + i * 2]
@@ -98,6 +102,7 @@ for i = 0, count - 1 do
 end
 return 1
 """
+)
 
 _DAY = 86_400.0
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import hmac
 import tomllib
@@ -15,6 +14,7 @@ import attrs
 from .._budgets import Budget
 from .._pricing import PriceBook
 from ..errors import ConfigurationError, ValidationError
+from ._config_fields import refuse_unknown
 from ._config_routers import RouterSpec, parse_routers
 from ._config_spend import parse_budgets
 from ._cors import check_origins
@@ -276,17 +276,13 @@ def _model_route(name: str, spec: object) -> ModelRoute:
     where = f"[models.{name}]"
     if not isinstance(spec, Mapping):
         raise ConfigurationError(f"{where} must be a table with provider, model and options")
-    unknown = sorted(set(spec) - set(_MODEL_FIELDS))
-    if unknown:
-        close = [difflib.get_close_matches(k, _MODEL_FIELDS, n=1) for k in unknown]
-        hints = "".join(
-            f" ({k}: did you mean {c[0]}?)" for k, c in zip(unknown, close, strict=True) if c
-        )
-        raise ConfigurationError(
-            f"{where}: unknown setting(s) {', '.join(unknown)}{hints}; a model takes "
-            "provider, model and options = { ... } (provider options such as base_url "
-            "go inside options)"
-        )
+    refuse_unknown(
+        where,
+        spec,
+        _MODEL_FIELDS,
+        "a model takes provider, model and options = { ... } (provider options such as "
+        "base_url go inside options)",
+    )
     if not isinstance(spec.get("provider"), str) or not spec["provider"]:
         raise ConfigurationError(f'{where} needs provider = "..." (e.g. "openai-compatible")')
     options = spec.get("options", {})
@@ -338,11 +334,7 @@ _KEY_FIELDS = (
 
 
 def _key_policy(spec: dict[str, Any], index: int) -> KeyPolicy:
-    unknown = sorted(set(spec) - set(_KEY_FIELDS))
-    if unknown:
-        raise ConfigurationError(
-            f"unknown [[keys]] settings: {', '.join(unknown)} (valid: {', '.join(_KEY_FIELDS)})"
-        )
+    refuse_unknown(f"[[keys]] entry {index}", spec, _KEY_FIELDS)
     if ("hash" in spec) == ("key" in spec):
         raise ConfigurationError("each [[keys]] entry needs exactly one of hash or key")
     where = (

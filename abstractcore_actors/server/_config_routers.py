@@ -23,14 +23,13 @@ key, usable inside virtual models (`race:main,other`).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
-from typing import Any
 
 import attrs
 
 from .._routing import RoutingStrategy
 from ..errors import ConfigurationError, ValidationError
+from ._config_fields import refuse_unknown
 from ._model_route import ModelRoute
 
 _ROUTER_FIELDS = ("strategy", "min_tier", "deployments")
@@ -67,18 +66,6 @@ class RouterSpec:
     deployments: tuple[DeploymentSpec, ...] = ()
 
 
-def _unknown(where: str, spec: Mapping[str, Any], fields: tuple[str, ...]) -> None:
-    unknown = sorted(set(spec) - set(fields))
-    if unknown:
-        close = [difflib.get_close_matches(k, fields, n=1) for k in unknown]
-        hints = "".join(
-            f" ({k}: did you mean {c[0]}?)" for k, c in zip(unknown, close, strict=True) if c
-        )
-        raise ConfigurationError(
-            f"{where}: unknown setting(s) {', '.join(unknown)}{hints}; valid: {', '.join(fields)}"
-        )
-
-
 def parse_routers(raw: object, models: Mapping[str, ModelRoute]) -> dict[str, RouterSpec]:
     """Every `[routers.NAME]`; raises ConfigurationError naming the first problem."""
     if not isinstance(raw, Mapping):
@@ -90,7 +77,7 @@ def _router(name: str, spec: object, models: Mapping[str, ModelRoute]) -> Router
     where = f"[routers.{name}]"
     if not isinstance(spec, Mapping):
         raise ConfigurationError(f"{where} must be a table with strategy and [[deployments]]")
-    _unknown(where, spec, _ROUTER_FIELDS)
+    refuse_unknown(where, spec, _ROUTER_FIELDS)
     strategy = str(spec.get("strategy", "fallback"))
     try:
         RoutingStrategy.parse(strategy)
@@ -117,7 +104,7 @@ def _router(name: str, spec: object, models: Mapping[str, ModelRoute]) -> Router
 def _deployment(where: str, spec: object, models: Mapping[str, ModelRoute]) -> DeploymentSpec:
     if not isinstance(spec, Mapping):
         raise ConfigurationError(f"{where} must be a table")
-    _unknown(where, spec, _DEPLOYMENT_FIELDS)
+    refuse_unknown(where, spec, _DEPLOYMENT_FIELDS)
     use = spec.get("use")
     if use is not None:
         if set(spec) & {"provider", "model", "options"}:

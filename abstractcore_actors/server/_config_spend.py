@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 from .._budgets import Budget
 from ..errors import ConfigurationError, ValidationError
+from ._config_fields import refuse_unknown
 
 _FIELDS = ("scope", "name", "period", "usd", "tokens")
 
@@ -29,11 +30,7 @@ def parse_budgets(raw: object) -> tuple[Budget, ...]:
         where = f"[[budgets]] entry {index}"
         if not isinstance(spec, Mapping):
             raise ConfigurationError(f"{where} must be a table")
-        unknown = sorted(set(spec) - set(_FIELDS))
-        if unknown:
-            raise ConfigurationError(
-                f"{where}: unknown setting(s) {', '.join(unknown)}; valid: {', '.join(_FIELDS)}"
-            )
+        refuse_unknown(where, spec, _FIELDS)
         try:
             found.append(Budget(**{str(k): v for k, v in spec.items()}))
         except (ValidationError, ValueError, TypeError) as exc:
