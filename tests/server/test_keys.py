@@ -168,7 +168,7 @@ def test_keys_from_toml_mapping() -> None:
         ({"hash": "not-a-hash"}, "64 hex digits"),
         ({"key": "a", "max_concurrent": 0}, "max_concurrent"),
         ({"key": "a", "models": "fast"}, "list of model names"),
-        ({"key": "a", "modles": ["fast"]}, "unknown setting.s. modles .modles: did you mean models"),
+        ({"key": "a", "modles": ["fast"]}, "modles .modles: did you mean models"),
     ],
 )
 def test_bad_key_entries_are_clear(spec: dict[str, object], words: str) -> None:
