@@ -36,7 +36,7 @@ from ._providers import (
     adapter_factory,
     build_provider,
 )
-from ._routing import Deployment, RouterActor, RoutingStrategy
+from ._routing import Deployment, HealthBoard, RouterActor, RoutingStrategy
 from ._tools import ToolRegistry, coerce_tools
 from .errors import NotUnderTrio, ValidationError
 from .events import EventBus, SessionCreated
@@ -140,6 +140,7 @@ class Runtime:
         strategy: RoutingStrategy | str = "fallback",
         min_tier: int = 0,
         seed: int | None = None,
+        health: HealthBoard | None = None,
     ) -> LLM:
         """Start a router actor over `deployments` and return its `LLM` handle.
 
@@ -148,7 +149,9 @@ class Runtime:
         weighted, least_busy, lowest_latency or cheapest (at `min_tier` or
         above). The handle goes wherever an LLM goes; answers carry their
         `route`. Raises ValidationError for no deployments, a duplicate
-        name or an unknown strategy. See docs/routing.md.
+        name or an unknown strategy. `health`: a board the routers of several
+        processes share their deployments' cooldowns on (the gateway passes
+        its Redis one). See docs/routing.md.
         """
         chosen = RoutingStrategy.parse(strategy)
         items = [d if isinstance(d, Deployment) else Deployment(llm=d) for d in deployments]
@@ -161,7 +164,9 @@ class Runtime:
                 f"router {name!r} lists {', '.join(doubled)} twice; give each a distinct name="
             )
         ref = self.actors.root.spawn_nowait(
-            lambda: RouterActor(name, items, chosen, self.events, min_tier=min_tier, seed=seed),
+            lambda: RouterActor(
+                name, items, chosen, self.events, min_tier=min_tier, seed=seed, health=health
+            ),
             name=f"router:{name}",
             concurrency=None,
             mailbox_size=256,

@@ -10,6 +10,7 @@ from ._ledger import CallRecord as CallRecord
 from ._ledger import SqliteLedger as SqliteLedger
 from ._redis import RedisClient as RedisClient
 from ._redis import RedisUnavailable as RedisUnavailable
+from ._redis_health import RedisHealth as RedisHealth
 from ._redis_store import RedisBudgets as RedisBudgets
 from ._spec import Budget as Budget
 from ._spec import Period as Period

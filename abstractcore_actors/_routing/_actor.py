@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
@@ -38,6 +39,7 @@ from ..events import EventBus, RouteChosen, RouteFailed
 from ..types import EmbeddingResponse, GenerateResponse, Request, RouteAttempt
 from ._deployment import Deployment, DeploymentState
 from ._fallback import verdict
+from ._health import REFRESH, HealthBoard
 from ._needs import Needs
 from ._strategy import Choice, RoutingStrategy, plan
 
@@ -78,8 +80,11 @@ class RouterActor(Behaviour):
         *,
         min_tier: int = 0,
         seed: int | None = None,
+        health: HealthBoard | None = None,
     ) -> None:
         self.name = name
+        self.health = health
+        self._health_read = -math.inf  # when the board was last read (trio time)
         self.strategy = strategy
         self.states = [DeploymentState(d, i) for i, d in enumerate(deployments)]
         self.bus = bus
@@ -134,6 +139,7 @@ class RouterActor(Behaviour):
         """Try the plan's deployments in order until one answers; raise the
         request's own error at once, or AllAttemptsFailed with every cause."""
         needs = Needs.of(request)
+        await self._read_health()
         now = trio.current_time()
         route_plan = plan(
             self.strategy,
@@ -201,6 +207,9 @@ class RouterActor(Behaviour):
             judged = verdict(exc)
             if judged.fall_back:
                 state.failed(trio.current_time(), judged.cooldown)
+                if self.health is not None and judged.cooldown:
+                    until = time.time() + judged.cooldown
+                    await self.health.cool(self.name, state.label, until)
             if judged.larger_window:
                 call.larger_than = state.deployment.window or call.larger_than
             call.route.append(
@@ -236,7 +245,7 @@ class RouterActor(Behaviour):
         started = trio.current_time()
         llm = state.deployment.llm
         response = await llm.generate_request(request, timeout=call.timeout())
-        state.answered(response.timings.ttft)
+        await self._recovered(state, response.timings.ttft)
         call.route.append(
             self._step(state, "answered", _reason_of(call), duration=trio.current_time() - started)
         )
@@ -246,7 +255,7 @@ class RouterActor(Behaviour):
         self, state: DeploymentState, message: EmbedCall, call: _Call
     ) -> EmbeddingResponse:
         response = await state.deployment.llm.embed_request(message.request, timeout=call.timeout())
-        state.answered(None)
+        await self._recovered(state, None)
         return response
 
     async def _stream_on(
@@ -279,7 +288,7 @@ class RouterActor(Behaviour):
                 )
             )
             if first is None:
-                state.answered(ttft)
+                await self._recovered(state, ttft)
                 return
             await sink.send(first)
             try:
@@ -291,7 +300,28 @@ class RouterActor(Behaviour):
             except ProviderError as exc:
                 exc.first_token_sent = True
                 raise
-            state.answered(ttft)
+            await self._recovered(state, ttft)
+
+    # -- shared health -------------------------------------------------------
+
+    async def _read_health(self) -> None:
+        """Take the other replicas' cooldowns (at most every REFRESH seconds)."""
+        if self.health is None or trio.current_time() - self._health_read < REFRESH:
+            return
+        self._health_read = trio.current_time()
+        cooling = await self.health.cooling(self.name)
+        wall, now = time.time(), trio.current_time()
+        for state in self.states:
+            until = cooling.get(state.label)
+            if until is not None:
+                state.cooling_until = max(state.cooling_until, now + (until - wall))
+
+    async def _recovered(self, state: DeploymentState, ttft: float | None) -> None:
+        """A deployment answered: its cooldown is over, here and on the board."""
+        was_cooling = state.cooling(trio.current_time())
+        state.answered(ttft)
+        if was_cooling and self.health is not None:
+            await self.health.clear(self.name, state.label)
 
     # -- helpers -------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import final
 
-from .._budgets import Spending
+from .._budgets import RedisHealth, Spending
 from ..runtime import Runtime
 from ._call import CallContext, error_code, to_http
 from ._chat import chat_completions
@@ -62,7 +62,9 @@ class GatewayApp:
         self.config = config
         # budgets and rate limits in memory unless `serve` opened a ledger for them
         self.spending = spending if spending is not None else Spending(config.budgets)
-        self.router = Router(rt, config)
+        shared = self.spending.shared
+        health = RedisHealth(shared.client, prefix=shared.prefix) if shared else None
+        self.router = Router(rt, config, health=health)
         self.requests = OpenRequests()  # who sent each open chat request
         self.events = EventsEndpoint(rt, config, self.requests)
         self.created = int(time.time())

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import attrs
 
 from .._providers import LLM
-from .._routing import Deployment
+from .._routing import Deployment, HealthBoard
 from ..errors import ConfigurationError, ValidationError
 from ..patterns import PatternResult, ensemble, hedge, hedge_stream, race, race_stream
 from ..runtime import Runtime
@@ -240,6 +240,7 @@ class Router:
     config: GatewayConfig
     _llms: dict[str, LLM] = attrs.field(factory=dict)
     _deployments: dict[str, list[LLM]] = attrs.field(factory=dict)  # router name -> its LLMs
+    health: HealthBoard | None = None  # deployment health shared with other replicas
 
     def resolve(self, name: str, allowed: Allowed = _everything) -> Target:
         """The target for `name`; HTTPError 400 (malformed virtual name), 404 (unknown,
@@ -334,7 +335,9 @@ class Router:
                 )
             )
         self._deployments[name] = [d.llm for d in deployments]
-        return self.rt.router(name, deployments, strategy=spec.strategy, min_tier=spec.min_tier)
+        return self.rt.router(
+            name, deployments, strategy=spec.strategy, min_tier=spec.min_tier, health=self.health
+        )
 
     def deployments_of(self, name: str) -> list[LLM]:
         """The LLMs of a configured router's deployments (made with it)."""

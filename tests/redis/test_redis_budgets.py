@@ -143,3 +143,33 @@ async def test_rate_limits_are_shared_by_the_replicas(redis: RedisProcess) -> No
     assert 0 < caught.value.retry_after <= 60
     await a.aclose()
     await b.aclose()
+
+
+async def test_a_cooldown_one_replica_finds_is_honoured_by_the_others(
+    redis: RedisProcess,
+) -> None:
+    from abstractcore_actors import open_runtime
+    from abstractcore_actors._budgets import RedisHealth
+    from abstractcore_actors.testing import Fault, Reply, open_fake_openai_server
+
+    async with (
+        open_fake_openai_server(default=Fault.status(500)) as bad,
+        open_fake_openai_server(default=Reply(text="fine")) as good,
+        open_runtime(env={}) as one,
+        open_runtime(env={}) as two,  # another replica's runtime
+    ):
+        clients = [RedisClient.from_url(redis.url) for _ in range(2)]
+        routers = []
+        for rt, client in zip((one, two), clients, strict=True):
+            options = {"api_key": "sk-x", "max_retries": 0, "failure_threshold": 1}
+            dear = rt.create_llm("openai", "dear", base_url=bad.base_url, **options)
+            cheap = rt.create_llm("openai", "cheap", base_url=good.base_url, **options)
+            routers.append(rt.router("main", [dear, cheap], health=RedisHealth(client)))
+        with trio.fail_after(10):
+            await routers[0].generate("a")  # dear fails: its breaker opens
+            await routers[0].generate("b")  # CircuitOpen: dear cools down, on the board too
+            answer = await routers[1].generate("c")  # the other replica asks cheap first
+        for client in clients:
+            await client.aclose()
+    assert [(s.model, s.outcome) for s in answer.route] == [("cheap", "answered")]
+    assert len(bad.requests) == 1
