@@ -322,6 +322,7 @@ class EmbeddingResponse:
     usage: Usage = attrs.field(factory=Usage)
     request_id: str = ""
     duration: float = 0.0
+    cost: Cost | None = None  # what the call cost (None: nobody priced it)
 
     @property
     def dimensions(self) -> int:

@@ -132,6 +132,7 @@ async def serve_embed(actor: ProviderHost, call: EmbedCall) -> EmbeddingResponse
         model=response.model or config.model,
         request_id=request.request_id,
         duration=trio.current_time() - start,
+        cost=actor.cost(response.usage),
     )
     await events.emit(
         EmbeddingCompleted,

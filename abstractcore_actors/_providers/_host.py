@@ -11,6 +11,7 @@ import trio
 
 from ..errors import InternalError, ProviderTimeout
 from ..events import Emitter
+from ..types import Cost, Usage
 from ._adapter import Adapter, ProviderConfig
 
 T = TypeVar("T")
@@ -36,6 +37,8 @@ class ProviderHost(Protocol):
     def internal_error(self, exc: Exception, doing: str = ...) -> InternalError: ...
 
     def timed_out(self, deadline: float) -> ProviderTimeout: ...
+
+    def cost(self, usage: Usage) -> Cost: ...
 
     @staticmethod
     def report_failure(events: Emitter, exc: BaseException, source: str = ...) -> None: ...

@@ -19,7 +19,7 @@ from ._http import Receive, Scope, Send, read_body, send_error, send_json, until
 from ._request_id import client_request_id, client_session_id, with_request_id
 from ._response_format import StructuredTarget, parse_response_format
 from ._routing import Target
-from ._spend import spending_call
+from ._spend import spending_chat
 
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -49,7 +49,7 @@ async def chat_completions(scope: Scope, receive: Receive, send: Send, ctx: Call
 
     # who sent it, while it runs: /v1/events shows a key its own requests
     aliased = ctx.config.aliases.get(request.model)
-    async with spending_call(scope, ctx, request, send) as (request, send):
+    async with spending_chat(scope, ctx, request, send) as (request, send):
         with ctx.requests.hold(request_id, ctx.owner, request.model, send, aliased) as sending:
 
             async def handler() -> None:

@@ -27,6 +27,7 @@ from ._config import GatewayConfig
 from ._errors import HTTPError, bad_request
 from ._http import Receive, Scope, Send, read_body, send_error, send_json, until_disconnect
 from ._request_id import client_request_id, with_request_id
+from ._spend import spending_embeddings
 
 
 @attrs.frozen(kw_only=True)
@@ -120,25 +121,27 @@ async def embeddings(scope: Scope, receive: Receive, send: Send, ctx: CallContex
     record.provider = ctx.router.provider_of(call.model)
     request = attrs.evolve(call.request, request_id=request_id)
 
-    with ctx.requests.hold(request_id, ctx.owner, call.model, send) as sending:
+    async with spending_embeddings(scope, ctx, call.model, request, send) as send:
+        with ctx.requests.hold(request_id, ctx.owner, call.model, send) as sending:
 
-        async def handler() -> None:
-            response = None
-            try:
-                with ctx.drain.scope() as scope:
-                    response = await llm.embed_request(request, timeout=config.request_timeout)
-            except Exception as exc:
-                await send_error(sending, failure(exc, record, _http_error))
-                return
-            if response is None:
-                assert scope.cancelled_caught  # the shutdown grace ran out
-                await send_error(sending, cut(record))
-                return
-            record.usage = response.usage
-            answer: dict[str, Any] = response_to_wire(
-                response, model=call.model, encoding=call.encoding
-            )
-            await send_json(sending, 200, answer)
+            async def handler() -> None:
+                response = None
+                try:
+                    with ctx.drain.scope() as scope:
+                        response = await llm.embed_request(request, timeout=config.request_timeout)
+                except Exception as exc:
+                    await send_error(sending, failure(exc, record, _http_error))
+                    return
+                if response is None:
+                    assert scope.cancelled_caught  # the shutdown grace ran out
+                    await send_error(sending, cut(record))
+                    return
+                record.usage = response.usage
+                record.cost = response.cost
+                answer: dict[str, Any] = response_to_wire(
+                    response, model=call.model, encoding=call.encoding
+                )
+                await send_json(sending, 200, answer)
 
-        if await until_disconnect(receive, handler) and not record.sent:
-            record.outcome = "client_disconnect"
+            if await until_disconnect(receive, handler) and not record.sent:
+                record.outcome = "client_disconnect"

@@ -10,7 +10,7 @@ OpenAI's `user` field, else the `x-abstractcore-user` header.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl
@@ -21,7 +21,7 @@ import trio
 from .._budgets import CallRecord, Hold, Spend, Spending, Who, worst_case
 from .._pricing import ModelFacts
 from .._wire.openai_chat_request import ChatRequest
-from ..types import Request
+from ..types import EmbeddingRequest, Request
 from ._call import CallContext
 from ._errors import HTTPError
 from ._http import Message, Scope, Send, header
@@ -33,13 +33,20 @@ from ._virtual import is_virtual, parse_virtual
 BUDGET_ANSWER_TOKENS = 4096
 
 
-def who_of(scope: Scope, ctx: CallContext, request: ChatRequest) -> Who:
-    user = request.user
-    if user is None:
-        raw = header(scope, b"x-abstractcore-user")
-        user = raw.decode("latin-1").strip() or None if raw is not None else None
+def header_user(scope: Scope) -> str | None:
+    raw = header(scope, b"x-abstractcore-user")
+    return (raw.decode("latin-1").strip() or None) if raw is not None else None
+
+
+def who_of(scope: Scope, ctx: CallContext, user: str | None) -> Who:
+    """Whom the call counts for: its key, the key's team, and its user (the
+    body's `user`, else the x-abstractcore-user header)."""
     key = ctx.key
-    return Who(key=key.name if key else None, user=user, team=key.team if key else None)
+    return Who(
+        key=key.name if key else None,
+        user=user or header_user(scope),
+        team=key.team if key else None,
+    )
 
 
 def _ceiling(router: Router, name: str, request: Request, answer: int) -> Spend:
@@ -66,40 +73,99 @@ def _one(facts: ModelFacts, request: Request, answer: int) -> Spend:
     return worst_case(request, [facts], answer)
 
 
+@attrs.frozen
+class _Call:
+    """What the spend of one call needs to know of it."""
+
+    model: str
+    request_id: str
+    who: Who
+
+
 @asynccontextmanager
-async def spending_call(
+async def spending_chat(
     scope: Scope, ctx: CallContext, request: ChatRequest, send: Send
 ) -> AsyncIterator[tuple[ChatRequest, Send]]:
-    """Hold the call's worst case for the block (raising BudgetExceeded or
-    RateLimitExceeded before anything runs), then settle what it spent.
-
-    Yields the request to answer (max_tokens bounded when a budget or a
-    token limit counts it) and the `send` to answer with: it settles — the
-    ledger row committed — just before the response's last bytes go, so a
-    client that has its whole answer has a settled call, even if the
-    gateway is killed the next moment. However else the call ends (an
-    error, a disconnect, a cancel), it settles on the way out."""
+    """`spending_call` for a chat request: its worst case is its models'
+    (see `_ceiling`), and its max_tokens is bounded when a budget or a token
+    limit counts it. Yields the request to answer and the `send` to use."""
     spending = ctx.spending
     if spending is None:
         yield request, send
         return
-    who = who_of(scope, ctx, request)
-    key = ctx.key
-    rpm, tpm = (key.rpm, key.tpm) if key is not None else (None, None)
-    bounded = spending.counts(who) or tpm is not None
-    if bounded and request.args.get("max_tokens") is None:
+    who = who_of(scope, ctx, request.user)
+    if _bounded(spending, ctx, who) and request.args.get("max_tokens") is None:
         request = _with_max_tokens(request, BUDGET_ANSWER_TOKENS)
-    held = Hold()
-    if bounded or rpm is not None:
-        answer = int(request.args.get("max_tokens") or BUDGET_ANSWER_TOKENS)
-        args = request.args
+    args = request.args
+
+    def ceiling() -> Spend:
+        answer = int(args.get("max_tokens") or BUDGET_ANSWER_TOKENS)
         built = Request(messages=tuple(args["messages"]), tools=tuple(args.get("tools", ())))
         want = _ceiling(ctx.router, request.model, built, answer)
         if request.response_format is not None:
             want = Spend(want.nano_usd * ATTEMPTS, want.tokens * ATTEMPTS, want.priced)
-        held = await spending.hold(who, want, rpm, tpm)
+        return want
+
+    call = _Call(model=request.model, request_id=str(args.get("request_id", "")), who=who)
+    async with spending_call(ctx, spending, call, ceiling, send) as settling:
+        yield request, settling
+
+
+@asynccontextmanager
+async def spending_embeddings(
+    scope: Scope, ctx: CallContext, model: str, request: EmbeddingRequest, send: Send
+) -> AsyncIterator[Send]:
+    """`spending_call` for an embeddings request: at most one token per byte
+    of its texts (or its token ids, counted), at the model's input price."""
+    spending = ctx.spending
+    if spending is None:
+        yield send
+        return
+    who = who_of(scope, ctx, header_user(scope))
+
+    def ceiling() -> Spend:
+        tokens = sum(len(ids) for ids in request.tokens) or sum(
+            len(text.encode()) for text in request.texts
+        )
+        price = ctx.router.llm(model).facts.price
+        if price is None:
+            return Spend(0, tokens, priced=False)
+        input_rate, _, _ = price.rates(tokens)
+        return Spend(int(tokens * input_rate * 1000) + 1, tokens)
+
+    call = _Call(model=model, request_id=request.request_id, who=who)
+    async with spending_call(ctx, spending, call, ceiling, send) as settling:
+        yield settling
+
+
+def _bounded(spending: Spending, ctx: CallContext, who: Who) -> bool:
+    return spending.counts(who) or (ctx.key is not None and ctx.key.tpm is not None)
+
+
+@asynccontextmanager
+async def spending_call(
+    ctx: CallContext,
+    spending: Spending,
+    call: _Call,
+    ceiling: Callable[[], Spend],
+    send: Send,
+) -> AsyncIterator[Send]:
+    """Hold the call's worst case (`ceiling()`) for the block, raising
+    BudgetExceeded, RateLimitExceeded or BudgetStoreUnavailable before
+    anything runs; then settle what it spent.
+
+    Yields the `send` to answer with: it settles — the ledger row committed
+    — just before the response's last bytes go, so a client that has its
+    whole answer has a settled call, even if the gateway is killed the next
+    moment. However else the call ends (an error, a disconnect, a cancel),
+    it settles on the way out."""
+    key = ctx.key
+    rpm, tpm = (key.rpm, key.tpm) if key is not None else (None, None)
+    held = Hold()
+    if _bounded(spending, ctx, call.who) or rpm is not None:
+        held = await spending.hold(call.who, ceiling(), rpm, tpm)
     if held.reservation is None and held.ticket is None and spending.ledger is None:
-        yield request, send  # nothing to count
+        yield send  # nothing to count
         return
     started, wall = trio.current_time(), time.time()
     done = False
@@ -109,7 +175,7 @@ async def spending_call(
         if done:
             return
         done = True
-        actual, row = _spent(ctx, request, who, wall, trio.current_time() - started)
+        actual, row = _spent(ctx, call, wall, trio.current_time() - started)
         await spending.settle(held, actual, row if spending.ledger is not None else None)
 
     async def settling(message: Message) -> None:
@@ -118,14 +184,12 @@ async def spending_call(
         await send(message)
 
     try:
-        yield request, settling
+        yield settling
     finally:
         await settle()
 
 
-def _spent(
-    ctx: CallContext, request: ChatRequest, who: Who, wall: float, latency: float
-) -> tuple[Spend, CallRecord]:
+def _spent(ctx: CallContext, call: _Call, wall: float, latency: float) -> tuple[Spend, CallRecord]:
     """What the call spent (its cost; 0 when it failed before answering) and its ledger row."""
     record = ctx.record
     cost, usage = record.cost, record.usage
@@ -133,13 +197,14 @@ def _spent(
         actual = Spend(cost.nano_usd, cost.tokens, cost.known)
     else:
         actual = Spend(0, usage.total_tokens if usage else 0)
+    who = call.who
     row = CallRecord(
         ts=wall,
-        request_id=str(request.args.get("request_id", "")),
+        request_id=call.request_id,
         key=who.key,
         user=who.user,
         team=who.team,
-        model=request.model,
+        model=call.model,
         provider=record.provider,
         prompt_tokens=usage.prompt_tokens if usage else 0,
         completion_tokens=usage.completion_tokens if usage else 0,

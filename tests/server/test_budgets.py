@@ -280,3 +280,26 @@ async def _write_three_calls(path: Path) -> None:
             )
         )
     await ledger.aclose()
+
+
+async def test_embeddings_are_priced_budgeted_and_in_the_ledger(
+    rt: Runtime, budgeted: GatewayConfig, tmp_path: Path
+) -> None:
+    # the fake counts a word a token: "one two three" is 3 prompt tokens
+    prices = {"gpt-test": {"input": 100, "output": 0}}
+    config = attrs.evolve(budgeted, prices=prices, budgets=(budget(tokens=10),))
+    spending = await Spending.open(config.budgets, tmp_path / "spend.db")
+    body = {"model": "gpt-test", "input": "one two three", "encoding_format": "float"}
+    with trio.fail_after(DEADLINE):
+        async with serving_with(rt, config, spending) as port, http_client(port, TEAM_KEY) as http:
+            # worst case: 13 bytes = 13 tokens > 10: refused before it runs
+            refused = await http.post("/v1/embeddings", json=body)
+            short = {**body, "input": "one two"}  # 7 bytes: held, then 2 spent
+            answered = [await http.post("/v1/embeddings", json=short) for _ in range(3)]
+    assert spending.ledger is not None
+    rows = await spending.ledger.query("SELECT model, tokens, cost_nano_usd FROM calls")
+    await spending.aclose()
+    assert assert_openai_error(refused, 429)["code"] == "budget_exceeded"
+    # 2 + 7 <= 10, 4 + 7 > 10: two answered, the third refused
+    assert [a.status_code for a in answered] == [200, 200, 429]
+    assert rows == [("gpt-test", 2, 2 * 100 * 1000)] * 2
