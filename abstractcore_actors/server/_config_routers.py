@@ -16,6 +16,7 @@
     tier = 2
     context_window = 200000
     name = "claude"
+    price = { input = 3, output = 15 }   # over genai-prices' figure for its model
 
 A router is a public name like a model: listed in /v1/models, allowed per
 key, usable inside virtual models (`race:main,other`).
@@ -24,9 +25,11 @@ key, usable inside virtual models (`race:main,other`).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
+from .._pricing import Price
 from .._routing import RoutingStrategy
 from ..errors import ConfigurationError, ValidationError
 from ._config_fields import refuse_unknown
@@ -43,6 +46,7 @@ _DEPLOYMENT_FIELDS = (
     "tags",
     "tier",
     "context_window",
+    "price",
 )
 
 
@@ -57,6 +61,7 @@ class DeploymentSpec:
     tags: tuple[str, ...] = ()
     tier: int = 0
     context_window: int | None = None
+    price: Mapping[str, Any] | None = None  # USD per 1M tokens, for this deployment's model
 
 
 @attrs.frozen(kw_only=True)
@@ -141,7 +146,14 @@ def _deployment(where: str, spec: object, models: Mapping[str, ModelRoute]) -> D
         isinstance(window, bool) or not isinstance(window, int) or window < 1
     ):
         raise ConfigurationError(f"{where}: context_window must be a whole number of tokens")
+    price = spec.get("price")
+    if price is not None:
+        try:
+            Price.parse(price, f"{where}: price")
+        except ValidationError as exc:
+            raise ConfigurationError(str(exc)) from None
     return DeploymentSpec(
+        price=price,
         route=route,
         use=use,
         name=str(spec.get("name", "")),

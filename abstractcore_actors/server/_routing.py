@@ -324,6 +324,8 @@ class Router:
                 llm = self.llm(d.use)
             else:
                 llm = self.rt.create_llm(d.route.provider, d.route.model, **d.route.options)
+            if d.price is not None:  # the deployment's own price, for its model
+                self.rt.prices.add({f"{llm.provider}/{llm.model}": d.price})
             deployments.append(
                 Deployment(
                     llm=llm,

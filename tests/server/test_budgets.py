@@ -303,3 +303,26 @@ async def test_embeddings_are_priced_budgeted_and_in_the_ledger(
     # 2 + 7 <= 10, 4 + 7 > 10: two answered, the third refused
     assert [a.status_code for a in answered] == [200, 200, 429]
     assert rows == [("gpt-test", 2, 2 * 100 * 1000)] * 2
+
+
+async def test_a_stream_the_client_left_settles_what_it_streamed(
+    rt: Runtime, budgeted: GatewayConfig, routes: Routes, tmp_path: Path
+) -> None:
+    routes.steps["gpt-test"] = Reply(text="tick " * 200, token_latency=0.02, usage=USAGE)
+    spending = await Spending.open((), tmp_path / "spend.db")
+    body = {**chat(), "stream": True}
+    query = "SELECT outcome, tokens, cost_nano_usd, completion_tokens FROM calls"
+    serving_it = serving_with(rt, budgeted, spending)
+    with trio.fail_after(DEADLINE):
+        async with serving_it as port, http_client(port, TEAM_KEY) as http:
+            async with http.stream("POST", "/v1/chat/completions", json=body) as answer:
+                async for line in answer.aiter_lines():
+                    if line.count("tick") and line.startswith("data:"):
+                        break  # the person said stop
+            assert spending.ledger is not None
+            while not (rows := await spending.ledger.query(query)):  # noqa: ASYNC110
+                await trio.sleep(0.05)
+    await spending.aclose()
+    ((outcome, tokens, nano, _),) = rows
+    assert outcome == "client_disconnect"
+    assert tokens > 0 and nano is not None and nano > 0  # estimated, never free

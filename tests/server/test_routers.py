@@ -130,3 +130,28 @@ def test_a_router_may_not_take_a_model_name() -> None:
     data["routers"]["flaky"] = data["routers"].pop("main")
     with pytest.raises(ConfigurationError, match="already a model or alias name"):
         config_from_mapping(data)
+
+
+async def test_deployment_prices_steer_the_cheapest_strategy(
+    rt: Runtime, upstream: FakeOpenAIServer, routes: Routes
+) -> None:
+    routes.steps["flaky"] = Reply(text="from flaky")
+    routes.steps["steady"] = Reply(text="from steady")
+    data = toml(upstream, strategy="cheapest")
+    data["routers"]["main"]["deployments"] = [
+        {"use": "flaky", "price": {"input": 9, "output": 9}},
+        {"use": "steady", "price": {"input": 1, "output": 1}},
+    ]
+    config = config_from_mapping(data)
+    with trio.fail_after(DEADLINE):
+        async with serving(rt, config) as port, http_client(port) as http:
+            answer = await http.post("/v1/chat/completions", json=chat("main"))
+    assert answer.json()["choices"][0]["message"]["content"] == "from steady"
+    assert answer.json()["usage"]["cost_usd"] > 0  # priced by the deployment's own price
+
+
+def test_a_bad_deployment_price_is_refused() -> None:
+    data = toml()
+    data["routers"]["main"]["deployments"] = [{"use": "flaky", "price": {"input": 1}}]
+    with pytest.raises(ConfigurationError, match="price needs output"):
+        config_from_mapping(data)
