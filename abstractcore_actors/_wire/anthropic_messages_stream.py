@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from ..types import Chunk, ToolCallDelta, Usage
+from ..types import Chunk, Cost, ToolCallDelta, Usage
 from .anthropic_messages import (
     FINISH,
     prompt_tokens_of,
@@ -130,6 +130,7 @@ class EventWriter:
     prompt_tokens: int = 0
     finish_reason: str | None = None
     usage: Usage | None = None
+    cost: Cost | None = None  # known at the end; Anthropic's events carry none (kept for logs)
     _blocks: int = 0  # content blocks started so far
     _open: int | None = None  # the index of the block being streamed
     _open_text: bool = False

@@ -20,6 +20,7 @@ from ._events_ws import EventsEndpoint
 from ._exposition import CONTENT_TYPE
 from ._http import ClientGone, Message, Receive, Scope, Send, header, send_error, send_json
 from ._keys import KeyPolicy, Limiter
+from ._messages import ANTHROPIC_MESSAGES, count_tokens, messages
 from ._metrics import INVALID, UNREAD, GatewayMetrics
 from ._request_id import OpenRequests
 from ._routing import Router
@@ -47,7 +48,18 @@ def _releasing(send: Send, release: Callable[[], None]) -> Send:
     return sending
 
 
-_CALLS = {"/v1/chat/completions": "chat", "/v1/embeddings": "embeddings"}
+_CALLS = {
+    "/v1/chat/completions": "chat",
+    "/v1/embeddings": "embeddings",
+    "/v1/messages": "messages",
+    "/v1/messages/count_tokens": "count_tokens",
+}
+_ANSWERS = {
+    "chat": chat_completions,
+    "embeddings": embeddings,
+    "messages": messages,
+    "count_tokens": count_tokens,
+}
 
 
 @final
@@ -104,8 +116,14 @@ class GatewayApp:
         if not self.config.auth_required:
             return None
         value = header(scope, b"authorization")
+        anthropic_key = header(scope, b"x-api-key")  # how Anthropic's clients send a key
+        if value is None and anthropic_key is not None:
+            value = b"Bearer " + anthropic_key
         if value is None:
-            raise _unauthorized("missing API key: send the header 'Authorization: Bearer <key>'")
+            raise _unauthorized(
+                "missing API key: send the header 'Authorization: Bearer <key>' "
+                "(or 'x-api-key: <key>')"
+            )
         policy = self.config.key_from_authorization(value)
         if policy is None:
             raise _unauthorized("invalid API key")
@@ -205,14 +223,17 @@ class GatewayApp:
                         key=key,
                         spending=self.spending,
                     )
-                    answer = chat_completions if endpoint == "chat" else embeddings
+                    answer = _ANSWERS[endpoint]
                     await answer(scope, reading, _releasing(recording, release), ctx)
             except ClientGone:
                 record.outcome = "client_disconnect"
             except Exception as exc:
                 error = to_http(exc)
                 record.failed(error_code(error))
-                await send_error(recording, error)
+                if endpoint in ("messages", "count_tokens"):  # Anthropic's clients read their shape
+                    await ANTHROPIC_MESSAGES.send_error(recording, error)
+                else:
+                    await send_error(recording, error)
 
     def _allow(self, method: str, *allowed: str) -> None:
         if method not in allowed:

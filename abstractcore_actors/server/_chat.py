@@ -1,10 +1,14 @@
-"""POST /v1/chat/completions: a whole answer as JSON, or chunks as SSE."""
+"""Chat answers over a wire protocol: POST /v1/chat/completions (OpenAI's)
+and POST /v1/messages (Anthropic's, see `_messages.py`) — a whole answer as
+JSON, or chunks as SSE. One flow for both: a `ChatWire` says how its
+protocol reads a request and writes answers and errors."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Protocol
 
 import attrs
 import trio
@@ -12,10 +16,10 @@ import trio
 from .._wire.openai_chat import response_to_wire
 from .._wire.openai_chat_request import ChatRequest, parse_chat, parse_json
 from .._wire.openai_chat_stream import ChunkWriter, error_frame
-from ..types import Chunk, Cost
+from ..types import Chunk, Cost, GenerateResponse
 from ._call import CallContext, cut, failure, leaf
 from ._errors import HTTPError
-from ._http import Receive, Scope, Send, read_body, send_error, send_json, until_disconnect
+from ._http import Receive, Scope, Send, read_body, send_json, until_disconnect
 from ._request_id import client_request_id, client_session_id, with_request_id
 from ._response_format import StructuredTarget, parse_response_format
 from ._routing import Target
@@ -28,8 +32,61 @@ SSE_HEADERS = [
 ]
 
 
+class StreamWriter(Protocol):
+    """Our chunks as one protocol's stream frames (ChunkWriter, EventWriter)."""
+
+    cost: Cost | None
+
+    def first(self) -> bytes: ...
+
+    def add(self, chunk: Chunk) -> bytes: ...
+
+    def end(self) -> bytes: ...
+
+
+@attrs.frozen
+class ChatWire:
+    """How one protocol reads a chat request and writes its answers and errors."""
+
+    parse: Callable[[object, int | None], ChatRequest]
+    whole: Callable[[GenerateResponse, str], dict[str, Any]]  # (answer, public model name)
+    writer: Callable[[str, bool], StreamWriter]  # (public model name, include_usage)
+    error_body: Callable[[HTTPError], dict[str, Any]]
+    error_frame: Callable[[HTTPError], bytes]
+
+    async def send_error(self, send: Send, error: HTTPError) -> None:
+        await send_json(send, error.status, self.error_body(error), error.headers)
+
+
+def _openai_whole(response: GenerateResponse, model: str) -> dict[str, Any]:
+    id, created = _ids()
+    return response_to_wire(response, id=id, model=model, created=created)
+
+
+def _openai_writer(model: str, include_usage: bool) -> StreamWriter:
+    id, created = _ids()
+    return ChunkWriter(id=id, model=model, created=created, include_usage=include_usage)
+
+
+OPENAI_CHAT = ChatWire(
+    parse=lambda body, cap: parse_chat(body, max_tokens_cap=cap),
+    whole=_openai_whole,
+    writer=_openai_writer,
+    error_body=lambda error: error.body(),
+    error_frame=lambda error: error_frame(error.body()),
+)
+
+
 async def chat_completions(scope: Scope, receive: Receive, send: Send, ctx: CallContext) -> None:
-    """Answer one chat request. Raises HTTPError (or ClientGone) before anything is sent."""
+    """Answer one chat-completions request (see `answer_chat`)."""
+    await answer_chat(scope, receive, send, ctx, OPENAI_CHAT)
+
+
+async def answer_chat(
+    scope: Scope, receive: Receive, send: Send, ctx: CallContext, wire: ChatWire
+) -> None:
+    """Answer one chat request in `wire`'s protocol. Raises HTTPError (or
+    ClientGone) before anything is sent."""
     request_id = client_request_id(scope)
     ids: dict[str, str] = {"request_id": request_id}
     session_id = client_session_id(scope)
@@ -37,7 +94,7 @@ async def chat_completions(scope: Scope, receive: Receive, send: Send, ctx: Call
         ids["session_id"] = session_id
     send = with_request_id(send, request_id)
     raw = await read_body(scope, receive, ctx.config.body_limit, ctx.config.body_timeout)
-    request = parse_chat(parse_json(raw), max_tokens_cap=ctx.max_tokens())
+    request = wire.parse(parse_json(raw), ctx.max_tokens())
     request = attrs.evolve(request, args={**request.args, **ids})
     response_format = parse_response_format(request.response_format)
     target = ctx.router.resolve(request.model, ctx.allowed)
@@ -53,7 +110,7 @@ async def chat_completions(scope: Scope, receive: Receive, send: Send, ctx: Call
         with ctx.requests.hold(request_id, ctx.owner, request.model, send, aliased) as sending:
 
             async def handler() -> None:
-                await answer(sending, target, request, ctx)
+                await answer(sending, target, request, ctx, wire)
 
             # the server reports a disconnect after a complete response too: not a cut
             if await until_disconnect(receive, handler) and not ctx.record.sent:
@@ -64,34 +121,29 @@ def _ids() -> tuple[str, int]:
     return f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
 
 
-async def _complete(send: Send, target: Target, request: ChatRequest, ctx: CallContext) -> None:
+async def _complete(
+    send: Send, target: Target, request: ChatRequest, ctx: CallContext, wire: ChatWire
+) -> None:
     response = None
     try:
         with ctx.drain.scope() as scope:
             response = await target.generate(request.args, ctx.config.request_timeout)
     except Exception as exc:
-        await send_error(send, failure(exc, ctx.record))
+        await wire.send_error(send, failure(exc, ctx.record))
         return
     if response is None:
         assert scope.cancelled_caught
-        await send_error(send, cut(ctx.record))
+        await wire.send_error(send, cut(ctx.record))
         return
     ctx.record.usage = response.usage
     ctx.record.cost = response.cost
-    id, created = _ids()
-    await send_json(
-        send,
-        200,
-        response_to_wire(response, id=id, model=request.model, created=created),
-        [cost_header(response.cost)],
-    )
+    await send_json(send, 200, wire.whole(response, request.model), [cost_header(response.cost)])
 
 
-async def _stream(send: Send, target: Target, request: ChatRequest, ctx: CallContext) -> None:
-    id, created = _ids()
-    writer = ChunkWriter(
-        id=id, model=request.model, created=created, include_usage=request.include_usage
-    )
+async def _stream(
+    send: Send, target: Target, request: ChatRequest, ctx: CallContext, wire: ChatWire
+) -> None:
+    writer = wire.writer(request.model, request.include_usage)
     started = False
     raised: BaseException | None = None
     record = ctx.record
@@ -155,9 +207,9 @@ async def _stream(send: Send, target: Target, request: ChatRequest, ctx: CallCon
         await start()
         await body(writer.end(), more=False)
     elif not started:
-        await send_error(send, error)
+        await wire.send_error(send, error)
     else:
-        await body(error_frame(error.body()), more=False)
+        await body(wire.error_frame(error), more=False)
 
 
 def _taker(chunks: AsyncIterator[Chunk]) -> Callable[[], Chunk] | None:

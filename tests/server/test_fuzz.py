@@ -278,7 +278,67 @@ focused = st.one_of(
     one_field("model", json_values),
     *[one_field(key, values) for key, values in chat_fields.items()],
 )
+# Anthropic Messages bodies: blocks of every kind, in the right and wrong turns
+blocks = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": sometimes_junk(
+            st.sampled_from(["text", "tool_use", "tool_result", "image", "thinking", "x"])
+        ),
+        "text": sometimes_junk(texts(max_size=8)),
+        "id": sometimes_junk(texts(max_size=4)),
+        "name": sometimes_junk(st.sampled_from(["f", ""])),
+        "input": sometimes_junk(st.dictionaries(texts(max_size=3), json_values, max_size=2)),
+        "tool_use_id": sometimes_junk(texts(max_size=4)),
+        "content": sometimes_junk(contents),
+        "is_error": sometimes_junk(st.booleans()),
+    },
+)
+anthropic_turns = st.lists(
+    st.fixed_dictionaries(
+        {
+            "role": sometimes_junk(st.sampled_from(["user", "assistant", "system"])),
+            "content": sometimes_junk(texts(max_size=8) | st.lists(blocks, max_size=3)),
+        }
+    )
+    | json_values,
+    min_size=1,
+    max_size=3,
+)
+messages_bodies = st.fixed_dictionaries(
+    {
+        "model": sometimes_junk(st.sampled_from(MODELS)),
+        "max_tokens": sometimes_junk(numbers),
+        "messages": sometimes_junk(anthropic_turns),
+    },
+    optional={
+        "system": sometimes_junk(texts(max_size=6) | st.lists(blocks, max_size=2)),
+        "tools": sometimes_junk(
+            st.lists(
+                st.fixed_dictionaries(
+                    {"name": sometimes_junk(st.sampled_from(["f", "bad name"]))},
+                    optional={
+                        "input_schema": sometimes_junk(root_schemas),
+                        "type": sometimes_junk(st.sampled_from(["custom", "web_search"])),
+                    },
+                ),
+                max_size=2,
+            )
+        ),
+        "tool_choice": sometimes_junk(
+            st.fixed_dictionaries(
+                {"type": sometimes_junk(st.sampled_from(["auto", "any", "tool", "none", "x"]))},
+                optional={"name": sometimes_junk(st.sampled_from(["f", "g"]))},
+            )
+        ),
+        "stop_sequences": sometimes_junk(st.lists(texts(max_size=3), max_size=3)),
+        "temperature": sometimes_junk(numbers),
+        "stream": sometimes_junk(st.booleans()),
+        "metadata": json_values,
+    },
+)
 CHAT, EMBED = "/v1/chat/completions", "/v1/embeddings"
+MESSAGES, COUNT = "/v1/messages", "/v1/messages/count_tokens"
 requests = st.one_of(
     st.tuples(st.just(CHAT), chat_bodies.map(dumps)),
     st.tuples(st.just(CHAT), focused.map(dumps)),
@@ -287,6 +347,8 @@ requests = st.one_of(
     st.tuples(st.just(CHAT), json_values.map(dumps)),  # arrays, scalars, objects
     st.tuples(st.sampled_from([CHAT, EMBED]), not_utf8 | st.binary(max_size=32)),
     st.tuples(st.just(EMBED), embedding_bodies.map(dumps) | json_values.map(dumps)),
+    st.tuples(st.sampled_from([MESSAGES, MESSAGES, COUNT]), messages_bodies.map(dumps)),
+    st.tuples(st.sampled_from([MESSAGES, COUNT]), json_values.map(dumps) | not_utf8),
 )
 
 # -- the gateway, in a thread for the whole module ------------------------------
@@ -347,7 +409,34 @@ def gateway() -> Iterator[Gateway]:
 # -- the checks -----------------------------------------------------------------
 
 
-def check(response: httpx.Response, raw: bytes) -> None:
+def check_anthropic(response: httpx.Response, raw: bytes) -> None:
+    """A 200 (a message, or events to message_stop with no error), or a 4xx
+    in Anthropic's error shape."""
+    status = response.status_code
+    if status == 200:
+        text = response.text
+        if text.startswith("event: "):
+            kinds = [line[7:] for line in text.splitlines() if line.startswith("event: ")]
+            assert kinds[0] == "message_start" and kinds[-1] == "message_stop", text
+            assert "error" not in kinds, text
+        else:
+            assert isinstance(response.json(), dict)
+        return
+    assert 400 <= status < 500 or (status == 502 and b"response_format" in raw), (
+        status,
+        response.text,
+        raw,
+    )
+    body: Any = response.json()
+    assert set(body) == {"type", "error"} and body["type"] == "error", body
+    assert set(body["error"]) == {"type", "message"}, body
+    assert body["error"]["message"] and body["error"]["type"] != "api_error", body
+
+
+def check(response: httpx.Response, raw: bytes, path: str = "") -> None:
+    if path.startswith("/v1/messages"):
+        check_anthropic(response, raw)
+        return
     status = response.status_code
     if status == 200:
         text = response.text
@@ -386,7 +475,7 @@ def test_any_body_gets_a_200_or_an_openai_shaped_4xx(
     gateway: Gateway, batch: list[tuple[str, bytes]]
 ) -> None:
     for path, raw in batch:
-        check(gateway.client.post(path, content=raw), raw)
+        check(gateway.client.post(path, content=raw), raw, path)
     after = gateway.client.post(CHAT, content=GOOD)
     assert after.status_code == 200, after.text
     assert after.json()["choices"][0]["message"]["content"] == "echo: still there?"

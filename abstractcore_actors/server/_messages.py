@@ -1,0 +1,82 @@
+"""POST /v1/messages (and /v1/messages/count_tokens): Anthropic's Messages
+API over every configured model, router and virtual model — the same flow
+as chat completions (`_chat.answer_chat`), written in Anthropic's shapes:
+a `message` object, or the named SSE events `message_start` ...
+`message_stop`; errors as `{"type": "error", "error": {type, message}}`
+with Anthropic's error types (mid-stream: an `error` event)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from .._redact import redact
+from .._wire.anthropic_messages import response_to_wire
+from .._wire.anthropic_messages_request import parse_messages
+from .._wire.anthropic_messages_stream import EventWriter, error_event
+from .._wire.openai_chat import estimate_prompt_tokens
+from .._wire.openai_chat_request import parse_json
+from ..types import GenerateResponse, Request
+from ._call import CallContext
+from ._chat import ChatWire, StreamWriter, answer_chat
+from ._errors import HTTPError
+from ._http import Receive, Scope, Send, read_body, send_json
+
+# Anthropic's error types by status (docs: "Errors"); others by class.
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+}
+
+
+def error_type(status: int) -> str:
+    return _TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+
+
+def error_body(error: HTTPError) -> dict[str, Any]:
+    return {
+        "type": "error",
+        "error": {"type": error_type(error.status), "message": redact(error.message)},
+    }
+
+
+def _whole(response: GenerateResponse, model: str) -> dict[str, Any]:
+    return response_to_wire(response, id=f"msg_{uuid.uuid4().hex[:24]}", model=model)
+
+
+def _writer(model: str, include_usage: bool) -> StreamWriter:
+    return EventWriter(id=f"msg_{uuid.uuid4().hex[:24]}", model=model)
+
+
+ANTHROPIC_MESSAGES = ChatWire(
+    parse=lambda body, cap: parse_messages(body, max_tokens_cap=cap),
+    whole=_whole,
+    writer=_writer,
+    error_body=error_body,
+    error_frame=lambda error: error_event(error_type(error.status), redact(error.message)),
+)
+
+
+async def messages(scope: Scope, receive: Receive, send: Send, ctx: CallContext) -> None:
+    """Answer one Messages request (see `_chat.answer_chat`)."""
+    await answer_chat(scope, receive, send, ctx, ANTHROPIC_MESSAGES)
+
+
+async def count_tokens(scope: Scope, receive: Receive, send: Send, ctx: CallContext) -> None:
+    """POST /v1/messages/count_tokens: the prompt's tokens, estimated (about
+    four characters a token) — the gateway has no model's tokenizer."""
+    raw = await read_body(scope, receive, ctx.config.body_limit, ctx.config.body_timeout)
+    body = parse_json(raw)
+    if isinstance(body, dict) and "max_tokens" not in body:
+        body = {**body, "max_tokens": 1}  # not part of a count request
+    request = parse_messages(body)
+    if not ctx.allowed(request.model):
+        raise ctx.router.not_found(request.model, ctx.allowed)
+    args = request.args
+    built = Request(messages=tuple(args["messages"]), tools=tuple(args.get("tools", ())))
+    await send_json(send, 200, {"input_tokens": estimate_prompt_tokens(built)})
