@@ -23,6 +23,7 @@ from ._keys import KeyPolicy, Limiter
 from ._messages import ANTHROPIC_MESSAGES, count_tokens, messages
 from ._metrics import INVALID, UNREAD, GatewayMetrics
 from ._request_id import OpenRequests
+from ._responses import responses
 from ._routing import Router
 from ._spend import spend_report
 
@@ -53,12 +54,14 @@ _CALLS = {
     "/v1/embeddings": "embeddings",
     "/v1/messages": "messages",
     "/v1/messages/count_tokens": "count_tokens",
+    "/v1/responses": "responses",
 }
 _ANSWERS = {
     "chat": chat_completions,
     "embeddings": embeddings,
     "messages": messages,
     "count_tokens": count_tokens,
+    "responses": responses,
 }
 
 

@@ -23,7 +23,7 @@ from ._exposition import Counter, Gauge, Histogram, render
 OTHER = "other"
 INVALID = "invalid"  # a request whose model name did not resolve
 UNREAD = "none"  # refused before its body was read (401, 413, 429, 503)
-ENDPOINTS = ("chat", "embeddings", "messages", "count_tokens")
+ENDPOINTS = ("chat", "embeddings", "messages", "count_tokens", "responses")
 _MAX_LABEL = 200
 
 

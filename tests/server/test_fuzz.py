@@ -337,7 +337,53 @@ messages_bodies = st.fixed_dictionaries(
         "metadata": json_values,
     },
 )
+response_items = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "type": sometimes_junk(
+                st.sampled_from(
+                    ["message", "function_call", "function_call_output", "reasoning", "x"]
+                )
+            ),
+            "role": sometimes_junk(st.sampled_from(["user", "developer", "assistant", "robot"])),
+            "content": sometimes_junk(contents),
+            "call_id": sometimes_junk(texts(max_size=4)),
+            "name": sometimes_junk(st.sampled_from(["f", ""])),
+            "arguments": sometimes_junk(st.sampled_from(["{}", "[", '{"a": 1}'])),
+            "output": sometimes_junk(texts(max_size=6)),
+        },
+    )
+    | json_values,
+    max_size=3,
+)
+responses_bodies = st.fixed_dictionaries(
+    {
+        "model": sometimes_junk(st.sampled_from(MODELS)),
+        "input": sometimes_junk(texts(max_size=8) | response_items),
+    },
+    optional={
+        "instructions": sometimes_junk(texts(max_size=6)),
+        "tools": sometimes_junk(
+            st.lists(
+                st.fixed_dictionaries(
+                    {"type": sometimes_junk(st.sampled_from(["function", "web_search"]))},
+                    optional={
+                        "name": sometimes_junk(st.sampled_from(["f", "bad name"])),
+                        "parameters": sometimes_junk(root_schemas),
+                    },
+                ),
+                max_size=2,
+            )
+        ),
+        "tool_choice": sometimes_junk(st.sampled_from(["auto", "none", "required", "x"])),
+        "max_output_tokens": sometimes_junk(numbers),
+        "previous_response_id": sometimes_junk(st.none() | texts(max_size=4)),
+        "stream": sometimes_junk(st.booleans()),
+    },
+)
 CHAT, EMBED = "/v1/chat/completions", "/v1/embeddings"
+RESPONSES = "/v1/responses"
 MESSAGES, COUNT = "/v1/messages", "/v1/messages/count_tokens"
 requests = st.one_of(
     st.tuples(st.just(CHAT), chat_bodies.map(dumps)),
@@ -349,6 +395,7 @@ requests = st.one_of(
     st.tuples(st.just(EMBED), embedding_bodies.map(dumps) | json_values.map(dumps)),
     st.tuples(st.sampled_from([MESSAGES, MESSAGES, COUNT]), messages_bodies.map(dumps)),
     st.tuples(st.sampled_from([MESSAGES, COUNT]), json_values.map(dumps) | not_utf8),
+    st.tuples(st.just(RESPONSES), responses_bodies.map(dumps) | json_values.map(dumps)),
 )
 
 # -- the gateway, in a thread for the whole module ------------------------------
@@ -440,7 +487,11 @@ def check(response: httpx.Response, raw: bytes, path: str = "") -> None:
     status = response.status_code
     if status == 200:
         text = response.text
-        if text.startswith("data: "):
+        if text.startswith("event: "):  # the Responses stream
+            kinds = [line[7:] for line in text.splitlines() if line.startswith("event: ")]
+            assert kinds[0] == "response.created", text
+            assert kinds[-1] == "response.completed" and "error" not in kinds, text
+        elif text.startswith("data: "):
             frames = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
             assert frames[-1] == "[DONE]", text
             assert all("error" not in json.loads(f) for f in frames[:-1]), text
