@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 import trio
 
 from abstractcore_actors.testing import FakeOpenAIServer, Reply
@@ -59,3 +60,43 @@ async def test_a_race_stream_left_early_closes_every_upstream_connection(
                     break
     with trio.fail_after(2):
         await upstream.wait_for_connections(0)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "marker"),
+    [
+        (
+            "/v1/messages",
+            {
+                "model": "gpt-test",
+                "max_tokens": 999,
+                "stream": True,
+                "messages": [{"role": "user", "content": "hi"}],
+            },
+            "text_delta",
+        ),
+        (
+            "/v1/responses",
+            {"model": "gpt-test", "input": "hi", "stream": True},
+            "output_text.delta",
+        ),
+    ],
+)
+async def test_leaving_a_messages_or_responses_stream_closes_the_upstream(
+    http: httpx.AsyncClient,
+    routes: Routes,
+    upstream: FakeOpenAIServer,
+    path: str,
+    body: dict[str, object],
+    marker: str,
+) -> None:
+    routes.steps["gpt-test"] = LONG
+    with trio.fail_after(DEADLINE):
+        async with http.stream("POST", path, json=body) as s:
+            assert s.status_code == 200
+            async for line in s.aiter_lines():
+                if marker in line:
+                    break
+    with trio.fail_after(2):
+        await upstream.wait_for_connections(0)
+    assert upstream.active_requests == 0
