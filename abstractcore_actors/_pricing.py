@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -168,8 +168,9 @@ class PriceBook:
             ):
                 raise ValidationError(f"{where}.context_window must be a whole number of tokens")
             parsed[key] = (Price.parse(raw, where), window)
-        self._overrides.update(parsed)
-        self._known.clear()  # earlier lookups may have missed these
+        if any(self._overrides.get(key) != value for key, value in parsed.items()):
+            self._overrides.update(parsed)
+            self._known.clear()  # earlier lookups may have missed these
 
     def facts(self, provider: str, model: str, base_url: str | None = None) -> ModelFacts:
         key = (provider, model, base_url)
@@ -179,6 +180,13 @@ class PriceBook:
             with self._lock:
                 self._known[key] = found
         return found
+
+    def warm(self, models: Iterable[tuple[str, str, str | None]]) -> None:
+        """Look these (provider, model, base_url) up now — call it in a worker
+        thread (`trio.to_thread.run_sync`): the first lookup reads the whole
+        data set (~0.5 s), which must not stall an event loop serving calls."""
+        for provider, model, base_url in models:
+            self.facts(provider, model, base_url)
 
     def cost(self, provider: str, model: str, usage: Usage, base_url: str | None = None) -> Cost:
         return self.facts(provider, model, base_url).cost(usage, f"{provider}/{model}")

@@ -174,6 +174,14 @@ class Runtime:
         )
         return LLM(ref, ProviderConfig(provider="router", model=name), self.prices)
 
+    def provider_config(
+        self, provider: str, model: str | None = None, **options: Any
+    ) -> ProviderConfig:
+        """The provider config `create_llm` with these arguments would use (its
+        resolved provider, model and base URL), without starting anything."""
+        config, _, _, _ = self._provider(provider, model, options)
+        return config
+
     def check_llm(self, provider: str, model: str | None = None, **options: Any) -> None:
         """Raise what `create_llm` with these arguments would raise (ValidationError,
         ConfigurationError: a misspelt provider or option, a missing key or

@@ -43,6 +43,9 @@ async def serve(
     # request: a misspelt provider or option, a missing key or base_url stops
     # start-up with all problems listed (instead of 404s and 503s later).
     check_config(config, lambda route: rt.check_llm(route.provider, route.model, **route.options))
+    # Prices now, in a thread: the first lookup reads genai-prices' whole data
+    # set (~0.5 s), which would otherwise stall the first request's event loop.
+    await trio.to_thread.run_sync(rt.prices.warm, _priced_models(rt, config))
     # the ledger (when configured) is opened first: the budgets resume from it
     spending = await Spending.open(
         config.budgets,
@@ -57,6 +60,21 @@ async def serve(
         await _serve(rt, config, spending, host, port, shutdown, task_status)
     finally:
         await spending.aclose()
+
+
+def _priced_models(rt: Runtime, config: GatewayConfig) -> list[tuple[str, str, str | None]]:
+    """(provider, model, base_url) of every configured model and deployment."""
+    rt.prices.add(config.prices)
+    routes = list(config.models.values())
+    routes += [d.route for spec in config.routers.values() for d in spec.deployments]
+    found = []
+    for route in routes:
+        try:
+            llm_config = rt.provider_config(route.provider, route.model, **route.options)
+        except Exception:
+            continue
+        found.append((llm_config.provider, llm_config.model, llm_config.base_url))
+    return found
 
 
 async def _serve(

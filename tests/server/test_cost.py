@@ -89,3 +89,12 @@ async def test_no_price_header_leaks_into_errors(rt: Runtime, priced: GatewayCon
     assert missing.status_code == 404
     assert "x-abstractcore-cost-usd" not in missing.headers
     assert isinstance(missing, httpx.Response)
+
+
+async def test_serve_reads_the_prices_before_it_listens(rt: Runtime, priced: GatewayConfig) -> None:
+    """The first lookup reads the whole data set: done in a thread at start-up,
+    not on the event loop during the first request."""
+    with trio.fail_after(DEADLINE):
+        async with serving(rt, priced):
+            known = set(rt.prices._known)
+    assert {key[:2] for key in known} >= {("openai-compatible", "gpt-test")}
