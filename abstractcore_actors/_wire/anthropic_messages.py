@@ -28,6 +28,29 @@ STOP_REASON = {
 }
 
 
+# Anthropic's error types by HTTP status (its docs, "Errors"); others by class.
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    503: "overloaded_error",
+    529: "overloaded_error",
+}
+
+
+def error_type(status: int) -> str:
+    return ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+
+
+def error_to_wire(status: int, message: str) -> dict[str, Any]:
+    """An error body in Anthropic's shape."""
+    return {"type": "error", "error": {"type": error_type(status), "message": message}}
+
+
 def stop_reason(finish_reason: str | None, *, saw_tool_calls: bool = False) -> str:
     """Anthropic's stop_reason for one of our finish reasons (unknown ones pass through)."""
     if finish_reason is None:

@@ -20,24 +20,22 @@ from typing import Any
 from .._call_rules import check_max_tokens, check_temperature, check_top_p
 from ..errors import ValidationError
 from ..types import Message, ToolCall, ToolSpec
-from .openai_chat_request import _TOOL_NAME, ChatRequest, _expect, _list, _object, _shown
+from .openai_chat_request import (
+    _TOOL_NAME,
+    ChatRequest,
+    _expect,
+    _list,
+    _object,
+    _shown,
+    text_of_parts,
+)
 
 _TOOL_CHOICES = {"auto": "auto", "any": "required", "none": "none"}
 
 
 def _texts(value: object, where: str) -> str:
     """A string, or a list of text blocks, as one string."""
-    if isinstance(value, str):
-        return value
-    parts: list[str] = []
-    for i, block in enumerate(_list(value, where)):
-        at = f"{where}[{i}]"
-        item = _object(block, at)
-        _expect(item.get("type") == "text", f"{at}.type", '"text"', item.get("type"))
-        text: Any = item.get("text")
-        _expect(isinstance(text, str), f"{at}.text", "a string", text)
-        parts.append(text)
-    return "".join(parts)
+    return text_of_parts(value, where, ("text",), "expected a text block here")
 
 
 def _refuse_media(kind: object, at: str) -> None:

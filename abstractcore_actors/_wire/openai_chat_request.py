@@ -97,6 +97,24 @@ def _object(value: object, param: str) -> dict[str, Any]:
     return value  # type: ignore[return-value]
 
 
+def text_of_parts(value: object, where: str, kinds: tuple[str, ...], refusal: str) -> str:
+    """A string, or a list of text parts (each `{"type": one of kinds, "text": ...}`),
+    as one string; a part of another type is a ValidationError saying `refusal`."""
+    if isinstance(value, str):
+        return value
+    parts: list[str] = []
+    for i, part in enumerate(_list(value, where)):
+        at = f"{where}[{i}]"
+        item = _object(part, at)
+        kind = item.get("type")
+        if kind not in kinds:
+            raise ValidationError(f"{at}.type is {_shown(kind)}: {refusal}", param=at)
+        text: Any = item.get("text")
+        _expect(isinstance(text, str), f"{at}.text", "a string", text)
+        parts.append(text)
+    return "".join(parts)
+
+
 def _optional_str(body: Mapping[str, Any], key: str, param: str) -> Any:
     value = body.get(key)
     _expect(value is None or isinstance(value, str), param, "a string", value)

@@ -21,30 +21,26 @@ from typing import Any
 from .._call_rules import check_max_tokens, check_temperature, check_top_p
 from ..errors import ValidationError
 from ..types import GenerateResponse, Message, ToolCall, ToolSpec, Usage
-from .openai_chat_request import _TOOL_NAME, ChatRequest, _expect, _list, _object, _shown
+from .openai_chat_request import (
+    _TOOL_NAME,
+    ChatRequest,
+    _expect,
+    _list,
+    _object,
+    _shown,
+    text_of_parts,
+)
 
 _ROLES = {"user": "user", "system": "system", "developer": "system", "assistant": "assistant"}
 _TEXT_PARTS = ("input_text", "output_text", "text")
 
 
 def _content(value: object, where: str) -> str:
-    if isinstance(value, str):
-        return value
-    parts: list[str] = []
-    for i, part in enumerate(_list(value, where)):
-        at = f"{where}[{i}]"
-        item = _object(part, at)
-        kind = item.get("type")
-        if kind not in _TEXT_PARTS:
-            raise ValidationError(
-                f"{at}.type is {_shown(kind)}: this gateway carries text only "
-                "(input_text, output_text); send images and files to the provider directly",
-                param=at,
-            )
-        text: Any = item.get("text")
-        _expect(isinstance(text, str), f"{at}.text", "a string", text)
-        parts.append(text)
-    return "".join(parts)
+    refusal = (
+        "this gateway carries text only (input_text, output_text); "
+        "send images and files to the provider directly"
+    )
+    return text_of_parts(value, where, _TEXT_PARTS, refusal)
 
 
 def _input(value: object) -> list[Message]:

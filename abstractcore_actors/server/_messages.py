@@ -11,7 +11,7 @@ import uuid
 from typing import Any
 
 from .._redact import redact
-from .._wire.anthropic_messages import response_to_wire
+from .._wire.anthropic_messages import error_to_wire, error_type, response_to_wire
 from .._wire.anthropic_messages_request import parse_messages
 from .._wire.anthropic_messages_stream import EventWriter, error_event
 from .._wire.openai_chat import estimate_prompt_tokens
@@ -22,27 +22,9 @@ from ._chat import ChatWire, StreamWriter, answer_chat
 from ._errors import HTTPError
 from ._http import Receive, Scope, Send, read_body, send_json
 
-# Anthropic's error types by status (docs: "Errors"); others by class.
-_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    503: "overloaded_error",
-}
-
-
-def error_type(status: int) -> str:
-    return _TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
-
 
 def error_body(error: HTTPError) -> dict[str, Any]:
-    return {
-        "type": "error",
-        "error": {"type": error_type(error.status), "message": redact(error.message)},
-    }
+    return error_to_wire(error.status, redact(error.message))
 
 
 def _whole(response: GenerateResponse, model: str) -> dict[str, Any]:

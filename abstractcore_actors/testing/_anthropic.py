@@ -13,7 +13,7 @@ from typing import final
 
 import attrs
 
-from .._wire.anthropic_messages import response_to_wire
+from .._wire.anthropic_messages import error_to_wire, response_to_wire
 from .._wire.anthropic_messages_stream import EventWriter, error_event
 from ..types import Chunk, GenerateResponse, ToolCall, ToolCallDelta, Usage
 from ._http import Exchange, FakeServer, StreamPlan
@@ -31,17 +31,6 @@ from ._script import (
 )
 
 MODELS = ("claude-test", "claude-sonnet-4-5")
-
-_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    500: "api_error",
-    529: "overloaded_error",
-}
 
 
 @final
@@ -61,8 +50,7 @@ class FakeAnthropicServer(FakeServer):
         return self.origin
 
     def error_body(self, status: int, message: str) -> Mapping[str, object]:
-        kind = _ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
-        return {"type": "error", "error": {"type": kind, "message": message}}
+        return error_to_wire(status, message)
 
     async def handle(self, exchange: Exchange, request: RecordedRequest) -> None:
         # Anthropic documents `x-api-key`; the current SDK sends `Authorization: Bearer`.
