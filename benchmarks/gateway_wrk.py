@@ -191,6 +191,13 @@ def _report(rows: dict[tuple[str, bool, int], dict[str, float]], labels: list[st
         print(f"  {kind}: req/s gateway/direct at 200: {ratio:.2f} (target >= 0.6)  {verdict}")
         if "portkey" in labels:
             p200 = rows[("portkey", stream, 200)]
+            if p200["failed"]:
+                # seen on Node 18: its SSE answers fail inside undici ("immutable" headers)
+                print(
+                    f"  {kind}: Portkey failed {int(p200['failed'])} requests at 200: no ratio "
+                    f"(see {_procs.CACHE / 'logs' / 'portkey.log'})"
+                )
+                continue
             ratio = g200["rps"] / p200["rps"]
             print(
                 f"  {kind}: req/s gateway/Portkey at 200: {ratio:.2f} (target >= 1.5)  "
