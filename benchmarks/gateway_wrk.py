@@ -192,7 +192,7 @@ def _report(rows: dict[tuple[str, bool, int], dict[str, float]], labels: list[st
         if "portkey" in labels:
             p200 = rows[("portkey", stream, 200)]
             if p200["failed"]:
-                # seen on Node 18: its SSE answers fail inside undici ("immutable" headers)
+                # seen on Node 20: its SSE answers fail inside undici ("immutable" headers)
                 print(
                     f"  {kind}: Portkey failed {int(p200['failed'])} requests at 200: no ratio "
                     f"(see {_procs.CACHE / 'logs' / 'portkey.log'})"
