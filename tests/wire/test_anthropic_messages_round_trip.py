@@ -14,10 +14,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from abstractcore_actors._providers._accumulate import Accumulator
-from abstractcore_actors._wire.anthropic_messages import response_from_wire, response_to_wire
+from abstractcore_actors._wire.anthropic_messages import (
+    messages_to_wire,
+    response_from_wire,
+    response_to_wire,
+)
+from abstractcore_actors._wire.anthropic_messages_request import parse_messages
 from abstractcore_actors._wire.anthropic_messages_stream import EventWriter, Fold
-from abstractcore_actors.types import GenerateResponse, ToolCall
-from tests.wire.strategies import chunks_of, text, tool_calls, usages
+from abstractcore_actors.types import GenerateResponse, Message, ToolCall
+from tests.wire.strategies import chunks_of, ids, text, tool_calls, usages
 
 # Every finish reason Anthropic has a stop_reason for.
 FINISHES = ["stop", "length", "tool_calls", "content_filter"]
@@ -113,3 +118,36 @@ def test_content_blocks_are_numbered_in_order_and_each_is_stopped() -> None:
         ("message_delta", None),
         ("message_stop", None),
     ]
+
+
+nonempty = text.filter(bool)
+
+
+@st.composite
+def conversations(draw: st.DrawFn) -> list[Message]:
+    """What the Anthropic adapter can send: one optional leading system
+    message, then non-empty user/assistant/tool turns — never two assistant
+    turns in a row (Anthropic's turns alternate, so the codec merges them)."""
+    out = [Message.system(draw(nonempty))] if draw(st.booleans()) else []
+    for _ in range(draw(st.integers(1, 5))):
+        kind = draw(st.sampled_from(["user", "assistant", "assistant_tools", "tool"]))
+        if out and out[-1].role == "assistant" and kind.startswith("assistant"):
+            kind = "user"
+        if kind == "assistant_tools":
+            calls = draw(st.lists(tool_calls(), min_size=1, max_size=2))
+            out.append(Message.assistant(draw(text), calls))
+        elif kind == "tool":
+            out.append(Message(role="tool", content=draw(nonempty), tool_call_id=draw(ids)))
+        else:
+            out.append(Message(role=kind, content=draw(nonempty)))  # type: ignore[arg-type]
+    return out
+
+
+@given(conversations())
+def test_turns_the_adapter_encodes_are_what_the_gateway_decodes(messages: list[Message]) -> None:
+    system, turns = messages_to_wire(tuple(messages))
+    body: dict[str, Any] = {"model": "m", "max_tokens": 5, "messages": turns}
+    if system is not None:
+        body["system"] = system
+    decoded = parse_messages(json.loads(json.dumps(body)))
+    assert decoded.args["messages"] == messages
