@@ -184,6 +184,11 @@ class ResponseStream:
         return cost
 
     @property
+    def facts(self) -> ModelFacts:
+        """The price of the model that answers (a router's deployment, once it said)."""
+        return self._facts
+
+    @property
     def provider(self) -> str:
         return self._config.provider
 

@@ -189,6 +189,9 @@ async def run_contender(
         async with contender.stream_request(request, timeout=timeout) as stream:
             async for chunk in stream:
                 if chunk.text or chunk.tool_calls:
+                    if not attempt.partial_completion_tokens:
+                        # a router said which deployment answers: price by it
+                        attempt.facts = stream.facts
                     attempt.partial_completion_tokens += 1
             response = stream.response()
     else:

@@ -289,3 +289,16 @@ async def test_bad_router_arguments_are_refused(rt: Runtime, make: Callable[...,
         rt.router("x", [])
     with pytest.raises(ValidationError, match="unknown routing strategy 'fastest'"):
         rt.router("x", [], strategy="fastest")
+
+
+async def test_a_cancelled_router_in_a_race_is_priced_by_its_deployment(
+    rt: Runtime, a: FakeOpenAIServer, b: FakeOpenAIServer, make: Callable[..., LLM]
+) -> None:
+    a.default = Reply(text="slow " * 50, token_latency=0.05)
+    b.default = Reply(text="quick", ttft=0.3)
+    router = rt.router("main", [make(a, "dear")])  # priced by PRICES["dear"]
+    with trio.fail_after(5):
+        result = await race([router, make(b, "cheap")], "hi")
+    loser = next(x for x in result.attempts if x.label == "router:main")
+    assert loser.status == "cancelled"
+    assert loser.cost.known and loser.cost.nano_usd > 0  # not "unknown": the deployment's price
