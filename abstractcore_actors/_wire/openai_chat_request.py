@@ -27,7 +27,7 @@ from .._call_rules import (
     is_int,
 )
 from ..errors import ValidationError
-from ..types import Message, ToolCall, ToolSpec
+from ..types import Message, Request, ToolCall, ToolSpec
 
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -43,6 +43,12 @@ class ChatRequest:
     args: Mapping[str, Any]  # keyword arguments of `LLM.request` (and the patterns)
     response_format: object = None  # as sent (None: plain text); the gateway reads it
     user: str | None = None  # OpenAI's end-user id: whom user budgets count the call for
+
+    def prompt(self) -> Request:
+        """Its messages and tools as a `Request`: what sizing a prompt needs
+        (a budget's worst case, count_tokens), not the call to send."""
+        args = self.args
+        return Request(messages=tuple(args["messages"]), tools=tuple(args.get("tools", ())))
 
 
 def _reject_constant(name: str) -> float:

@@ -16,7 +16,7 @@ from .._wire.anthropic_messages_request import parse_messages
 from .._wire.anthropic_messages_stream import EventWriter, error_event
 from .._wire.openai_chat import estimate_prompt_tokens
 from .._wire.openai_chat_request import parse_json
-from ..types import GenerateResponse, Request
+from ..types import GenerateResponse
 from ._call import CallContext
 from ._chat import ChatWire, StreamWriter, answer_chat
 from ._errors import HTTPError
@@ -59,6 +59,4 @@ async def count_tokens(scope: Scope, receive: Receive, send: Send, ctx: CallCont
     request = parse_messages(body)
     if not ctx.allowed(request.model):
         raise ctx.router.not_found(request.model, ctx.allowed)
-    args = request.args
-    built = Request(messages=tuple(args["messages"]), tools=tuple(args.get("tools", ())))
-    await send_json(send, 200, {"input_tokens": estimate_prompt_tokens(built)})
+    await send_json(send, 200, {"input_tokens": estimate_prompt_tokens(request.prompt())})

@@ -100,8 +100,7 @@ async def spending_chat(
 
     def ceiling() -> Spend:
         answer = int(args.get("max_tokens") or BUDGET_ANSWER_TOKENS)
-        built = Request(messages=tuple(args["messages"]), tools=tuple(args.get("tools", ())))
-        want = _ceiling(ctx.router, request.model, built, answer)
+        want = _ceiling(ctx.router, request.model, request.prompt(), answer)
         if request.response_format is not None:
             want = Spend(want.nano_usd * ATTEMPTS, want.tokens * ATTEMPTS, want.priced)
         return want
