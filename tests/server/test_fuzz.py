@@ -456,6 +456,16 @@ def gateway() -> Iterator[Gateway]:
 # -- the checks -----------------------------------------------------------------
 
 
+def assert_refusal_status(response: httpx.Response, raw: bytes) -> None:
+    """A 4xx — or a 502 when response_format's answer did not fit — never a 5xx of ours."""
+    status = response.status_code
+    assert 400 <= status < 500 or (status == 502 and b"response_format" in raw), (
+        status,
+        response.text,
+        raw,
+    )
+
+
 def check_anthropic(response: httpx.Response, raw: bytes) -> None:
     """A 200 (a message, or events to message_stop with no error), or a 4xx
     in Anthropic's error shape."""
@@ -469,11 +479,7 @@ def check_anthropic(response: httpx.Response, raw: bytes) -> None:
         else:
             assert isinstance(response.json(), dict)
         return
-    assert 400 <= status < 500 or (status == 502 and b"response_format" in raw), (
-        status,
-        response.text,
-        raw,
-    )
+    assert_refusal_status(response, raw)
     body: Any = response.json()
     assert set(body) == {"type", "error"} and body["type"] == "error", body
     assert set(body["error"]) == {"type", "message"}, body
@@ -498,11 +504,7 @@ def check(response: httpx.Response, raw: bytes, path: str = "") -> None:
         else:
             assert isinstance(response.json(), dict)
         return
-    assert 400 <= status < 500 or (status == 502 and b"response_format" in raw), (
-        status,
-        response.text,
-        raw,
-    )
+    assert_refusal_status(response, raw)
     body: Any = response.json()
     assert set(body) == {"error"}, body
     error = body["error"]

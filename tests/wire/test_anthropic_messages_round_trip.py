@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import anthropic
+import attrs
 import pydantic
 from hypothesis import given
 from hypothesis import strategies as st
@@ -66,13 +67,7 @@ def test_a_stream_encoded_decodes_to_the_same_answer(
     response: GenerateResponse, data: st.DataObject
 ) -> None:
     pieces = data.draw(st.lists(text.filter(bool), max_size=4))
-    response = GenerateResponse(
-        content="".join(pieces),
-        tool_calls=response.tool_calls,
-        finish_reason=response.finish_reason,
-        usage=response.usage,
-        model="claude-m",
-    )
+    response = attrs.evolve(response, content="".join(pieces))  # the text as streamed
     writer = EventWriter(id="msg_x", model="claude-m", prompt_tokens=response.usage.prompt_tokens)
     raw = writer.first() + b"".join(writer.add(c) for c in chunks_of(response, pieces))
     raw += writer.end()

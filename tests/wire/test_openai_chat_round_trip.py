@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -123,13 +124,9 @@ def test_a_stream_encoded_decodes_to_the_same_answer(
     response: GenerateResponse, data: st.DataObject
 ) -> None:
     pieces = data.draw(st.lists(text.filter(bool), max_size=4))
-    response = GenerateResponse(
-        content="".join(pieces),
-        tool_calls=response.tool_calls,
-        finish_reason=response.finish_reason,
-        usage=response.usage,
-        model="m",
-        logprobs=response.logprobs[: len(pieces)],
+    # the text as streamed, each piece with its own token's logprobs
+    response = attrs.evolve(
+        response, content="".join(pieces), logprobs=response.logprobs[: len(pieces)]
     )
     writer = ChunkWriter(id="x", model="m", created=1, include_usage=True)
     raw = writer.first() + b"".join(writer.add(c) for c in chunks_of(response, pieces))
