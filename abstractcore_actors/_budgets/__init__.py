@@ -5,6 +5,7 @@ docs/routing.md."""
 from ._book import BudgetBook as BudgetBook
 from ._book import Reservation as Reservation
 from ._book import UnpricedUnderBudget as UnpricedUnderBudget
+from ._estimate import prompt_ceiling as prompt_ceiling
 from ._estimate import worst_case as worst_case
 from ._ledger import CallRecord as CallRecord
 from ._ledger import SqliteLedger as SqliteLedger

@@ -11,7 +11,6 @@ covers the worst case is what keeps concurrent calls from overspending.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 
 from .._pricing import ModelFacts
 from ..types import Request
@@ -31,17 +30,12 @@ def prompt_ceiling(request: Request) -> int:
     return total
 
 
-def worst_case(request: Request, models: Iterable[ModelFacts], answer_tokens: int) -> Spend:
-    """The most the call can spend when each of `models` answers it once
-    (a race runs them all; a router's fallbacks are each one of them)."""
-    prompt = prompt_ceiling(request)
-    total = Spend()
-    for facts in models:
-        tokens = prompt + answer_tokens
-        if facts.price is None:
-            total += Spend(0, tokens, priced=False)
-            continue
-        input_rate, _, output_rate = facts.price.rates(prompt)
-        nano = (prompt * input_rate + answer_tokens * output_rate) * 1000
-        total += Spend(int(nano) + 1, tokens)
-    return total
+def worst_case(facts: ModelFacts, prompt_tokens: int, answer_tokens: int) -> Spend:
+    """The most one model can charge for a call of at most these many prompt
+    and answer tokens (its long-context tier, when the prompt reaches it)."""
+    tokens = prompt_tokens + answer_tokens
+    if facts.price is None:
+        return Spend(0, tokens, priced=False)
+    input_rate, _, output_rate = facts.price.rates(prompt_tokens)
+    nano = (prompt_tokens * input_rate + answer_tokens * output_rate) * 1000
+    return Spend(int(nano) + 1, tokens)

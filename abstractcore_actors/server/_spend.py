@@ -18,10 +18,9 @@ from urllib.parse import parse_qsl
 import attrs
 import trio
 
-from .._budgets import CallRecord, Hold, Spend, Spending, Who, worst_case
-from .._pricing import ModelFacts
+from .._budgets import CallRecord, Hold, Spend, Spending, Who, prompt_ceiling, worst_case
 from .._wire.openai_chat_request import ChatRequest
-from ..types import EmbeddingRequest, Request
+from ..types import EmbeddingRequest
 from ._call import CallContext
 from ._errors import HTTPError
 from ._http import Message, Scope, Send, header
@@ -49,10 +48,11 @@ def who_of(scope: Scope, ctx: CallContext, user: str | None) -> Who:
     )
 
 
-def _ceiling(router: Router, name: str, request: Request, answer: int) -> Spend:
-    """The most a call to `name` can spend: a model's worst case; a router's
-    dearest deployment (it falls back, one at a time); a virtual model's
-    members (and judge) together, as they may all run."""
+def _ceiling(router: Router, name: str, prompt: int, answer: int) -> Spend:
+    """The most a call to `name` of at most `prompt` + `answer` tokens can
+    spend: a model's worst case; a router's dearest deployment (it falls
+    back, one at a time); a virtual model's members (and judge) together,
+    as they may all run."""
     config = router.config
     public = config.aliases.get(name, name)
     if is_virtual(public):
@@ -60,17 +60,14 @@ def _ceiling(router: Router, name: str, request: Request, answer: int) -> Spend:
         names = [*spec.members, *([spec.judge] if spec.judge else [])]
         total = Spend()
         for member in names:
-            total += _ceiling(router, member, request, answer)
+            total += _ceiling(router, member, prompt, answer)
         return total
     if public in config.routers:
-        options = [_one(llm.facts, request, answer) for llm in router.deployments_of(public)]
+        deployments = router.deployments_of(public)
+        options = [worst_case(llm.facts, prompt, answer) for llm in deployments]
         dearest = max(options, key=lambda s: (s.nano_usd, s.tokens))
         return Spend(dearest.nano_usd, dearest.tokens, all(s.priced for s in options))
-    return _one(router.llm(name).facts, request, answer)
-
-
-def _one(facts: ModelFacts, request: Request, answer: int) -> Spend:
-    return worst_case(request, [facts], answer)
+    return worst_case(router.llm(name).facts, prompt, answer)
 
 
 @attrs.frozen
@@ -100,7 +97,8 @@ async def spending_chat(
 
     def ceiling() -> Spend:
         answer = int(args.get("max_tokens") or BUDGET_ANSWER_TOKENS)
-        want = _ceiling(ctx.router, request.model, request.prompt(), answer)
+        prompt = prompt_ceiling(request.prompt())  # once, however many models may answer
+        want = _ceiling(ctx.router, request.model, prompt, answer)
         if request.response_format is not None:
             want = Spend(want.nano_usd * ATTEMPTS, want.tokens * ATTEMPTS, want.priced)
         return want
@@ -126,11 +124,7 @@ async def spending_embeddings(
         tokens = sum(len(ids) for ids in request.tokens) or sum(
             len(text.encode()) for text in request.texts
         )
-        price = ctx.router.llm(model).facts.price
-        if price is None:
-            return Spend(0, tokens, priced=False)
-        input_rate, _, _ = price.rates(tokens)
-        return Spend(int(tokens * input_rate * 1000) + 1, tokens)
+        return worst_case(ctx.router.llm(model).facts, tokens, 0)  # input only
 
     call = _Call(model=model, request_id=request.request_id, who=who)
     async with spending_call(ctx, spending, call, ceiling, send) as settling:
