@@ -52,6 +52,10 @@ class Accumulator:
     def has_usage(self) -> bool:
         return self._usage is not None
 
+    @property
+    def usage(self) -> Usage:
+        return self._usage or Usage()
+
     def tool_calls(self) -> tuple[ToolCall, ...]:
         return tuple(
             ToolCall.from_raw(id=call_id or f"call_{index}", name=name, raw_arguments=args)
@@ -63,7 +67,7 @@ class Accumulator:
             content=self.text,
             tool_calls=self.tool_calls(),
             finish_reason=self._finish,
-            usage=self._usage or Usage(),
+            usage=self.usage,
             model=model,
             logprobs=tuple(self._logprobs),
         )

@@ -149,20 +149,27 @@ class ResponseStream:
         """True once the final chunk (with finish_reason) arrived."""
         return self._acc.finished
 
+    def usage(self) -> Usage:
+        """What the call used so far: the provider's count once it sent one;
+        before that (a cancel, an error cut it short) an estimate — the
+        prompt was sent and these pieces were produced, never free."""
+        if self._acc.has_usage:
+            return self._acc.usage
+        return Usage(
+            prompt_tokens=estimate_prompt_tokens(self._request),
+            completion_tokens=self._acc.pieces,
+            estimated=True,
+        )
+
+    def _served(self) -> tuple[str, str]:
+        return self._served_by or (self._config.provider, self._config.model)
+
     def response(self) -> GenerateResponse:
         """The answer so far, or in full once the stream has ended."""
         end = self._end if self._end is not None else trio.current_time()
         answer = self._acc.response(model=self._config.model)
-        usage = answer.usage
-        if not self._acc.has_usage:
-            # Cut short (a cancel, an error): the prompt was sent and these
-            # pieces were produced, so they count — estimated, never as free.
-            usage = Usage(
-                prompt_tokens=estimate_prompt_tokens(self._request),
-                completion_tokens=self._acc.pieces,
-                estimated=True,
-            )
-        provider, model = self._served_by or (self._config.provider, self._config.model)
+        provider, model = self._served()
+        usage = self.usage()
         return GenerateResponse(
             content=answer.content,
             tool_calls=answer.tool_calls,
@@ -179,9 +186,8 @@ class ResponseStream:
 
     def cost(self) -> Cost:
         """What the call has cost so far (in full once the stream has ended)."""
-        cost = self.response().cost
-        assert cost is not None  # response() always prices
-        return cost
+        provider, model = self._served()
+        return self._facts.cost(self.usage(), f"{provider}/{model}")
 
     @property
     def facts(self) -> ModelFacts:
