@@ -1,18 +1,16 @@
-"""`serve`: the gateway on Hypercorn's trio worker, embeddable in any trio nursery."""
+"""`serve`: the gateway on its own HTTP/1.1 server (`_listener`), embeddable in any trio nursery."""
 
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve as hypercorn_serve
 
 from .._budgets import Spending
 from ..runtime import Runtime
 from ._app import make_app
 from ._config import GatewayConfig, check_config
+from ._listener import serve_asgi
 
 _BACKSTOP = 2.0  # seconds past the grace for cut requests to send their last bytes
 
@@ -87,13 +85,6 @@ async def _serve(
     task_status: trio.TaskStatus[int],
 ) -> None:
     app = make_app(rt, config, spending)
-    hc = HypercornConfig()
-    hc.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    hc.accesslog = None
-    hc.errorlog = None
-    # Hypercorn cancels connections graceful_timeout s after the trigger; our
-    # drain deadline comes first so cut requests can still say why (_drain.py)
-    hc.graceful_timeout = config.shutdown_grace + _BACKSTOP
     stop = shutdown if shutdown is not None else trio.Event()
 
     async def trigger() -> None:
@@ -103,9 +94,15 @@ async def _serve(
         # graceful shutdown does not wait out its grace for them
         app.events.shutdown()
 
-    # our ASGI types are plain mappings, looser than Hypercorn's TypedDicts
-    asgi: Any = app
-    run = functools.partial(hypercorn_serve, asgi, hc, shutdown_trigger=trigger)
+    run = functools.partial(
+        serve_asgi,
+        app,
+        host,
+        port,
+        shutdown_trigger=trigger,
+        # the server cancels what is left this long after the trigger; our
+        # drain deadline comes first so cut requests can still say why (_drain.py)
+        graceful_timeout=config.shutdown_grace + _BACKSTOP,
+    )
     async with trio.open_nursery() as nursery:
-        binds: list[str] = await nursery.start(run)
-        task_status.started(int(binds[0].rsplit(":", 1)[1]))
+        task_status.started(await nursery.start(run))

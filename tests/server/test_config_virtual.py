@@ -122,7 +122,7 @@ async def test_a_stalled_body_is_a_408_and_the_connection_closes(port: int) -> N
                 answer += chunk
             took = trio.current_time() - start
     status_line, _, rest = answer.partition(b"\r\n")
-    assert status_line == b"HTTP/1.1 408 "
+    assert status_line.startswith(b"HTTP/1.1 408 ")
     assert b'"code": "request_timeout"' in rest
     assert 0.3 <= took < 3  # the body timeout, then the server closed the connection
 
