@@ -113,7 +113,7 @@ async def answer_chat(
                 await answer(sending, target, request, ctx, wire)
 
             # the server reports a disconnect after a complete response too: not a cut
-            if await until_disconnect(receive, handler) and not ctx.record.sent:
+            if await until_disconnect(scope, receive, handler) and not ctx.record.sent:
                 ctx.record.outcome = "client_disconnect"
 
 

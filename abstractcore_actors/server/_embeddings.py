@@ -127,13 +127,13 @@ async def embeddings(scope: Scope, receive: Receive, send: Send, ctx: CallContex
             async def handler() -> None:
                 response = None
                 try:
-                    with ctx.drain.scope() as scope:
+                    with ctx.drain.scope() as drained:
                         response = await llm.embed_request(request, timeout=config.request_timeout)
                 except Exception as exc:
                     await send_error(sending, failure(exc, record, _http_error))
                     return
                 if response is None:
-                    assert scope.cancelled_caught  # the shutdown grace ran out
+                    assert drained.cancelled_caught  # the shutdown grace ran out
                     await send_error(sending, cut(record))
                     return
                 record.usage = response.usage
@@ -143,5 +143,5 @@ async def embeddings(scope: Scope, receive: Receive, send: Send, ctx: CallContex
                 )
                 await send_json(sending, 200, answer)
 
-            if await until_disconnect(receive, handler) and not record.sent:
+            if await until_disconnect(scope, receive, handler) and not record.sent:
                 record.outcome = "client_disconnect"

@@ -17,6 +17,8 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
+# `_http1`'s scope extension: `watch(cancel) -> unwatch` (see until_disconnect)
+DISCONNECT = "abstractcore_actors.disconnect"
 
 
 class ClientGone(Exception):
@@ -99,17 +101,28 @@ async def send_error(send: Send, error: HTTPError) -> None:
     await send_json(send, error.status, error.body(), error.headers)
 
 
-async def until_disconnect(receive: Receive, handler: Callable[[], Awaitable[None]]) -> bool:
+async def until_disconnect(
+    scope: Scope, receive: Receive, handler: Callable[[], Awaitable[None]]
+) -> bool:
     """Run `handler` (after the body was read); the client's disconnect cancels it.
 
     `handler` must deal with its own errors: this only adds the watcher, and
     returns quietly when the client went away (there is nobody to answer).
     Returns True when the client's disconnect cut the handler short.
     """
+    watch = scope.get("extensions", {}).get(DISCONNECT)
+    if watch is not None:  # our own server tells us; no watcher task needed
+        with trio.CancelScope() as cut:
+            unwatch = watch(cut.cancel)
+            try:
+                await handler()
+            finally:
+                unwatch()
+        return cut.cancelled_caught
     gone = done = False
     async with trio.open_nursery() as nursery:
 
-        async def watch() -> None:
+        async def watch_receive() -> None:
             nonlocal gone
             while True:
                 message = await receive()
@@ -118,7 +131,7 @@ async def until_disconnect(receive: Receive, handler: Callable[[], Awaitable[Non
                     nursery.cancel_scope.cancel()
                     return
 
-        nursery.start_soon(watch)
+        nursery.start_soon(watch_receive)
         try:
             await handler()
             done = True

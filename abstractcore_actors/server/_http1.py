@@ -30,7 +30,7 @@ from urllib.parse import unquote
 import httptools
 import trio
 
-from ._http import Message, Receive, Scope, Send
+from ._http import DISCONNECT, Message, Receive, Scope, Send
 
 log = logging.getLogger("abstractcore_actors.server")
 
@@ -43,6 +43,10 @@ _PAUSE_BODY = 1 << 20  # stop reading while this much body waits unread
 _NO_BODY = frozenset({204, 304})
 _REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+def _nothing() -> None:
+    pass
 
 
 class _Date:
@@ -135,6 +139,7 @@ class Connection:
         self._bad: int | None = None  # 400/431: the request could not be parsed
         self._stopping = False  # graceful shutdown: no new requests
         self.idle = True
+        self._on_gone: set[Callable[[], None]] = set()
         self._wake = trio.lowlevel.ParkingLot()  # the answering side waits here
         self._resume = trio.lowlevel.ParkingLot()  # the reading side waits here
 
@@ -166,8 +171,7 @@ class Connection:
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 data = b""
             if not data:
-                self.gone = True
-                self._wake.unpark_all()
+                self._lose()
                 return
             try:
                 self._parser.feed_data(data)
@@ -337,8 +341,23 @@ class Connection:
         try:
             await self.stream.send_all(data)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
-            self.gone = True
-            self._wake.unpark_all()
+            self._lose()
+
+    def _lose(self) -> None:
+        """The client is gone: wake whoever waits, cancel whoever asked to be."""
+        self.gone = True
+        self._wake.unpark_all()
+        for cancel in list(self._on_gone):
+            cancel()
+
+    def _watch(self, cancel: Callable[[], None]) -> Callable[[], None]:
+        """The `DISCONNECT` extension: call `cancel` when the client goes (at
+        once if it has); returns the function that stops watching."""
+        if self.gone:
+            cancel()
+            return _nothing
+        self._on_gone.add(cancel)
+        return lambda: self._on_gone.discard(cancel)
 
     # -- httptools callbacks (inside feed_data, in the reading task) -------
 
@@ -378,6 +397,7 @@ class Connection:
             "headers": headers,
             "client": self._client,
             "server": self._server,
+            "extensions": {DISCONNECT: self._watch},
         }
         expect = any(n == b"expect" and v.lower() == b"100-continue" for n, v in headers)
         cycle = _Cycle(scope, parser.should_keep_alive(), expect)
