@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -79,18 +79,26 @@ class _Call:
     who: Who
 
 
-@asynccontextmanager
-async def spending_chat(
+def spending_chat(
     scope: Scope, ctx: CallContext, request: ChatRequest, send: Send
-) -> AsyncIterator[tuple[ChatRequest, Send]]:
+) -> AbstractAsyncContextManager[tuple[ChatRequest, Send]]:
     """`spending_call` for a chat request: its worst case is its models'
     (see `_ceiling`), and its max_tokens is bounded when a budget or a token
     limit counts it. Yields the request to answer and the `send` to use."""
     spending = ctx.spending
     if spending is None:
-        yield request, send
-        return
+        return nullcontext((request, send))
     who = who_of(scope, ctx, request.user)
+    if not _counted(spending, ctx, who):
+        # an async generator costs trio's hooks on every request: not for nothing
+        return nullcontext((request, send))
+    return _spending_chat(ctx, spending, who, request, send)
+
+
+@asynccontextmanager
+async def _spending_chat(
+    ctx: CallContext, spending: Spending, who: Who, request: ChatRequest, send: Send
+) -> AsyncIterator[tuple[ChatRequest, Send]]:
     if _bounded(spending, ctx, who) and request.args.get("max_tokens") is None:
         request = _with_max_tokens(request, BUDGET_ANSWER_TOKENS)
     args = request.args
@@ -108,17 +116,29 @@ async def spending_chat(
         yield request, settling
 
 
-@asynccontextmanager
-async def spending_embeddings(
+def spending_embeddings(
     scope: Scope, ctx: CallContext, model: str, request: EmbeddingRequest, send: Send
-) -> AsyncIterator[Send]:
+) -> AbstractAsyncContextManager[Send]:
     """`spending_call` for an embeddings request: at most one token per byte
     of its texts (or its token ids, counted), at the model's input price."""
     spending = ctx.spending
     if spending is None:
-        yield send
-        return
+        return nullcontext(send)
     who = who_of(scope, ctx, header_user(scope))
+    if not _counted(spending, ctx, who):
+        return nullcontext(send)
+    return _spending_embeddings(ctx, spending, who, model, request, send)
+
+
+@asynccontextmanager
+async def _spending_embeddings(
+    ctx: CallContext,
+    spending: Spending,
+    who: Who,
+    model: str,
+    request: EmbeddingRequest,
+    send: Send,
+) -> AsyncIterator[Send]:
 
     def ceiling() -> Spend:
         tokens = sum(len(ids) for ids in request.tokens) or sum(
@@ -133,6 +153,13 @@ async def spending_embeddings(
 
 def _bounded(spending: Spending, ctx: CallContext, who: Who) -> bool:
     return spending.counts(who) or (ctx.key is not None and ctx.key.tpm is not None)
+
+
+def _counted(spending: Spending, ctx: CallContext, who: Who) -> bool:
+    """Whether `spending_call` has anything to do for the call: hold a budget
+    or a rate, or write a ledger row."""
+    rpm = ctx.key.rpm if ctx.key is not None else None
+    return spending.ledger is not None or rpm is not None or _bounded(spending, ctx, who)
 
 
 @asynccontextmanager
