@@ -153,6 +153,7 @@ def main() -> None:
                 print(f"  Portkey left out: {exc}")
         else:
             print("  Portkey left out: node/npm missing or its install failed")
+        floors = _server_floors(wrk, tmp, logs)
         rows: dict[tuple[str, bool, int], dict[str, float]] = {}
         for stream in (False, True):
             for level in LEVELS:
@@ -163,6 +164,47 @@ def main() -> None:
                     row["cpu_ms"] = used / max(row.get("requests", 1.0), 1.0) * 1000
                     rows[(label, stream, level)] = row
     _report(rows, [t[0] for t in targets])
+    _report_floors(floors)
+
+
+FLOOR_SERVERS = ("hypercorn", "own")
+
+
+def _server_floors(wrk: str, tmp: Path, logs: Path) -> dict[str, dict[str, float]]:
+    """wrk at 50 connections against a static-answer ASGI app on each server
+    that runs on trio (benchmarks/_asgi_floor.py), one after the other."""
+    found = {}
+    for server in FLOOR_SERVERS:
+        port = _procs.free_port()
+        log = logs / f"floor-{server}.log"
+        command = [sys.executable, str(Path(__file__).parent / "_asgi_floor.py"), server, str(port)]
+        with _procs.running(command, log, _procs.gateway_env()) as proc:
+            try:
+                _procs.wait_ready(proc, f"http://127.0.0.1:{port}/v1", log)
+            except _procs.StartFailed as exc:
+                print(f"  server floor of {server} left out: {exc}")
+                continue
+            before = _procs.cpu_seconds(proc.pid)
+            row = _wrk(wrk, f"http://127.0.0.1:{port}/v1", {}, False, 50, tmp)
+            used = _procs.cpu_seconds(proc.pid) - before
+            row["cpu_ms"] = used / max(row.get("requests", 1.0), 1.0) * 1000
+            found[server] = row
+    return found
+
+
+def _report_floors(floors: dict[str, dict[str, float]]) -> None:
+    if not floors:
+        return
+    print("server floor: a static JSON answer, no runtime, 50 connections")
+    print("  server       req/s    p50 ms   p99 ms  CPU ms/req")
+    for server, row in floors.items():
+        print(
+            f"  {server:<10} {row['rps']:8.0f} {row['p50']:9.2f} {row['p99']:8.2f}"
+            f" {row['cpu_ms']:11.3f}"
+        )
+    if len(floors) == len(FLOOR_SERVERS):
+        ratio = floors["own"]["rps"] / floors["hypercorn"]["rps"]
+        print(f"  own server / Hypercorn req/s: {ratio:.1f}x")
 
 
 def _report(rows: dict[tuple[str, bool, int], dict[str, float]], labels: list[str]) -> None:
