@@ -5,6 +5,7 @@ HTTP/1.1 asks of a server beyond what the SDKs exercise."""
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -50,7 +51,7 @@ async def exchange(port: int, data: bytes, pieces: list[int] | None = None) -> b
     stream = await trio.open_tcp_stream("127.0.0.1", port)
     async with stream:
         cuts = [0, *sorted(pieces or []), len(data)]
-        for start, end in zip(cuts, cuts[1:], strict=False):
+        for start, end in itertools.pairwise(cuts):
             if end > start:
                 await stream.send_all(data[start:end])
         answer = b""
