@@ -21,7 +21,7 @@ from ._exposition import CONTENT_TYPE
 from ._http import ClientGone, Message, Receive, Scope, Send, header, send_error, send_json
 from ._keys import KeyPolicy, Limiter
 from ._messages import ANTHROPIC_MESSAGES, count_tokens, messages
-from ._metrics import INVALID, UNREAD, GatewayMetrics
+from ._metrics import GatewayMetrics
 from ._request_id import OpenRequests
 from ._responses import responses
 from ._routing import Router
@@ -205,13 +205,6 @@ class GatewayApp:
                     record.sent = True
                 await send(message)
 
-            async def reading() -> Message:
-                message = await receive()
-                body_done = message["type"] == "http.request" and not message.get("more_body")
-                if body_done and record.model == UNREAD:
-                    record.model = INVALID  # read, and not yet resolved to a model
-                return message
-
             try:
                 key = self._check_key(scope)
                 self.drain.check()
@@ -227,7 +220,7 @@ class GatewayApp:
                         spending=self.spending,
                     )
                     answer = _ANSWERS[endpoint]
-                    await answer(scope, reading, _releasing(recording, release), ctx)
+                    await answer(scope, receive, _releasing(recording, release), ctx)
             except ClientGone:
                 record.outcome = "client_disconnect"
             except Exception as exc:

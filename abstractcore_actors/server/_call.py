@@ -13,8 +13,9 @@ from ..errors import PatternTimeout, ProviderTimeout
 from ._config import GatewayConfig
 from ._drain import Drain, shutting_down
 from ._errors import HTTPError, http_error
+from ._http import Receive, Scope, read_body
 from ._keys import KeyPolicy
-from ._metrics import ModelLabels, RequestRecord
+from ._metrics import INVALID, UNREAD, ModelLabels, RequestRecord
 from ._request_id import OpenRequests
 from ._routing import Router
 
@@ -55,6 +56,13 @@ class CallContext:
 
     def allowed(self, name: str) -> bool:
         return self.key is None or self.key.allows(name, dict(self.config.aliases))
+
+    async def read_body(self, scope: Scope, receive: Receive) -> bytes:
+        """The request's body, within the configured limit and timeout."""
+        body = await read_body(scope, receive, self.config.body_limit, self.config.body_timeout)
+        if self.record.model == UNREAD:
+            self.record.model = INVALID  # read, and not yet resolved to a model
+        return body
 
     def max_tokens(self) -> int | None:
         caps = [c for c in (self.config.max_tokens, self.key and self.key.max_tokens) if c]

@@ -19,7 +19,7 @@ from .._wire.openai_chat_stream import ChunkWriter, error_frame
 from ..types import Chunk, Cost, GenerateResponse
 from ._call import CallContext, cut, failure, leaf
 from ._errors import HTTPError
-from ._http import Receive, Scope, Send, read_body, send_json, until_disconnect
+from ._http import Receive, Scope, Send, send_json, until_disconnect
 from ._request_id import client_request_id, client_session_id, with_request_id
 from ._response_format import StructuredTarget, parse_response_format
 from ._routing import Target
@@ -93,7 +93,7 @@ async def answer_chat(
     if session_id is not None:
         ids["session_id"] = session_id
     send = with_request_id(send, request_id)
-    raw = await read_body(scope, receive, ctx.config.body_limit, ctx.config.body_timeout)
+    raw = await ctx.read_body(scope, receive)
     request = wire.parse(parse_json(raw), ctx.max_tokens())
     request = attrs.evolve(request, args={**request.args, **ids})
     response_format = parse_response_format(request.response_format)

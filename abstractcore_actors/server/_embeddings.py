@@ -25,7 +25,7 @@ from ..types import EmbeddingRequest
 from ._call import CallContext, cut, failure, to_http
 from ._config import GatewayConfig
 from ._errors import HTTPError, bad_request
-from ._http import Receive, Scope, Send, read_body, send_error, send_json, until_disconnect
+from ._http import Receive, Scope, Send, send_error, send_json, until_disconnect
 from ._request_id import client_request_id, with_request_id
 from ._spend import spending_embeddings
 
@@ -111,7 +111,7 @@ async def embeddings(scope: Scope, receive: Receive, send: Send, ctx: CallContex
     config, record = ctx.config, ctx.record
     request_id = client_request_id(scope)
     send = with_request_id(send, request_id)
-    raw = await read_body(scope, receive, config.body_limit, config.body_timeout)
+    raw = await ctx.read_body(scope, receive)
     call = parse_embeddings(parse_json(raw))
     if not ctx.allowed(call.model):  # before saying what the name is
         raise ctx.router.not_found(call.model, ctx.allowed)

@@ -17,8 +17,11 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 JSON_HEADERS = [(b"content-type", b"application/json")]
-# `_http1`'s scope extension: `watch(cancel) -> unwatch` (see until_disconnect)
+# `_http1`'s scope extensions: `watch(cancel) -> unwatch` (see until_disconnect),
+# and `arrived() -> bytes | None`: the whole body, taken, once it has all been
+# received (see read_body); other servers have neither, and get the ASGI way
 DISCONNECT = "abstractcore_actors.disconnect"
+BODY = "abstractcore_actors.body"
 
 
 class ClientGone(Exception):
@@ -36,6 +39,11 @@ async def read_body(scope: Scope, receive: Receive, limit: int, timeout: float) 
     """The whole request body; HTTPError 413 past `limit` bytes (by Content-Length
     or by counting, for chunked bodies), 408 when it has not all arrived within
     `timeout` seconds, ClientGone when the client left."""
+    arrived = scope.get("extensions", {}).get(BODY)
+    if arrived is not None and (body := arrived()) is not None:
+        if len(body) > limit:  # (a Content-Length over the limit was refused at its head)
+            raise _too_big(limit)
+        return body  # all here already: no timeout to set, nothing to wait for
     with trio.move_on_after(timeout):
         return await _read_body(scope, receive, limit)
     raise HTTPError(
@@ -47,12 +55,16 @@ async def read_body(scope: Scope, receive: Receive, limit: int, timeout: float) 
     )
 
 
-async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
-    too_big = HTTPError(
+def _too_big(limit: int) -> HTTPError:
+    return HTTPError(
         413,
         f"the request body is larger than the limit of {limit} bytes",
         code="request_too_large",
     )
+
+
+async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    too_big = _too_big(limit)
     declared = header(scope, b"content-length")
     if declared is not None:
         try:

@@ -30,7 +30,7 @@ from urllib.parse import unquote
 import httptools
 import trio
 
-from ._http import DISCONNECT, Message, Receive, Scope, Send
+from ._http import BODY, DISCONNECT, Message, Receive, Scope, Send
 
 log = logging.getLogger("abstractcore_actors.server")
 
@@ -102,6 +102,21 @@ class _Cycle:
         self.head_only = scope["method"] == "HEAD"
         self.status = 200
         self.headers: list[tuple[bytes, bytes]] = []
+
+
+    def arrived(self) -> bytes | None:
+        """The `BODY` extension: the whole body, once, if it has all arrived."""
+        if not self.complete or self.delivered:
+            return None
+        return self.take()
+
+    def take(self) -> bytes:
+        """The body received so far and not yet handed to the app."""
+        body = b"".join(self.body) if len(self.body) != 1 else self.body[0]
+        self.body.clear()
+        self.body_size = 0
+        self.delivered = self.complete
+        return body
 
 
 class _HeadTooLarge(Exception):
@@ -249,10 +264,7 @@ class Connection:
     async def _receive(self, cycle: _Cycle) -> Message:
         while True:
             if cycle.body or (cycle.complete and not cycle.delivered):
-                body = b"".join(cycle.body) if len(cycle.body) != 1 else cycle.body[0]
-                cycle.body.clear()
-                cycle.body_size = 0
-                cycle.delivered = cycle.complete
+                body = cycle.take()
                 self._resume.unpark_all()
                 return {"type": "http.request", "body": body, "more_body": not cycle.complete}
             if self.gone or cycle.done or (self._bad is not None and not cycle.complete):
@@ -397,10 +409,10 @@ class Connection:
             "headers": headers,
             "client": self._client,
             "server": self._server,
-            "extensions": {DISCONNECT: self._watch},
         }
         expect = any(n == b"expect" and v.lower() == b"100-continue" for n, v in headers)
         cycle = _Cycle(scope, parser.should_keep_alive(), expect)
+        scope["extensions"] = {DISCONNECT: self._watch, BODY: cycle.arrived}
         cycle.upgrade = parser.should_upgrade()
         self._parsing = cycle
         self._pending.append(cycle)

@@ -20,7 +20,7 @@ from ..types import GenerateResponse
 from ._call import CallContext
 from ._chat import ChatWire, StreamWriter, answer_chat
 from ._errors import HTTPError
-from ._http import Receive, Scope, Send, read_body, send_json
+from ._http import Receive, Scope, Send, send_json
 
 
 def error_body(error: HTTPError) -> dict[str, Any]:
@@ -52,7 +52,7 @@ async def messages(scope: Scope, receive: Receive, send: Send, ctx: CallContext)
 async def count_tokens(scope: Scope, receive: Receive, send: Send, ctx: CallContext) -> None:
     """POST /v1/messages/count_tokens: the prompt's tokens, estimated (about
     four characters a token) — the gateway has no model's tokenizer."""
-    raw = await read_body(scope, receive, ctx.config.body_limit, ctx.config.body_timeout)
+    raw = await ctx.read_body(scope, receive)
     body = parse_json(raw)
     if isinstance(body, dict) and "max_tokens" not in body:
         body = {**body, "max_tokens": 1}  # not part of a count request
