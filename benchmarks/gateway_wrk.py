@@ -34,7 +34,7 @@ from pathlib import Path
 import _procs
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gateway import MODEL, _start_gateway
+from gateway import CHUNKS, MODEL, _start_gateway
 
 DURATION = 5  # seconds per wrk run
 LEVELS = (50, 200)
@@ -208,19 +208,25 @@ def _report_floors(floors: dict[str, dict[str, float]]) -> None:
 
 
 def _report(rows: dict[tuple[str, bool, int], dict[str, float]], labels: list[str]) -> None:
-    print(f"gateway overhead by wrk ({DURATION} s a run), fake upstream 20 ms + 50 chunks")
-    print("  kind  conns  path        req/s    p50 ms   p99 ms  +p50 ms  proc CPU ms/req  failed")
+    print(f"gateway overhead by wrk ({DURATION} s a run), fake upstream 20 ms + {CHUNKS} chunks")
+    print(
+        "  kind  conns  path        req/s    p50 ms   p99 ms  +p50 ms  proc CPU ms/req"
+        "  µs/chunk  failed"
+    )
     for stream in (False, True):
         for level in LEVELS:
             base = rows[("direct", stream, level)]
             for label in labels:
                 row = rows[(label, stream, level)]
                 added = "" if label == "direct" else f"{row['p50'] - base['p50']:8.2f}"
-                cpu = "" if row["cpu_ms"] != row["cpu_ms"] else f"{row['cpu_ms']:10.2f}"
+                known = row["cpu_ms"] == row["cpu_ms"]  # not NaN: a process we started
+                cpu = f"{row['cpu_ms']:10.2f}" if known else ""
+                per_chunk = f"{row['cpu_ms'] / CHUNKS * 1000:8.1f}" if known and stream else ""
                 kind = "SSE " if stream else "JSON"
                 print(
                     f"  {kind}  {level:5d}  {label:<9} {row['rps']:8.0f} {row['p50']:9.2f}"
-                    f" {row['p99']:8.2f} {added:>8} {cpu:>16} {int(row['failed']):7d}"
+                    f" {row['p99']:8.2f} {added:>8} {cpu:>16} {per_chunk:>9}"
+                    f" {int(row['failed']):7d}"
                 )
     for stream in (False, True):
         kind = "SSE" if stream else "JSON"
