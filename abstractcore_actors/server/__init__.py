@@ -1,4 +1,5 @@
-"""The OpenAI-compatible gateway: an ASGI app over a Runtime, served by Hypercorn.
+"""The OpenAI-compatible gateway: an ASGI app over a Runtime, served by its own
+HTTP/1.1 server on trio.
 
     async with open_runtime() as rt, trio.open_nursery() as nursery:
         port = await nursery.start(serve, rt, load_config("gateway.toml"))

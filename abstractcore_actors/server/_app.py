@@ -294,7 +294,8 @@ def make_app(
 ) -> GatewayApp:
     """The gateway's ASGI app over `rt` (default config: the local model, as "local").
 
-    Any ASGI server can run it; `serve` runs it with Hypercorn's trio worker.
+    Any ASGI server on trio can run it; `serve` runs it on the package's own
+    HTTP/1.1 server (`_listener`).
     The app holds no tasks of its own: LLMs it creates are actors of `rt`.
     The config's `[prices]` are added to the runtime's price book.
     """

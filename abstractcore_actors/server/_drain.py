@@ -1,11 +1,11 @@
 """Graceful shutdown: once draining, new requests get 503 and open ones get a
 grace period to finish, after which their upstream calls are cancelled.
 
-The grace is enforced here, not by Hypercorn: Hypercorn's own
+The grace is enforced here, not by the HTTP server: the server's own
 `graceful_timeout` cancels a connection's task outright, with no chance to
 end a stream properly. Our deadline comes first, so a cut stream still ends
 with a final SSE error event and `data: [DONE]`-less close that OpenAI's
-SDKs raise as an APIError; Hypercorn's timeout (a little later) is only the
+SDKs raise as an APIError; the server's timeout (a little later) is only the
 backstop.
 """
 

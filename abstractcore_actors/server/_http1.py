@@ -3,7 +3,7 @@
 The gateway's own server, in place of Hypercorn: under wrk, Hypercorn's trio
 worker answered a static JSON body ~3,200 times a second on this machine's
 2 cores, a bare h11 loop ~14,000, and this httptools (llhttp, in C) loop
-with the ASGI cycle on top ~20,000 (docs/server.md, "Overhead"). The
+with the ASGI cycle on top ~22,000-24,000 (docs/server.md, "Overhead"). The
 difference is per-request machinery: Hypercorn runs each request as its own
 task with its own channels and timers; here a connection is two tasks for its
 whole life (this one answering, one reading), and a request is a plain object.
@@ -37,7 +37,6 @@ log = logging.getLogger("abstractcore_actors.server")
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_HEAD = 64 * 1024  # request line + headers, bytes
-KEEP_ALIVE = 5.0  # seconds an idle connection stays open (Hypercorn's default too)
 _READ_SIZE = 65536
 _PAUSE_BODY = 1 << 20  # stop reading while this much body waits unread
 _NO_BODY = frozenset({204, 304})
@@ -153,7 +152,7 @@ class Connection:
         self.gone = False  # the client closed, or the socket broke
         self._bad: int | None = None  # 400/431: the request could not be parsed
         self._stopping = False  # graceful shutdown: no new requests
-        self.idle = True
+        self.idle_since: float | None = None  # when it began waiting for a request
         self._on_gone: set[Callable[[], None]] = set()
         self._wake = trio.lowlevel.ParkingLot()  # the answering side waits here
         self._resume = trio.lowlevel.ParkingLot()  # the reading side waits here
@@ -175,7 +174,8 @@ class Connection:
                 await self.stream.aclose()
 
     def stop_when_idle(self) -> None:
-        """Graceful shutdown: close now if idle, else after the current answer."""
+        """Close now if idle, else after the current answer (graceful shutdown,
+        or idle past the keep-alive)."""
         self._stopping = True
         self._wake.unpark_all()
 
@@ -212,11 +212,16 @@ class Connection:
         the cycle of a WebSocket upgrade, if one ended it."""
         while True:
             if not self._pending:
-                with trio.move_on_after(KEEP_ALIVE):
+                # no timeout scope per wait (trio's deadline scopes cost): the
+                # listener's reaper stops connections idle past the keep-alive
+                self.idle_since = trio.current_time()
+                try:
                     while not self._pending and not self.gone and self._bad is None:
                         if self._stopping:
                             return None
                         await self._wake.park()
+                finally:
+                    self.idle_since = None
             if not self._pending:
                 if self._bad is not None and not self.gone:
                     await self._refuse(self._bad)
@@ -227,9 +232,7 @@ class Connection:
                 cycle.scope["type"] = "websocket"
                 cycle.scope["scheme"] = "ws"
                 return cycle
-            self.idle = False
             await self._answer(cycle)
-            self.idle = True
             self._pending.popleft()
             self._resume.unpark_all()
             if not (cycle.keep_alive and cycle.complete) or self.gone or self._stopping:

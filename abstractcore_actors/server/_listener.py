@@ -12,6 +12,8 @@ import trio
 from ._http1 import App, Connection, make_date
 from ._websocket import serve_websocket
 
+KEEP_ALIVE = 5.0  # seconds an idle connection stays open (Hypercorn's default too)
+
 
 async def serve_asgi(
     app: App,
@@ -20,6 +22,7 @@ async def serve_asgi(
     *,
     shutdown_trigger: Callable[[], Awaitable[None]],
     graceful_timeout: float,
+    keep_alive: float = KEEP_ALIVE,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve `app` until `shutdown_trigger()` returns (graceful) or the caller
@@ -47,6 +50,7 @@ async def serve_asgi(
     async with trio.open_nursery() as connections:
         async with trio.open_nursery() as accepting:
             accepting.start_soon(_accept, listeners, handle, connections)
+            accepting.start_soon(_reap_idle, open_connections, keep_alive)
             task_status.started(bound)
             await shutdown_trigger()
             accepting.cancel_scope.cancel()
@@ -55,6 +59,17 @@ async def serve_asgi(
         for connection in list(open_connections):
             connection.stop_when_idle()
         connections.cancel_scope.deadline = trio.current_time() + graceful_timeout
+
+
+async def _reap_idle(connections: set[Connection], keep_alive: float) -> None:
+    """Close connections that waited more than `keep_alive` s for a request
+    (checked a few times per keep-alive period: one timer for all of them)."""
+    while True:
+        await trio.sleep(keep_alive / 5)
+        cutoff = trio.current_time() - keep_alive
+        for connection in list(connections):
+            if connection.idle_since is not None and connection.idle_since <= cutoff:
+                connection.stop_when_idle()
 
 
 async def _accept(

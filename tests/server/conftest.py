@@ -1,7 +1,7 @@
 """A gateway on 127.0.0.1 in the test's nursery, a fake OpenAI upstream behind it,
 and clients that speak to the gateway: the real openai SDK, and httpx.
 
-Real clock: Hypercorn keeps its own timers (keep-alive, graceful shutdown),
+Real clock: the HTTP server keeps its own timers (keep-alive, graceful shutdown),
 so every test bounds itself with `trio.fail_after` instead of a MockClock.
 """
 

@@ -147,7 +147,7 @@ def serving(count: int) -> Callable[[FakeOpenAIServer], bool]:
 
 
 async def in_browser(drive: Callable[[str], T], port: int) -> T:
-    # Hypercorn and the fake upstream stay on this trio loop; the browser runs in
+    # the gateway and the fake upstream stay on this trio loop; the browser runs in
     # a thread, and calls back into the loop (`upstream_settles`) to see the upstream.
     pytest.importorskip("playwright.sync_api", reason="pip install playwright (the dev extra)")
     with trio.fail_after(DEADLINE * 1.5):

@@ -293,7 +293,7 @@ async def test_a_graceful_shutdown_closes_event_sockets_with_1001(
                 stop.set()
                 with pytest.raises(trio_websocket.ConnectionClosed) as closed:
                     await ws.get_message()
-        # well before Hypercorn's 5 s graceful timeout
+        # well before the server's graceful timeout (grace + 2 s)
         assert trio.current_time() - started < 2
     assert closed.value.reason.code == 1001
     assert ours() == [] and rt.events.subscriptions == []

@@ -231,3 +231,33 @@ async def test_graceful_stop_closes_idle_connections_and_refuses_new_ones() -> N
     assert first.endswith(b"POST /first ")
     assert refused
     assert our_tasks() == []
+
+
+async def test_idle_and_half_sent_connections_close_after_the_keep_alive() -> None:
+    stop = trio.Event()
+    with trio.fail_after(DEADLINE):
+        async with trio.open_nursery() as nursery:
+            run = functools.partial(
+                serve_asgi,
+                echo,
+                "127.0.0.1",
+                0,
+                shutdown_trigger=stop.wait,
+                graceful_timeout=1,
+                keep_alive=0.3,
+            )
+            port = await nursery.start(run)
+            idle = await trio.open_tcp_stream("127.0.0.1", port)
+            await idle.send_all(request("/one"))
+            answered = await idle.receive_some(65536)
+            slow = await trio.open_tcp_stream("127.0.0.1", port)
+            await slow.send_all(b"POST /x HTTP/1.1\r\nhost: t\r\n")  # a head never finished
+            start = trio.current_time()
+            assert await idle.receive_some(65536) == b""  # the server closed it
+            assert await slow.receive_some(65536) == b""
+            waited = trio.current_time() - start
+            await idle.aclose()
+            await slow.aclose()
+            stop.set()
+    assert answered.endswith(b"POST /one ")
+    assert 0.2 <= waited < 2

@@ -46,7 +46,7 @@ async def _shutdown_during_stream(
                     content = chunk.choices[0].delta.content if chunk.choices else None
                     if content and not stop.is_set():
                         stop.set()
-                        await trio.sleep(0.2)  # Hypercorn closes its listener
+                        await trio.sleep(0.2)  # the server closes its listener
                         try:
                             async with httpx.AsyncClient(base_url=base) as fresh:
                                 response = await fresh.get("/health")
