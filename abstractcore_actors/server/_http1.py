@@ -102,7 +102,6 @@ class _Cycle:
         self.status = 200
         self.headers: list[tuple[bytes, bytes]] = []
 
-
     def arrived(self) -> bytes | None:
         """The `BODY` extension: the whole body, once, if it has all arrived."""
         if not self.complete or self.delivered:
