@@ -107,7 +107,7 @@ async def _check(config_path: str | None) -> None:
 
 
 async def _serve(config_path: str | None, host: str, port: int, grace: float | None) -> None:
-    from .server import GatewayConfig, load_config, serve  # the optional `server` extra
+    from .server import GatewayConfig, load_config, serve, tune_gc  # the `server` extra
 
     config = load_config(config_path) if config_path else GatewayConfig()
     if grace is not None:
@@ -128,6 +128,7 @@ async def _serve(config_path: str | None, host: str, port: int, grace: float | N
         bound = await nursery.start(
             functools.partial(serve, rt, config, host=host, port=port, shutdown=stop)
         )
+        tune_gc()  # this process is the server's: start-up objects stay for good
         print(f"abstractcore-actors gateway on http://{host}:{bound}", file=sys.stderr, flush=True)
         await stop.wait()
 

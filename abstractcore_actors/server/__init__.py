@@ -13,6 +13,7 @@ from ._config import GatewayConfig as GatewayConfig
 from ._config import ModelRoute as ModelRoute
 from ._config import hash_key as hash_key
 from ._config import load_config as load_config
+from ._gc import tune_gc as tune_gc
 from ._keys import KeyPolicy as KeyPolicy
 from ._serve import serve as serve
 
@@ -25,4 +26,5 @@ __all__ = [
     "load_config",
     "make_app",
     "serve",
+    "tune_gc",
 ]
