@@ -82,6 +82,7 @@ from .types import Chunk as Chunk
 from .types import Cost as Cost
 from .types import EmbeddingResponse as EmbeddingResponse
 from .types import GenerateResponse as GenerateResponse
+from .types import Image as Image
 from .types import Message as Message
 from .types import Timings as Timings
 from .types import TokenLogprob as TokenLogprob

@@ -15,6 +15,8 @@ import attrs
 from . import _json_depth
 from ._accounting import Cost as Cost
 from ._accounting import Usage as Usage
+from ._image import Image as Image
+from ._image import image_from_part as _image_from_part
 from .errors import ValidationError
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -117,6 +119,10 @@ def _check_role(instance: Message, attribute: attrs.Attribute[str], value: str) 
         raise ValidationError(f"message role must be one of {', '.join(_ROLES)}; got {value!r}")
 
 
+def _images(value: Sequence[Image]) -> tuple[Image, ...]:
+    return tuple(value)
+
+
 @attrs.frozen(kw_only=True, slots=True)
 class Message:
     """One turn of a conversation."""
@@ -126,14 +132,28 @@ class Message:
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None  # for role "tool": which call this answers
     name: str | None = None  # for role "tool": the tool's name
+    # for role "user": images beside the text (each provider's wire carries them)
+    images: tuple[Image, ...] = attrs.field(default=(), converter=_images)
+
+    def __attrs_post_init__(self) -> None:
+        if self.images and self.role != "user":
+            raise ValidationError(
+                f"images belong in user messages; this one is a {self.role!r} message"
+            )
+        for image in self.images:
+            if not isinstance(image, Image):
+                raise ValidationError(
+                    f"a message's images must be Image values; got {type(image).__name__} "
+                    '(Image("https://...") or Image.from_bytes(data, "image/png"))'
+                )
 
     @classmethod
     def system(cls, content: str) -> Message:
         return cls(role="system", content=content)
 
     @classmethod
-    def user(cls, content: str) -> Message:
-        return cls(role="user", content=content)
+    def user(cls, content: str, images: Sequence[Image] = ()) -> Message:
+        return cls(role="user", content=content, images=tuple(images))
 
     @classmethod
     def assistant(cls, content: str = "", tool_calls: Sequence[ToolCall] = ()) -> Message:
@@ -151,11 +171,13 @@ class Message:
             return value
         if isinstance(value, Mapping) and "role" in value:
             content = value.get("content") or ""
+            images: tuple[Image, ...] = ()
             if not isinstance(content, str):
-                content = _flatten_content(content)
+                content, images = _flatten_content(content)
             return cls(
                 role=value["role"],
                 content=content,
+                images=images,
                 tool_calls=_coerce_tool_calls(value.get("tool_calls")),
                 tool_call_id=value.get("tool_call_id"),
                 name=value.get("name"),
@@ -191,12 +213,23 @@ def _coerce_tool_calls(calls: object) -> tuple[ToolCall, ...]:
     return tuple(out)
 
 
-def _flatten_content(parts: object) -> str:
-    """OpenAI content parts -> text (images and audio are not supported here)."""
-    if isinstance(parts, Sequence):
-        texts = [p.get("text", "") for p in parts if isinstance(p, Mapping)]
-        return "".join(t for t in texts if isinstance(t, str))
-    raise ValidationError(f"message content must be text; got {type(parts).__name__}")
+def _flatten_content(parts: object) -> tuple[str, tuple[Image, ...]]:
+    """OpenAI content parts -> (text, images); other parts (audio) are refused."""
+    if not isinstance(parts, Sequence) or isinstance(parts, (str, bytes)):
+        raise ValidationError(f"message content must be text; got {type(parts).__name__}")
+    texts: list[str] = []
+    images: list[Image] = []
+    for part in parts:
+        kind = part.get("type") if isinstance(part, Mapping) else None
+        if kind == "text" and isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        elif kind == "image_url":
+            images.append(_image_from_part(part))
+        else:
+            raise ValidationError(
+                f"message content parts must be text or image_url parts; got {repr(part)[:80]}"
+            )
+    return "".join(texts), tuple(images)
 
 
 @attrs.frozen(kw_only=True, slots=True)
@@ -336,6 +369,7 @@ __all__ = [
     "EmbeddingRequest",
     "EmbeddingResponse",
     "GenerateResponse",
+    "Image",
     "Message",
     "Request",
     "RouteAttempt",

@@ -40,6 +40,7 @@ PUBLIC = {
     # message types
     "Chunk",
     "GenerateResponse",
+    "Image",
     "EmbeddingResponse",
     "Message",
     "Timings",

@@ -2,7 +2,8 @@
 
 Prompt tokens are bounded by the prompt's UTF-8 bytes (a byte-level BPE
 token covers at least one byte), plus a few tokens per message for the
-chat template, plus the tool schemas' bytes; answer tokens by max_tokens.
+chat template, plus the tool schemas' bytes, plus a bound per image;
+answer tokens by max_tokens.
 Priced at each model's rate for that many prompt tokens (its long-context
 tier if the bound reaches it). Generous on purpose: a reservation that
 covers the worst case is what keeps concurrent calls from overspending.
@@ -17,12 +18,17 @@ from ..types import Request
 from ._spec import Spend
 
 _PER_MESSAGE = 8  # role markers and separators of a chat template
+# An image's tokens do not follow its bytes: providers scale it down first.
+# The dearest per image today is about 1,600 (Anthropic at its 1.15 MP cap;
+# OpenAI's high detail at most ~1,450): bounded generously.
+_PER_IMAGE = 2_000
 
 
 def prompt_ceiling(request: Request) -> int:
     total = 0
     for message in request.messages:
         total += len(message.content.encode()) + _PER_MESSAGE
+        total += len(message.images) * _PER_IMAGE
         for call in message.tool_calls:
             total += len(call.raw_arguments.encode()) + len(call.name) + _PER_MESSAGE
     for spec in request.tools:

@@ -46,7 +46,7 @@ from typing import Any
 import trio
 
 from .._wire.openai_chat import message_to_wire
-from ..errors import BadRequest, ContextTooLong, ProviderUnavailable
+from ..errors import BadRequest, ContextTooLong, ProviderUnavailable, UnsupportedOperation
 from ..types import Chunk, EmbeddingRequest, EmbeddingResponse, GenerateResponse, Request, Usage
 from ._accumulate import Accumulator
 from ._adapter import ProviderConfig
@@ -237,6 +237,12 @@ class LocalAdapter:
                 BadRequest,
                 "the local provider does not support tool calling; use a hosted provider, "
                 "or remove tools=",
+            )
+        if any(m.images for m in request.messages):
+            raise self._fail(
+                UnsupportedOperation,
+                f"the local model {self.model_name} reads text only: send images to a "
+                "vision model (a hosted provider, or an OpenAI-compatible server running one)",
             )
         await self.load()
         await self._turn.acquire()

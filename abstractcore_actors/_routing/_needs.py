@@ -26,9 +26,9 @@ class Needs:
         room = request.max_tokens if request.max_tokens is not None else _DEFAULT_ANSWER_ROOM
         return cls(
             tools=bool(request.tools),
-            # Messages carry text only in this runtime (images are refused at
-            # the edge), so vision is needed when the caller says so.
-            vision=bool(request.extra.get("route_vision")),
+            # images in the messages, or the caller says so (route_vision=True)
+            vision=bool(request.extra.get("route_vision"))
+            or any(m.images for m in request.messages),
             tokens=estimate_prompt_tokens(request) + room,
         )
 

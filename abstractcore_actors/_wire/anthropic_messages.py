@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..types import GenerateResponse, Message, ToolCall, Usage
+from ..errors import ValidationError
+from ..types import GenerateResponse, Image, Message, ToolCall, Usage
 
 # Anthropic's stop reasons in OpenAI's vocabulary (the one our Chunk speaks);
 # others (pause_turn, ...) pass through as they are.
@@ -58,6 +59,41 @@ def stop_reason(finish_reason: str | None, *, saw_tool_calls: bool = False) -> s
     return STOP_REASON.get(finish_reason, finish_reason)
 
 
+def image_to_wire(image: Image) -> dict[str, Any]:
+    """An image as an Anthropic `image` block (a data URL as its base64 source)."""
+    inline = image.inline
+    if inline is None:
+        return {"type": "image", "source": {"type": "url", "url": image.url}}
+    media_type, data = inline
+    return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+
+
+def image_from_wire(block: Any, at: str) -> Image:
+    """An Anthropic `image` block -> Image; ValidationError naming `at` if malformed."""
+    source = block.get("source") if isinstance(block, dict) else None
+    if not isinstance(source, dict):
+        source = {}
+    kind = source.get("type")
+    if kind == "url" and isinstance(source.get("url"), str):
+        return _image(source["url"], at)
+    if kind == "base64":
+        media_type, data = source.get("media_type"), source.get("data")
+        if isinstance(media_type, str) and isinstance(data, str):
+            return _image(f"data:{media_type};base64,{data}", at)
+    raise ValidationError(
+        f'{at}.source must be {{"type": "base64", "media_type": "image/...", "data": "..."}} '
+        'or {"type": "url", "url": "https://..."}',
+        param=f"{at}.source",
+    )
+
+
+def _image(url: str, at: str) -> Image:
+    try:
+        return Image(url)
+    except ValidationError as exc:
+        raise ValidationError(f"{at}: {exc}", param=f"{at}.source") from None
+
+
 def _blocks(message: Message) -> list[dict[str, Any]]:
     """One of our messages as Anthropic content blocks."""
     if message.role == "tool":
@@ -69,7 +105,8 @@ def _blocks(message: Message) -> list[dict[str, Any]]:
         if message.content.startswith("error: "):  # how Message.tool marks a failed tool
             block["is_error"] = True
         return [block]
-    blocks: list[dict[str, Any]] = []
+    # images first: Anthropic's advice for image-and-text prompts
+    blocks: list[dict[str, Any]] = [image_to_wire(image) for image in message.images]
     if message.content:
         blocks.append({"type": "text", "text": message.content})
     for call in message.tool_calls:

@@ -19,7 +19,8 @@ from typing import Any
 
 from .._call_rules import check_max_tokens, check_temperature, check_top_p
 from ..errors import ValidationError
-from ..types import Message, ToolCall, ToolSpec
+from ..types import Image, Message, ToolCall, ToolSpec
+from .anthropic_messages import image_from_wire
 from .openai_chat_request import (
     _TOOL_NAME,
     ChatRequest,
@@ -39,10 +40,12 @@ def _texts(value: object, where: str) -> str:
 
 
 def _refuse_media(kind: object, at: str) -> None:
-    if kind in ("image", "document"):
+    if kind == "image":
+        raise ValidationError(f"{at} is an image block: images go in user turns", param=at)
+    if kind == "document":
         raise ValidationError(
-            f"{at} is an {kind} block: this gateway carries text only; send {kind}s to the "
-            "provider directly",
+            f"{at} is a document block: this gateway carries text and images only; send "
+            "documents to the provider directly",
             param=at,
         )
 
@@ -51,16 +54,26 @@ def _user_turn(content: object, where: str) -> list[Message]:
     if isinstance(content, str):
         return [Message.user(content)]
     out: list[Message] = []
+    images: list[Image] = []  # images wait for the text that follows them
+
+    def flush() -> None:
+        if images:
+            out.append(Message.user("", images))
+            images.clear()
+
     for i, block in enumerate(_list(content, where)):
         at = f"{where}[{i}]"
         item = _object(block, at)
         kind = item.get("type")
-        _refuse_media(kind, at)
-        if kind == "text":
+        if kind == "image":
+            images.append(image_from_wire(item, at))
+        elif kind == "text":
             text: Any = item.get("text")
             _expect(isinstance(text, str), f"{at}.text", "a string", text)
-            out.append(Message.user(text))
+            out.append(Message.user(text, images))
+            images.clear()
         elif kind == "tool_result":
+            flush()
             call_id = item.get("tool_use_id")
             _expect(
                 isinstance(call_id, str) and bool(call_id), f"{at}.tool_use_id", "an id", call_id
@@ -71,10 +84,12 @@ def _user_turn(content: object, where: str) -> list[Message]:
                 text = f"error: {text}"
             out.append(Message(role="tool", content=text, tool_call_id=call_id))
         else:
+            _refuse_media(kind, at)
             raise ValidationError(
-                f"{at}.type must be text or tool_result in a user turn (got {_shown(kind)})",
+                f"{at}.type must be text, image or tool_result in a user turn (got {_shown(kind)})",
                 param=f"{at}.type",
             )
+    flush()
     return out
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from ..types import (
     Cost,
     GenerateResponse,
+    Image,
     Message,
     Request,
     TokenLogprob,
@@ -39,8 +40,19 @@ def tool_calls_to_wire(calls: Sequence[ToolCall]) -> list[dict[str, Any]]:
     ]
 
 
+def image_to_wire(image: Image) -> dict[str, Any]:
+    """An image as an OpenAI `image_url` content part."""
+    inner = {"url": image.url}
+    if image.detail is not None:
+        inner["detail"] = image.detail
+    return {"type": "image_url", "image_url": inner}
+
+
 def message_to_wire(message: Message) -> dict[str, Any]:
     wire: dict[str, Any] = {"role": message.role, "content": message.content}
+    if message.images:
+        text = [{"type": "text", "text": message.content}] if message.content else []
+        wire["content"] = [*text, *(image_to_wire(image) for image in message.images)]
     if message.tool_calls:
         wire["tool_calls"] = tool_calls_to_wire(message.tool_calls)
         if not message.content:
@@ -165,7 +177,9 @@ def estimate_prompt_tokens(request: Request) -> int:
     """A rough prompt size (4 characters a token, 4 tokens a message) for
     servers that report no usage; only ever used as `Usage(estimated=True)`."""
     chars = sum(len(m.content) for m in request.messages)
-    return (chars + 3) // 4 + 4 * len(request.messages)
+    images = sum(len(m.images) for m in request.messages)
+    # an image: OpenAI's high-detail 1024x1024 (765), about Anthropic's too
+    return (chars + 3) // 4 + 4 * len(request.messages) + 765 * images
 
 
 def usage_to_wire(usage: Usage, cost: Cost | None = None) -> dict[str, Any]:

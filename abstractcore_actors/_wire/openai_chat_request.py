@@ -26,8 +26,9 @@ from .._call_rules import (
     check_top_p,
     is_int,
 )
+from .._image import image_from_part
 from ..errors import ValidationError
-from ..types import Message, Request, ToolCall, ToolSpec
+from ..types import Image, Message, Request, ToolCall, ToolSpec
 
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -128,24 +129,37 @@ def _optional_str(body: Mapping[str, Any], key: str, param: str) -> Any:
 
 
 def _text(content: object, param: str) -> str:
+    return _content(content, param, images=False)[0]
+
+
+def _content(content: object, param: str, *, images: bool) -> tuple[str, tuple[Image, ...]]:
+    """(text, images) of a message's content; image parts only where `images`."""
     if content is None or isinstance(content, str):
-        return content or ""
+        return content or "", ()
     parts = _list(content, param, "a string, null or a list of content parts")
     texts = []
+    found: list[Image] = []
     for i, item in enumerate(parts):
         where = f"{param}[{i}]"
         part = _object(item, where)
         kind = part.get("type")
         _expect(isinstance(kind, str), f"{where}.type", 'a content part type ("text")', kind)
+        if kind == "image_url" and images:
+            try:
+                found.append(image_from_part(part))
+            except ValidationError as exc:
+                raise ValidationError(f"{where}: {exc}", param=f"{where}.image_url") from None
+            continue
         if kind != "text":
+            allowed = "text and image_url" if images else "text"
             raise ValidationError(
-                f"{where}.type: only text content parts are supported (got {kind!r}); "
-                "send images and audio to the provider directly",
+                f"{where}.type: only {allowed} content parts are supported here (got {kind!r})"
+                + ("; images go in user messages" if kind == "image_url" else ""),
                 param=f"{where}.type",
             )
         _expect(isinstance(part.get("text"), str), f"{where}.text", "a string", part.get("text"))
         texts.append(part["text"])
-    return "".join(texts)
+    return "".join(texts), tuple(found)
 
 
 def _tool_calls(value: object, param: str) -> tuple[ToolCall, ...]:
@@ -181,6 +195,9 @@ def _message(value: object, i: int) -> Message:
         _expect(isinstance(call_id, str), f"{where}.tool_call_id", "a string", call_id)
         content = _text(value.get("content"), f"{where}.content")
         return Message(role="tool", content=content, tool_call_id=call_id, name=name)
+    if role == "user":
+        text, images = _content(value.get("content"), f"{where}.content", images=True)
+        return Message.user(text, images)
     content = _text(value.get("content"), f"{where}.content")
     if role == "assistant" and value.get("tool_calls") is not None:
         calls = _tool_calls(value["tool_calls"], f"{where}.tool_calls")

@@ -8,8 +8,8 @@ Input items map to our messages: a message item (string content or
 assistant's tool calls, `function_call_output` to a tool message;
 `instructions` to a system message; `reasoning` items are dropped. The
 gateway keeps no state between calls, so `previous_response_id` is refused
-(send the whole conversation as `input`), as are images and files (this
-runtime's messages carry text only).
+(send the whole conversation as `input`), as are files; `input_image` parts
+of user messages (an `image_url`, http(s) or data URL) become images.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from .._call_rules import check_max_tokens, check_temperature, check_top_p
 from ..errors import ValidationError
-from ..types import GenerateResponse, Message, ToolCall, ToolSpec, Usage
+from ..types import GenerateResponse, Image, Message, ToolCall, ToolSpec, Usage
 from .openai_chat_request import (
     _TOOL_NAME,
     ChatRequest,
@@ -37,10 +37,37 @@ _TEXT_PARTS = ("input_text", "output_text", "text")
 
 def _content(value: object, where: str) -> str:
     refusal = (
-        "this gateway carries text only (input_text, output_text); "
-        "send images and files to the provider directly"
+        "only text parts here (input_text, output_text; input_image in user messages); "
+        "send files to the provider directly"
     )
     return text_of_parts(value, where, _TEXT_PARTS, refusal)
+
+
+def _user_content(value: object, where: str) -> tuple[str, tuple[Image, ...]]:
+    """A user message's text and its `input_image` parts."""
+    if not isinstance(value, list):
+        return _content(value, where), ()
+    images: list[Image] = []
+    texts: list[object] = []
+    for i, raw in enumerate(value):
+        at = f"{where}[{i}]"
+        part = _object(raw, at)
+        if part.get("type") != "input_image":
+            texts.append(part)
+            continue
+        url: Any = part.get("image_url")
+        if not isinstance(url, str):
+            raise ValidationError(
+                f"{at}.image_url must be an http(s) or data: URL (file_id images are not "
+                "served: send the image itself)",
+                param=f"{at}.image_url",
+            )
+        detail: Any = part.get("detail")
+        try:
+            images.append(Image(url, None if detail is None else detail))
+        except ValidationError as exc:
+            raise ValidationError(f"{at}: {exc}", param=f"{at}.image_url") from None
+    return _content(texts, where), tuple(images)
 
 
 def _input(value: object) -> list[Message]:
@@ -59,6 +86,10 @@ def _input(value: object) -> list[Message]:
                     f"(got {_shown(role)})",
                     param=f"{where}.role",
                 )
+            if role == "user":
+                text, images = _user_content(item.get("content"), f"{where}.content")
+                out.append(Message.user(text, images))
+                continue
             text = _content(item.get("content"), f"{where}.content")
             out.append(Message(role=_ROLES[str(role)], content=text))  # type: ignore[arg-type]
         elif kind == "function_call":

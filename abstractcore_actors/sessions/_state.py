@@ -14,7 +14,7 @@ from typing import Any, Literal
 import attrs
 
 from ..errors import ValidationError
-from ..types import Message, ToolCall
+from ..types import Image, Message, ToolCall
 
 FORMAT = "abstractcore-actors/session"
 VERSION = 1
@@ -110,6 +110,8 @@ def _message_to_dict(message: Message) -> dict[str, Any]:
         data["tool_call_id"] = message.tool_call_id
     if message.name is not None:
         data["name"] = message.name
+    if message.images:
+        data["images"] = [{"url": i.url, "detail": i.detail} for i in message.images]
     return data
 
 
@@ -128,6 +130,7 @@ def _message_from_dict(data: Mapping[str, Any]) -> Message:
             for c in calls
         ),
         tool_call_id=data.get("tool_call_id"),
+        images=tuple(Image(str(i["url"]), i.get("detail")) for i in data.get("images", ())),
         name=data.get("name"),
     )
 

@@ -46,6 +46,7 @@ from abstractcore_actors.testing import (
 )
 from abstractcore_actors.types import (
     Chunk,
+    Image,
     Message,
     Request,
     ToolCall,
@@ -285,6 +286,28 @@ async def test_request_in_anthropic_shape(
                 {"type": "text", "text": "And tomorrow?"},
             ],
         },
+    ]
+
+
+async def test_images_go_as_image_blocks_before_the_text(
+    adapter: AnthropicAdapter, server: FakeAnthropicServer
+) -> None:
+    png = Image.from_bytes(b"\x89PNG\r\n\x1a\n", "image/png")
+    linked = Image("https://example.com/cat.jpg", detail="low")  # detail: OpenAI's only
+    with trio.fail_after(5):
+        await adapter.generate(Request(messages=(Message.user("Same cat?", [png, linked]),)))
+    assert sent_body(server)["messages"] == [
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "image",
+                    "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="},
+                },
+                {"type": "image", "source": {"type": "url", "url": "https://example.com/cat.jpg"}},
+                {"type": "text", "text": "Same cat?"},
+            ],
+        }
     ]
 
 

@@ -28,8 +28,9 @@ from abstractcore_actors.errors import (
     ConfigurationError,
     ContextTooLong,
     ProviderUnavailable,
+    UnsupportedOperation,
 )
-from abstractcore_actors.types import Message, Request, ToolSpec
+from abstractcore_actors.types import Image, Message, Request, ToolSpec
 from tests.leaks import extra_threads
 
 pytestmark = pytest.mark.local_model
@@ -213,6 +214,13 @@ async def test_tools_are_refused_with_a_clear_error(adapter: LocalAdapter) -> No
     with trio.fail_after(LIMIT), pytest.raises(BadRequest, match="does not support tool calling"):
         await adapter.generate(ask("Hi", tools=(ToolSpec(name="f"),)))
     assert adapter.loads == 0  # refused before loading anything
+
+
+async def test_images_are_refused_before_loading(adapter: LocalAdapter) -> None:
+    looked = Message.user("what is this?", [Image("https://example.com/cat.png")])
+    with trio.fail_after(LIMIT), pytest.raises(UnsupportedOperation, match="reads text only"):
+        await adapter.generate(Request(messages=(looked,), max_tokens=5))
+    assert adapter.loads == 0
 
 
 async def test_a_prompt_longer_than_the_context_is_context_too_long() -> None:

@@ -14,6 +14,8 @@ from abstractcore_actors import (
     LLM,
     AllAttemptsFailed,
     BadRequest,
+    Image,
+    Message,
     ProviderUnavailable,
     Runtime,
     open_runtime,
@@ -231,6 +233,24 @@ async def test_tools_go_to_deployments_tagged_for_them(
     assert plain.model == "dear"
     assert with_tools.model == "cheap"
     assert with_tools.route[0].outcome == "skipped" and "tools" in with_tools.route[0].reason
+
+
+async def test_images_go_to_deployments_tagged_vision(
+    rt: Runtime, a: FakeOpenAIServer, b: FakeOpenAIServer, make: Callable[..., LLM]
+) -> None:
+    router = rt.router(
+        "main",
+        [Deployment(llm=make(a, "text")), Deployment(llm=make(b, "eyes"), tags=["vision"])],
+    )
+    look = Message.user("what is it?", [Image("https://example.com/cat.png")])
+    with trio.fail_after(5):
+        plain = await router.generate("hi")
+        with_image = await router.generate([look])
+    assert plain.model == "text"
+    assert with_image.model == "eyes"
+    assert with_image.route[0].outcome == "skipped" and "images" in with_image.route[0].reason
+    sent = b.requests[-1].json["messages"][0]["content"]
+    assert sent[1] == {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
 
 
 async def test_cheapest_picks_by_price_and_respects_min_tier(

@@ -195,7 +195,9 @@ async def test_errors_come_in_anthropics_shape(
     assert "messages[0].role" in raw.json()["error"]["message"]
 
 
-async def test_an_image_is_refused_naming_the_block(rt: Runtime, config: GatewayConfig) -> None:
+async def test_an_image_in_an_assistant_turn_is_refused_naming_the_block(
+    rt: Runtime, config: GatewayConfig
+) -> None:
     image = {
         "type": "image",
         "source": {"type": "base64", "media_type": "image/png", "data": "AA=="},
@@ -203,12 +205,15 @@ async def test_an_image_is_refused_naming_the_block(rt: Runtime, config: Gateway
     with trio.fail_after(DEADLINE):
         async with serving(rt, config) as port, sdk(port) as client:
             with pytest.raises(
-                anthropic.BadRequestError, match=r"messages\[0\].content\[0\] is an image"
+                anthropic.BadRequestError, match=r"messages\[1\].content\[0\] is an image"
             ):
                 await client.messages.create(
                     model="fast",
                     max_tokens=5,
-                    messages=[{"role": "user", "content": [image]}],  # type: ignore[list-item]
+                    messages=[
+                        {"role": "user", "content": "look"},
+                        {"role": "assistant", "content": [image]},  # type: ignore[list-item]
+                    ],
                 )
 
 

@@ -1,6 +1,6 @@
 """POST /v1/responses through the real openai SDK: a plain answer, a streamed
 one (typed events to response.completed), a function-call round trip, a
-virtual model, instructions, and the refusals (previous_response_id, images)."""
+virtual model, instructions, and the refusals (previous_response_id, file images)."""
 
 from __future__ import annotations
 
@@ -152,14 +152,14 @@ async def test_a_virtual_model_answers_over_responses(
 async def test_what_the_gateway_cannot_do_is_a_400_saying_why(
     rt: Runtime, config: GatewayConfig
 ) -> None:
-    image = {"type": "input_image", "image_url": "https://example.com/cat.png"}
+    image = {"type": "input_image", "file_id": "file_1"}
     with trio.fail_after(DEADLINE):
         async with serving(rt, config) as port, sdk_client(port) as client:
             with pytest.raises(openai.BadRequestError, match="keeps no conversation state"):
                 await client.responses.create(
                     model="gpt-test", input="hi", previous_response_id="resp_1"
                 )
-            with pytest.raises(openai.BadRequestError, match="text only"):
+            with pytest.raises(openai.BadRequestError, match="file_id images are not served"):
                 await client.responses.create(
                     model="gpt-test",
                     input=[{"role": "user", "content": [image]}],  # type: ignore[list-item]

@@ -12,7 +12,15 @@ import trio.testing
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from abstractcore_actors import LLM, ActorCrashed, Message, Runtime, ToolCall, ValidationError
+from abstractcore_actors import (
+    LLM,
+    ActorCrashed,
+    Image,
+    Message,
+    Runtime,
+    ToolCall,
+    ValidationError,
+)
 from abstractcore_actors.sessions import Entry, SessionState
 
 from .conftest import Model
@@ -24,8 +32,16 @@ _tool_calls = st.lists(
     st.builds(ToolCall, id=_text, name=_text, arguments=_arguments, raw_arguments=_text),
     max_size=2,
 ).map(tuple)
+_images = st.lists(
+    st.builds(
+        Image,
+        st.sampled_from(["https://example.com/a.png", "data:image/png;base64,iVBORw0KGgo="]),
+        st.sampled_from([None, "low", "high", "auto"]),
+    ),
+    max_size=2,
+)
 _messages = st.one_of(
-    st.builds(Message.user, _text),
+    st.builds(Message.user, _text, _images),
     st.builds(Message.system, _text),
     st.builds(Message.assistant, _text, _tool_calls),
     st.builds(Message, role=st.just("tool"), content=_text, tool_call_id=_text, name=_text),
