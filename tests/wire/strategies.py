@@ -6,11 +6,26 @@ import json
 
 from hypothesis import strategies as st
 
-from abstractcore_actors.types import Chunk, GenerateResponse, ToolCall, ToolCallDelta, Usage
+from abstractcore_actors.types import (
+    Chunk,
+    GenerateResponse,
+    Image,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 
 text = st.text(st.characters(exclude_categories=("Cs",)), max_size=12)
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_-]{0,10}", fullmatch=True)
 ids = st.from_regex(r"call_[a-z0-9]{1,6}", fullmatch=True)
+# a user message's images: linked or inline, with or without OpenAI's detail
+images = st.lists(
+    st.one_of(
+        st.from_regex(r"https://example\.com/[a-z]{1,8}\.png", fullmatch=True).map(Image),
+        st.binary(max_size=24).map(lambda data: Image.from_bytes(data, "image/jpeg")),
+    ),
+    max_size=2,
+).map(tuple)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-1000, 1000) | text,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),

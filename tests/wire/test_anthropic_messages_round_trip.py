@@ -23,7 +23,7 @@ from abstractcore_actors._wire.anthropic_messages import (
 from abstractcore_actors._wire.anthropic_messages_request import parse_messages
 from abstractcore_actors._wire.anthropic_messages_stream import EventWriter, Fold
 from abstractcore_actors.types import GenerateResponse, Message, ToolCall
-from tests.wire.strategies import chunks_of, ids, text, tool_calls, usages
+from tests.wire.strategies import chunks_of, ids, images, text, tool_calls, usages
 
 # Every finish reason Anthropic has a stop_reason for.
 FINISHES = ["stop", "length", "tool_calls", "content_filter"]
@@ -133,6 +133,8 @@ def conversations(draw: st.DrawFn) -> list[Message]:
             out.append(Message.assistant(draw(text), calls))
         elif kind == "tool":
             out.append(Message(role="tool", content=draw(nonempty), tool_call_id=draw(ids)))
+        elif kind == "user":  # images go as blocks before their text (without `detail`)
+            out.append(Message.user(draw(nonempty), draw(images)))
         else:
             out.append(Message(role=kind, content=draw(nonempty)))  # type: ignore[arg-type]
     return out

@@ -24,7 +24,7 @@ from abstractcore_actors.types import (
     TokenLogprob,
     ToolSpec,
 )
-from tests.wire.strategies import chunks_of, ids, names, text, tool_calls, usages
+from tests.wire.strategies import chunks_of, ids, images, names, text, tool_calls, usages
 
 
 @st.composite
@@ -35,6 +35,8 @@ def messages(draw: st.DrawFn) -> Message:
     if kind == "tool":
         name = draw(st.none() | names)
         return Message(role="tool", content=draw(text), tool_call_id=draw(ids), name=name)
+    if kind == "user":
+        return Message.user(draw(text), draw(images))
     return Message(role=kind, content=draw(text))  # type: ignore[arg-type]
 
 
