@@ -21,6 +21,7 @@ from ._describe import object_schema as object_schema
 from ._describe import record_schema as record_schema
 from ._docstring import Docstring as Docstring
 from ._docstring import parse_docstring as parse_docstring
+from ._streaming import StreamingValidator as StreamingValidator
 from ._types import NO_DEFAULT as NO_DEFAULT
 from ._types import SUPPORTED as SUPPORTED
 from ._types import Field as Field

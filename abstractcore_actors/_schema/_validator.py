@@ -159,11 +159,21 @@ class Validator:
         if isinstance(value, dict):
             self._object(value, schema, path, complete, out)
         elif isinstance(value, list):
-            items = schema.get("items")
-            if isinstance(items, Mapping):
-                last = len(value) - 1
-                for i, item in enumerate(value):
-                    self._check(item, items, f"{path}[{i}]", complete or i < last, out)
+            self._array(value, schema, path, complete, out)
+
+    def _array(
+        self,
+        value: list[Any],
+        schema: Mapping[str, Any],
+        path: str,
+        complete: bool,
+        out: list[Problem],
+    ) -> None:
+        items = schema.get("items")
+        if isinstance(items, Mapping):
+            last = len(value) - 1
+            for i, item in enumerate(value):
+                self._check(item, items, f"{path}[{i}]", complete or i < last, out)
 
     def _object(
         self,
@@ -173,22 +183,34 @@ class Validator:
         complete: bool,
         out: list[Problem],
     ) -> None:
-        properties: Mapping[str, Any] = schema.get("properties") or {}
-        extra = schema.get("additionalProperties", True)
-        keys = list(value)
-        for i, key in enumerate(keys):
-            done = complete or i < len(keys) - 1
-            if key in properties:
-                self._check(value[key], properties[key], _join(path, key), done, out)
-            elif extra is False:
-                known = ", ".join(properties) or "none"
-                out.append((_join(path, key), f"unknown field (known fields: {known})"))
-            elif isinstance(extra, Mapping):
-                self._check(value[key], extra, _join(path, key), done, out)
+        last = len(value) - 1
+        for i, (key, item) in enumerate(value.items()):
+            self._field(key, item, schema, path, complete or i < last, out)
         if complete:
             for name in schema.get("required") or ():
                 if name not in value:
                     out.append((_join(path, name), "missing (it is required)"))
+
+    def _field(
+        self,
+        key: str,
+        value: object,
+        schema: Mapping[str, Any],
+        path: str,
+        done: bool,
+        out: list[Problem],
+    ) -> None:
+        """One field of an object: by its property, else additionalProperties."""
+        properties: Mapping[str, Any] = schema.get("properties") or {}
+        if key in properties:
+            self._check(value, properties[key], _join(path, key), done, out)
+            return
+        extra = schema.get("additionalProperties", True)
+        if extra is False:
+            known = ", ".join(properties) or "none"
+            out.append((_join(path, key), f"unknown field (known fields: {known})"))
+        elif isinstance(extra, Mapping):
+            self._check(value, extra, _join(path, key), done, out)
 
 
 def _number(schema: Mapping[str, Any], key: str) -> float | None:

@@ -18,11 +18,11 @@ from typing import Any, final
 import trio
 
 from .._providers import LLM
-from .._schema import Problem
+from .._schema import Problem, StreamingValidator
 from ..errors import ProviderError
 from ..types import GenerateResponse, Message, Request, Usage
+from ._incremental import IncrementalJSON
 from ._modes import Mode, ModeChoice, attempt_request, check_base, chunk_text, feedback, pick_mode
-from ._partial import CompletionGate, parse_partial
 from ._response_model import ResponseModel
 from ._response_model import response_model as describe
 from ._result import StructuredAttempt, StructuredOutputError, StructuredResult
@@ -196,47 +196,60 @@ class _Producer:
     ) -> tuple[str, list[Problem], GenerateResponse | None, int | None]:
         """Stream one attempt: (text, problems so far, the whole response — None
         when cut — and the chunks read when cut)."""
-        text = ""
+        pieces: list[str] = []
         chunks = 0
-        last: object = None
-        gate = CompletionGate()
+        parser = IncrementalJSON()
+        check = _Check(self.model, parser, index, send)
         async with self.llm.stream_request(request, timeout=self.timeout) as upstream:
             async for chunk in upstream:
                 chunks += 1
                 piece = chunk_text(chunk, self.mode)
                 if not piece:
                     continue
-                text += piece
-                # Parse only when a value may have ended (see CompletionGate);
-                # until the first partial, at every piece.
-                if not gate.feed(piece) and last is not None:
+                pieces.append(piece)
+                # Check only when a value began or ended in the piece: a string
+                # growing in between changes nothing the schema can judge early.
+                if not parser.feed(piece):
                     continue
-                last, problems = await self._check(index, text, gate, last, send)
+                problems = await check()
                 if problems:
                     # Leaving the block closes the upstream connection now.
                     # Usage is unknown (it comes on the last chunk): count chunks.
-                    return text, problems, None, chunks
+                    return "".join(pieces), problems, None, chunks
             response = upstream.response()
-        await self._check(index, text, gate, last, send)  # the tail after the last gate
+        text = "".join(pieces)
+        await check()  # the tail after the last value's end
         return text, [], response, None
 
-    async def _check(
+
+class _Check:
+    """Judge the partial so far, and send it when it fits and has changed.
+
+    Each check costs what changed since the last (IncrementalJSON and
+    StreamingValidator keep their state), so an answer costs time linear in
+    its length however many chunks it comes in."""
+
+    def __init__(
         self,
+        model: ResponseModel[Any],
+        parser: IncrementalJSON,
         index: int,
-        text: str,
-        gate: CompletionGate,
-        last: object,
         send: trio.MemorySendChannel[_Item],
-    ) -> tuple[object, list[Problem]]:
-        """Parse and check the text so far, and send a new partial when it fits:
-        (the latest partial that fitted, the problems)."""
-        partial = parse_partial(text)
-        if partial is None or partial == last:
-            return last, []
-        if not isinstance(partial, dict):
-            return last, [("the answer", "must be a JSON object")]
-        problems = self.model.problems(partial, complete=False)
+    ) -> None:
+        self.model, self.parser, self.index, self.send = model, parser, index, send
+        self.validator = StreamingValidator(model.schema)
+        self.sent = -1  # the parser's version last sent
+
+    async def __call__(self) -> list[Problem]:
+        parser = self.parser
+        if not parser.usable or parser.version == self.sent:
+            return []
+        assert parser.root is not None
+        parser.refresh()
+        problems = self.validator.problems(parser.root, complete=False)
         if problems:
-            return last, problems
-        await send.send((index, Partial[Any](partial, self.model.schema, done=gate.closed)))
-        return partial, []
+            return problems
+        partial = Partial[Any](parser.snapshot(), self.model.schema, done=parser.closed)
+        self.sent = parser.version
+        await self.send.send((self.index, partial))
+        return []

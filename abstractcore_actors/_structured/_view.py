@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any, Generic, TypeVar, final
 
+from ._incremental import Snapshot
+
 T = TypeVar("T")
 
 
@@ -26,20 +28,30 @@ T = TypeVar("T")
 class Partial(Generic[T]):
     """A snapshot of an object still being streamed (see the module docstring)."""
 
-    __slots__ = ("_data", "_defs", "_done", "_schema")
+    __slots__ = ("_defs", "_done", "_found", "_schema", "_snapshot")
 
     def __init__(
         self,
-        data: Mapping[str, Any],
+        data: Mapping[str, Any] | Snapshot,
         schema: Mapping[str, Any],
         *,
         done: bool,
         defs: Mapping[str, Any] | None = None,
     ) -> None:
-        self._data = data
+        # a stream's snapshot becomes plain data only when the partial is read:
+        # a partial nobody looks at costs O(depth), not a copy of the answer
+        self._snapshot = data if isinstance(data, Snapshot) else None
+        self._found = None if isinstance(data, Snapshot) else data
         self._defs = defs if defs is not None else schema.get("$defs", {})
         self._schema = _resolve(schema, self._defs)
         self._done = done
+
+    @property
+    def _data(self) -> Mapping[str, Any]:
+        if self._found is None:
+            assert self._snapshot is not None
+            self._found = self._snapshot.value()
+        return self._found
 
     @property
     def done(self) -> bool:
