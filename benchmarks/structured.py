@@ -29,7 +29,7 @@ import trio
 from abstractcore_actors import LLM, open_runtime
 from abstractcore_actors._schema import StreamingValidator
 from abstractcore_actors._structured._incremental import IncrementalJSON
-from abstractcore_actors._structured._partial import CompletionGate, parse_partial
+from abstractcore_actors._structured._partial import parse_partial
 from abstractcore_actors._structured._response_model import response_model
 from abstractcore_actors._structured._sequential import judge
 from abstractcore_actors.structured import StructuredOutputError, stream_structured
@@ -144,6 +144,40 @@ async def overhead() -> None:
     print(
         f"  ratio structured / plain: {c / p:.2f}  (ideal 1.0, target <= 1.5) {_ok(c / p <= 1.5)}"
     )
+
+
+class CompletionGate:
+    """The gate stream_structured used before issue 21: re-parse only after a
+    piece that may end a value (kept here as a baseline)."""
+
+    def __init__(self) -> None:
+        self._in_string = False
+        self._escaped = False
+        self.depth = 0  # of objects and lists, once the JSON started
+        self.closed = False  # the outermost value has ended
+
+    def feed(self, piece: str) -> bool:
+        """Take the next piece of the text; True when a value may have ended."""
+        opened = False
+        for char in piece:
+            if self._in_string:
+                if self._escaped:
+                    self._escaped = False
+                elif char == "\\":
+                    self._escaped = True
+                elif char == '"':
+                    self._in_string, opened = False, True
+            elif char == '"':
+                self._in_string, opened = True, True
+            elif char in "{[":
+                self.depth += 1
+            elif char in "}]":
+                self.depth -= 1
+                self.closed = self.closed or self.depth == 0
+                opened = True
+            elif char == ",":
+                opened = True
+        return opened
 
 
 def _parse_every_chunk(pieces: list[str], model: Any) -> int:

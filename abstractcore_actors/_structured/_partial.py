@@ -24,7 +24,7 @@ _CLOSE_FENCE = re.compile(r"\s*```\s*$")
 # A number or literal still being written at the very end (`12` may become
 # `123`, `tru` is not yet `true`): left out of a partial until it is done.
 # Inside a string this can only cut the partial string shorter, which is safe.
-_OPEN_SCALAR = re.compile(r"(?<=[:\[,])\s*[-+0-9.eEtrufalsn]+$")
+_OPEN_SCALAR = re.compile(r"(?<=[:\[,])\s*[-+0-9.eEtrufalsn]+\Z")  # \Z: not before a newline
 
 
 class NotJSON(Exception):
@@ -57,7 +57,10 @@ def parse_partial(text: str) -> Any | None:
     """What the JSON received so far says, or None when nothing usable arrived yet.
 
     Every value in the result is either finished or (a string) a prefix of
-    what it will become."""
+    what it will become. It re-reads the whole text: `stream_structured`
+    uses `_incremental.IncrementalJSON` instead, which this is the reference
+    for (tests/structured/test_incremental.py) and the baseline of
+    (benchmarks/structured.py)."""
     body = _OPEN_FENCE.sub("", text, count=1)
     start = body.find("{")
     if start < 0:
@@ -69,44 +72,3 @@ def parse_partial(text: str) -> Any | None:
         return jiter.from_json(body.encode(), partial_mode="trailing-strings")
     except ValueError:
         return None
-
-
-class CompletionGate:
-    """Says, chunk by chunk, whether the JSON may have finished a value.
-
-    Re-parsing the whole answer at every chunk costs O(n) per chunk, O(n^2)
-    per answer. A finished value always ends at an unescaped `"` or at a `,`,
-    `}` or `]` outside a string, so the answer is re-parsed only after a
-    chunk that holds one of those: a scan of the new piece only, O(chunk).
-    A quote in chatter before the JSON can flip the in-string state; quotes
-    open the gate in both states, so that costs at most one value's delay.
-    """
-
-    def __init__(self) -> None:
-        self._in_string = False
-        self._escaped = False
-        self.depth = 0  # of objects and lists, once the JSON started
-        self.closed = False  # the outermost value has ended
-
-    def feed(self, piece: str) -> bool:
-        """Take the next piece of the text; True when a value may have ended."""
-        opened = False
-        for char in piece:
-            if self._in_string:
-                if self._escaped:
-                    self._escaped = False
-                elif char == "\\":
-                    self._escaped = True
-                elif char == '"':
-                    self._in_string, opened = False, True
-            elif char == '"':
-                self._in_string, opened = True, True
-            elif char in "{[":
-                self.depth += 1
-            elif char in "}]":
-                self.depth -= 1
-                self.closed = self.closed or self.depth == 0
-                opened = True
-            elif char == ",":
-                opened = True
-        return opened

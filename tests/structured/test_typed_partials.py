@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from abstractcore_actors import LLM
-from abstractcore_actors._structured._partial import CompletionGate
+from abstractcore_actors._structured._incremental import IncrementalJSON
 from abstractcore_actors.errors import ProviderError
 from abstractcore_actors.structured import (
     Partial,
@@ -70,18 +70,18 @@ def test_a_dict_schema_with_defs_gives_nested_views() -> None:
 
 
 @given(person=people, cuts=st.lists(st.integers(min_value=1, max_value=300), max_size=12))
-def test_the_gate_opens_whenever_a_value_can_have_ended(person: Person, cuts: list[int]) -> None:
-    # Whatever the chunking, the gate is open on every piece that ends a
-    # top-level field, so no finished field is ever judged late.
+def test_a_check_comes_whenever_a_value_has_ended(person: Person, cuts: list[int]) -> None:
+    # Whatever the chunking, the parser says "moved" on every piece that ends
+    # a top-level field, so no finished field is ever judged late.
     text = _to_json(person)
     bounds = sorted({0, len(text), *(c for c in cuts if c < len(text))})
-    gate = CompletionGate()
+    parser = IncrementalJSON()
     ends = {text.index(f', "{k}"') for k in list(json.loads(text))[1:]}
     for a, b in itertools.pairwise(bounds):
-        opened = gate.feed(text[a:b])
+        moved = parser.feed(text[a:b])
         if any(a <= e < b for e in ends):
-            assert opened
-    assert gate.closed and gate.depth == 0
+            assert moved
+    assert parser.closed
 
 
 async def test_a_ui_renders_fields_as_they_complete(
