@@ -18,6 +18,7 @@ from ._kernel import Supervisor as Supervisor
 from ._pricing import Price as Price
 from ._pricing import PriceBook as PriceBook
 from ._providers import LLM as LLM
+from ._providers import EmbedBatching as EmbedBatching
 from ._providers import ResponseStream as ResponseStream
 from ._providers import RetryPolicy as RetryPolicy
 from ._tools import ToolContext as ToolContext

@@ -35,12 +35,14 @@ from ._providers import (
     ProviderPolicy,
     adapter_factory,
     build_provider,
+    embed_many,
 )
 from ._routing import Deployment, HealthBoard, RouterActor, RoutingStrategy
 from ._tools import ToolRegistry, coerce_tools
 from .errors import NotUnderTrio, ValidationError
 from .events import EventBus, SessionCreated
 from .sessions import Session, SessionActor, SessionCore, SessionState, TurnContext
+from .types import EmbeddingResponse
 
 
 @final
@@ -131,6 +133,47 @@ class Runtime:
             give_up=GiveUp.BACK_OFF,
         )
         return LLM(ref, config, self.prices)
+
+    async def embed_many(
+        self,
+        texts: Sequence[str],
+        *,
+        model: LLM | str,
+        batch_size: int = 256,
+        concurrency: int = 4,
+        dimensions: int | None = None,
+        timeout: float | None = None,
+        progress: Callable[[int, int], object] | None = None,
+    ) -> EmbeddingResponse:
+        """Embed a large list of texts: requests of `batch_size` texts, at most
+        `concurrency` in flight; one vector per text, in order, usage and cost
+        summed. `model`: an LLM handle, or "provider/model" (a provider actor
+        made for this call and stopped after it). `progress(done, total)` is
+        called (or awaited) as texts are done. The first failure cancels the
+        rest and is raised; see docs/providers.md, "Embeddings"."""
+        if isinstance(model, LLM):
+            return await embed_many(
+                model,
+                texts,
+                batch_size=batch_size,
+                concurrency=concurrency,
+                dimensions=dimensions,
+                timeout=timeout,
+                progress=progress,
+            )
+        llm = self.create_llm(model)
+        try:
+            return await embed_many(
+                llm,
+                texts,
+                batch_size=batch_size,
+                concurrency=concurrency,
+                dimensions=dimensions,
+                timeout=timeout,
+                progress=progress,
+            )
+        finally:
+            await llm.actor.stop()
 
     def router(
         self,

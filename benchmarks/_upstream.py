@@ -2,7 +2,7 @@
 must not share a CPU thread with the server that answers them (a real
 provider never runs inside its caller's process).
 
-    python benchmarks/_upstream.py TTFT [--lean]
+    python benchmarks/_upstream.py TTFT [--lean] [--embeddings]
 
 prints its base URL on one line once it listens, answers every chat request
 with "ok" after TTFT seconds, and exits when its stdin closes.
@@ -20,7 +20,11 @@ from __future__ import annotations
 
 import json
 import resource
+import subprocess
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import trio
 
@@ -86,9 +90,11 @@ async def _wait_for_stdin_close() -> None:
         pass
 
 
-async def main(ttft: float, lean: bool) -> None:
+async def main(ttft: float, lean: bool, embeddings: bool = False) -> None:
     if not lean:
         async with open_fake_openai_server(default=Reply(text="ok", ttft=ttft)) as server:
+            if embeddings:
+                server.embedding_latency = ttft
             print(server.base_url, flush=True)
             await _wait_for_stdin_close()
         return
@@ -102,9 +108,41 @@ async def main(ttft: float, lean: bool) -> None:
         nursery.cancel_scope.cancel()
 
 
+@asynccontextmanager
+async def upstream_process(
+    ttft: float, *, lean: bool = False, embeddings: bool = False
+) -> AsyncIterator[str]:
+    """This server in a child process; yields its base URL. `embeddings`: its
+    embeddings requests take `ttft` seconds too."""
+    script = str(Path(__file__))
+    flags = [*(["--lean"] if lean else []), *(["--embeddings"] if embeddings else [])]
+    process = await trio.lowlevel.open_process(
+        [sys.executable, script, str(ttft), *flags],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    try:
+        line = b""
+        while not line.endswith(b"\n"):
+            data = await process.stdout.receive_some()
+            if not data:
+                raise RuntimeError("the upstream process exited before it listened")
+            line += data
+        yield line.decode().strip()
+    finally:
+        with trio.CancelScope(shield=True):
+            await process.stdin.aclose()  # its cue to stop
+            with trio.move_on_after(5):
+                await process.wait()
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
 if __name__ == "__main__":
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = 8192 if hard == resource.RLIM_INFINITY else min(hard, 8192)
     if soft < want:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    trio.run(main, float(sys.argv[1]), "--lean" in sys.argv[2:])
+    trio.run(main, float(sys.argv[1]), "--lean" in sys.argv[2:], "--embeddings" in sys.argv[2:])

@@ -17,11 +17,9 @@ import json
 import random
 import resource
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
 
@@ -31,6 +29,9 @@ import trio
 from abstractcore_actors import hedge, open_runtime, race
 from abstractcore_actors._providers._http11 import Http11Client, Origin
 from abstractcore_actors.testing import RecordedRequest, Reply, open_fake_openai_server
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _upstream import upstream_process
 
 
 def _ok(good: bool) -> str:
@@ -75,34 +76,6 @@ async def bench_race() -> None:
         f"  winner -> losers closed   {cleanup_ms:6.2f} ms ideal 0      target <= 20 ms "
         f"{_ok(cleanup_ms <= 20)}"
     )
-
-
-@asynccontextmanager
-async def _upstream_process(ttft: float, *, lean: bool = False) -> AsyncIterator[str]:
-    """A fake OpenAI server in a child process (benchmarks/_upstream.py); yields its base URL."""
-    script = str(Path(__file__).with_name("_upstream.py"))
-    process = await trio.lowlevel.open_process(
-        [sys.executable, script, str(ttft), *(["--lean"] if lean else [])],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    assert process.stdin is not None and process.stdout is not None
-    try:
-        line = b""
-        while not line.endswith(b"\n"):
-            data = await process.stdout.receive_some()
-            if not data:
-                raise RuntimeError("the upstream process exited before it listened")
-            line += data
-        yield line.decode().strip()
-    finally:
-        with trio.CancelScope(shield=True):
-            await process.stdin.aclose()  # its cue to stop
-            with trio.move_on_after(5):
-                await process.wait()
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
 
 
 _BODY = {"model": "m", "messages": [{"role": "user", "content": "Hi"}]}
@@ -204,9 +177,9 @@ async def bench_concurrency(calls: int = 1000) -> None:
     project's fake server (h11 in Python, one core) the server itself is
     the limit, which the raw-socket floor of that run shows.
     """
-    async with _upstream_process(0.5, lean=True) as base_url:
+    async with upstream_process(0.5, lean=True) as base_url:
         lean = await _concurrent(base_url, calls)
-    async with _upstream_process(0.5) as base_url:
+    async with upstream_process(0.5) as base_url:
         scripted = await _concurrent(base_url, calls)
     ratio = lean["warm"] / 0.5
     rows = [

@@ -13,6 +13,7 @@ PUBLIC = {
     "LLM",
     "ResponseStream",
     "RetryPolicy",
+    "EmbedBatching",
     # concurrency patterns
     "race",
     "race_stream",

@@ -19,6 +19,8 @@ from ._catalogue import split_provider as split_provider
 from ._embed import EmbedCall as EmbedCall
 from ._embed import build_embedding_request as build_embedding_request
 from ._embed import build_token_request as build_token_request
+from ._embed_batch import EmbedBatching as EmbedBatching
+from ._embed_many import embed_many as embed_many
 from ._llm import LLM as LLM
 from ._resilience import BreakerState as BreakerState
 from ._resilience import CircuitBreaker as CircuitBreaker

@@ -47,10 +47,19 @@ from ..events import (
     RetryAttempted,
     RetryExhausted,
 )
-from ..types import Cost, GenerateResponse, Request, Timings, Usage
-from ._adapter import Adapter, ProviderConfig
+from ..types import (
+    Cost,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    GenerateResponse,
+    Request,
+    Timings,
+    Usage,
+)
+from ._adapter import Adapter, Embedder, ProviderConfig
 from ._calls import GenerateCall, ProviderPolicy, StreamCall
 from ._embed import EmbedCall, serve_embed
+from ._embed_batch import EmbedBatcher
 from ._internal import internal_error
 from ._prices import price_of
 from ._resilience import CircuitBreaker, FreeSlot
@@ -83,11 +92,23 @@ class ProviderActor(Behaviour):
             failure_threshold=policy.failure_threshold, reset_after=policy.reset_after
         )
         self._rng = random.Random(policy.retry_seed)
+        self.batcher: EmbedBatcher | None = None
 
     async def started(self, ctx: ActorContext) -> None:
         if self.bus is None:
             self.bus = EventBus(ctx.system)  # a bus of its own, that nobody follows
         self._adapter = self._make_adapter(self.config)
+        self.batcher = None
+        if isinstance(self._adapter, Embedder) and self.policy.embed_batching is not None:
+            self.batcher = EmbedBatcher(self.policy.embed_batching, self._send_batch)
+            ctx.start_soon(self.batcher.run)
+
+    async def _send_batch(self, request: EmbeddingRequest, deadline: float) -> EmbeddingResponse:
+        """One gathered batch upstream, under the actor's policies."""
+        adapter = self.adapter
+        assert isinstance(adapter, Embedder)
+        events = self.emitter(request.request_id)
+        return await self.attempts(lambda: adapter.embed(request), deadline, events)
 
     async def stopped(self, ctx: ActorContext) -> None:
         if self._adapter is not None:

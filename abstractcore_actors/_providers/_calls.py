@@ -6,6 +6,7 @@ import attrs
 
 from .._pricing import ModelFacts
 from ..types import Request, RouteAttempt
+from ._embed_batch import EmbedBatching
 from ._resilience import RetryPolicy
 
 
@@ -35,6 +36,7 @@ class ProviderPolicy:
     failure_threshold: int = 5
     reset_after: float = 30.0
     retry_seed: int | None = None
+    embed_batching: EmbedBatching | None = None  # gather concurrent embed calls
 
 
 @attrs.frozen(kw_only=True)

@@ -15,6 +15,7 @@ import attrs
 from ..errors import ConfigurationError, ValidationError
 from ._adapter import Adapter, ProviderConfig
 from ._calls import ProviderPolicy
+from ._embed_batch import EmbedBatching
 from ._limits import LIMIT_OPTIONS, limits_from_options
 from ._resilience import RetryPolicy
 
@@ -169,6 +170,7 @@ _COMMON_OPTIONS = CALL_DEFAULTS | frozenset(
         "retry_seed",
         "headers",
         "name",
+        "embed_batching",
     }
 )
 
@@ -281,6 +283,7 @@ def build_provider(
         failure_threshold=options.get("failure_threshold", 5),
         reset_after=options.get("reset_after", 30.0),
         retry_seed=options.get("retry_seed"),
+        embed_batching=EmbedBatching.parse(options.get("embed_batching")),
     )
     return config, policy, options.get("name")
 

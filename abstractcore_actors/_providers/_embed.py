@@ -122,7 +122,11 @@ async def serve_embed(actor: ProviderHost, call: EmbedCall) -> EmbeddingResponse
         if request.tokens and PROVIDERS[config.provider].adapter != "openai":
             raise _no_tokens(config.provider, config.model)
         deadline = actor.deadline(call.timeout)
-        response = await actor.attempts(lambda: adapter.embed(request), deadline, events)
+        batcher = actor.batcher
+        if batcher is not None and batcher.takes(request):
+            response = await batcher.embed(request, deadline)
+        else:
+            response = await actor.attempts(lambda: adapter.embed(request), deadline, events)
     except BaseException as exc:
         actor.report_failure(events, exc, source="embedding")
         raise

@@ -13,6 +13,7 @@ from ..errors import InternalError, ProviderTimeout
 from ..events import Emitter
 from ..types import Cost, Usage
 from ._adapter import Adapter, ProviderConfig
+from ._embed_batch import EmbedBatcher
 
 T = TypeVar("T")
 
@@ -22,6 +23,7 @@ class ProviderHost(Protocol):
 
     config: ProviderConfig
     limiter: trio.CapacityLimiter
+    batcher: EmbedBatcher | None  # when embed_batching is on
 
     @property
     def adapter(self) -> Adapter: ...

@@ -126,6 +126,7 @@ _OTHER_CALLS: Mapping[str, str] = {
             "n_threads",
             "chat_format",
             "embedding_format",
+            "embed_batching",
         )
     },
 }

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any, final
 
 import attrs
+import trio
 
 from .._wire.openai_chat import response_to_wire
 from .._wire.openai_chat_stream import ChunkWriter, error_frame
@@ -73,6 +74,9 @@ class FakeOpenAIServer(FakeServer):
     request_id_header = "x-request-id"
     #: faults for the next embeddings requests, one each, in order (see push_embedding)
     embedding_faults: deque[Fault] = attrs.field(factory=deque, init=False)
+    #: seconds every embeddings request takes before its answer (a real API's
+    #: round trip, whatever the number of inputs)
+    embedding_latency: float = attrs.field(default=0.0, init=False)
 
     def push_embedding(self, *faults: Fault) -> None:
         """Act out `faults` on the next embeddings requests, one per request
@@ -113,6 +117,8 @@ class FakeOpenAIServer(FakeServer):
                 raw = json.dumps({"object": "list", "data": data}).encode()
                 await exchange.respond(200, raw, self.headers())
             case ("POST", "/v1/embeddings"):
+                if self.embedding_latency:
+                    await trio.sleep(self.embedding_latency)
                 if self.embedding_faults:
                     fault = self.embedding_faults.popleft()
                     await self.play_complete(exchange, fault, _embeddings(request))

@@ -51,6 +51,25 @@ async def test_local_embeddings(local_rt: Runtime) -> None:
     assert not [t for t in threading.enumerate() if t.name == THREAD]
 
 
+async def test_local_embeddings_micro_batched(local_rt: Runtime) -> None:
+    plain = local_rt.create_llm("local")
+    batched = local_rt.create_llm("local", name="batched", embed_batching={"max_delay": 0.05})
+    texts = ["the cat sat", "stock prices fell", "rain tomorrow", "hello there"]
+    answers: dict[str, tuple[float, ...]] = {}
+
+    async def one(text: str) -> None:
+        answers[text] = (await batched.embed(text)).vectors[0]
+
+    with trio.fail_after(120):
+        alone = await plain.embed(texts)
+        async with trio.open_nursery() as nursery:
+            for text in texts:
+                nursery.start_soon(one, text)
+    for text, vector in zip(texts, alone.vectors, strict=True):
+        # same vectors as one call (to float32 rounding: another batch shape)
+        assert max(abs(a - b) for a, b in zip(answers[text], vector, strict=True)) < 1e-4
+
+
 def llama_cpp_lock() -> threading.Lock:
     from abstractcore_actors._providers._llama_thread import LLAMA_LOAD_LOCK
 
