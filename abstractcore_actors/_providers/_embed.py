@@ -18,7 +18,6 @@ import trio
 from ..errors import UnsupportedOperation, ValidationError
 from ..events import EmbeddingCompleted, EmbeddingStarted
 from ..types import EmbeddingRequest, EmbeddingResponse
-from ._adapter import Embedder
 from ._catalogue import PROVIDERS
 from ._host import ProviderHost
 
@@ -112,8 +111,8 @@ async def serve_embed(actor: ProviderHost, call: EmbedCall) -> EmbeddingResponse
     await events.emit(EmbeddingStarted, inputs=len(request))
     start = trio.current_time()
     try:
-        adapter = actor.adapter
-        if not isinstance(adapter, Embedder):
+        adapter = actor.embedder
+        if adapter is None:
             raise UnsupportedOperation(
                 "this provider has no embeddings API",
                 provider=config.provider,

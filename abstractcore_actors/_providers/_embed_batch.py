@@ -4,8 +4,9 @@ gathered into one upstream request.
 A provider created with `embed_batching=...` runs an `EmbedBatcher` as
 background work of its actor. A call of at most `max_size` texts joins the
 batch being gathered; the batch leaves when it holds `max_size` texts or
-about `max_tokens` tokens (four characters a token), or `max_delay` seconds
-after its first text arrived, whichever comes first, and goes out under the
+about `max_tokens` tokens (four characters a token), `max_delay` seconds
+after its first text arrived, or when no call has joined it for `idle`
+seconds (a burst of callers is in by then), whichever comes first, and goes out under the
 actor's policies (concurrency limit, breaker, retries). Its vectors are cut
 back into each caller's rows, in order; usage is shared out by the callers'
 characters. A caller cancelled (or timed out) before its batch leaves has
@@ -41,11 +42,15 @@ class EmbedBatching:
     max_size: int = 64  # texts in one upstream request
     max_delay: float = 0.005  # seconds the first text of a batch waits for company
     max_tokens: int = 8192  # estimated tokens in one upstream request
+    # seconds without a new call after which a batch leaves anyway: a burst of
+    # callers (say, all woken by the last batch's answer) has joined by then
+    idle: float = 0.001
 
     def __attrs_post_init__(self) -> None:
         _check("max_size", self.max_size, 1, 2048, integer=True)
         _check("max_delay", self.max_delay, 0, 1, integer=False)  # longer only delays all
         _check("max_tokens", self.max_tokens, 1, 10**7, integer=True)
+        _check("idle", self.idle, 0, 1, integer=False)
 
     @classmethod
     def parse(cls, value: object) -> EmbedBatching | None:
@@ -58,16 +63,16 @@ class EmbedBatching:
         if isinstance(value, EmbedBatching):
             return value
         if isinstance(value, Mapping):
-            unknown = set(value) - {"max_size", "max_delay", "max_tokens"}
+            unknown = set(value) - {"max_size", "max_delay", "max_tokens", "idle"}
             if unknown:
                 raise ValidationError(
-                    f"embed_batching takes max_size, max_delay and max_tokens "
+                    f"embed_batching takes max_size, max_delay, max_tokens and idle "
                     f"(got {', '.join(sorted(map(str, unknown)))})"
                 )
             return cls(**value)
         raise ValidationError(
             "embed_batching takes True, False, EmbedBatching(...) or "
-            f"{{max_size=, max_delay=, max_tokens=}} (got {value!r})"
+            f"{{max_size=, max_delay=, max_tokens=, idle=}} (got {value!r})"
         )
 
 
@@ -140,16 +145,20 @@ class EmbedBatcher:
         first, self._carry = self._carry or await self._queue.receive(), None
         batch, size, tokens = [first], len(first.request), _tokens(first.request.texts)
         policy = self.policy
-        with trio.move_on_after(policy.max_delay):
-            while size < policy.max_size and tokens < policy.max_tokens:
+        deadline = trio.current_time() + policy.max_delay
+        while size < policy.max_size and tokens < policy.max_tokens:
+            ticket = None
+            with trio.move_on_at(min(deadline, trio.current_time() + policy.idle)):
                 ticket = await self._queue.receive()
-                more = len(ticket.request)
-                if size + more > policy.max_size:
-                    self._carry = ticket  # the next batch's first
-                    break
-                batch.append(ticket)
-                size += more
-                tokens += _tokens(ticket.request.texts)
+            if ticket is None:
+                break  # max_delay passed, or nobody joined for `idle` s
+            more = len(ticket.request)
+            if size + more > policy.max_size:
+                self._carry = ticket  # the next batch's first
+                break
+            batch.append(ticket)
+            size += more
+            tokens += _tokens(ticket.request.texts)
         return [t for t in batch if not t.left]
 
     async def _flush(self, batch: list[_Ticket]) -> None:

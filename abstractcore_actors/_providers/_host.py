@@ -12,7 +12,7 @@ import trio
 from ..errors import InternalError, ProviderTimeout
 from ..events import Emitter
 from ..types import Cost, Usage
-from ._adapter import Adapter, ProviderConfig
+from ._adapter import Adapter, Embedder, ProviderConfig
 from ._embed_batch import EmbedBatcher
 
 T = TypeVar("T")
@@ -24,6 +24,7 @@ class ProviderHost(Protocol):
     config: ProviderConfig
     limiter: trio.CapacityLimiter
     batcher: EmbedBatcher | None  # when embed_batching is on
+    embedder: Embedder | None  # the adapter, if it embeds
 
     @property
     def adapter(self) -> Adapter: ...

@@ -72,7 +72,7 @@ async def test_concurrent_calls_go_as_one_request_and_each_gets_its_rows(
 async def test_a_batch_leaves_when_full_and_usage_is_shared_out(
     make_batched: Callable[..., LLM], openai_server: FakeOpenAIServer
 ) -> None:
-    llm = make_batched(max_size=4, max_delay=1.0)  # only size sends a batch this fast
+    llm = make_batched(max_size=4, max_delay=1.0, idle=1.0)  # only size sends one this fast
     results = []
 
     async def one(i: int) -> None:
@@ -87,10 +87,20 @@ async def test_a_batch_leaves_when_full_and_usage_is_shared_out(
     assert all(r.usage.prompt_tokens == 2 for r in results)
 
 
+async def test_a_batch_nobody_joins_leaves_after_the_idle_gap(
+    make_batched: Callable[..., LLM], openai_server: FakeOpenAIServer
+) -> None:
+    llm = make_batched(max_delay=1.0, idle=0.02)
+    with trio.fail_after(0.5):  # long before max_delay
+        answer = await llm.embed("alone")
+    assert answer.vectors == (expected("alone"),)
+    assert sent_inputs(openai_server) == [["alone"]]
+
+
 async def test_a_cancelled_callers_rows_are_never_sent(
     make_batched: Callable[..., LLM], openai_server: FakeOpenAIServer
 ) -> None:
-    llm = make_batched(max_delay=0.2)
+    llm = make_batched(max_delay=0.2, idle=0.2)
     got: list[tuple[tuple[float, ...], ...]] = []
 
     async def stays() -> None:
@@ -147,7 +157,7 @@ def test_nothing_lost_or_misdelivered_whoever_leaves(
                 "openai-compatible",
                 "e",
                 base_url=server.base_url,
-                embed_batching={"max_size": max_size, "max_delay": 0.02},
+                embed_batching={"max_size": max_size, "max_delay": 0.02, "idle": 0.02},
             )
             answers: dict[int, object] = {}
 
@@ -180,7 +190,7 @@ def test_batching_options_are_checked() -> None:
         EmbedBatching(max_size=0)
     with pytest.raises(ValidationError, match="max_delay"):
         EmbedBatching.parse({"max_delay": 5})
-    with pytest.raises(ValidationError, match="takes max_size, max_delay and max_tokens"):
+    with pytest.raises(ValidationError, match="takes max_size, max_delay, max_tokens and idle"):
         EmbedBatching.parse({"size": 3})
 
 
