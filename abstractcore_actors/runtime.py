@@ -37,7 +37,7 @@ from ._providers import (
     build_provider,
     embed_many,
 )
-from ._routing import Deployment, HealthBoard, RouterActor, RoutingStrategy
+from ._routing import Deployment, HealthBoard, RouterActor, RoutingStrategy, SemanticRoutes
 from ._tools import ToolRegistry, coerce_tools
 from .errors import NotUnderTrio, ValidationError
 from .events import EventBus, SessionCreated
@@ -184,6 +184,9 @@ class Runtime:
         min_tier: int = 0,
         seed: int | None = None,
         health: HealthBoard | None = None,
+        embedder: LLM | None = None,
+        threshold: float = 0.5,
+        default: str | None = None,
     ) -> LLM:
         """Start a router actor over `deployments` and return its `LLM` handle.
 
@@ -194,7 +197,10 @@ class Runtime:
         `route`. Raises ValidationError for no deployments, a duplicate
         name or an unknown strategy. `health`: a board the routers of several
         processes share their deployments' cooldowns on (the gateway passes
-        its Redis one). See docs/routing.md.
+        its Redis one). `strategy="semantic"`: each deployment is a route with
+        `examples`; a request goes to the route whose examples it is most like
+        by `embedder`'s vectors (cosine >= `threshold`), else to `default` (a
+        route's label; default the first). See docs/routing.md.
         """
         chosen = RoutingStrategy.parse(strategy)
         items = [d if isinstance(d, Deployment) else Deployment(llm=d) for d in deployments]
@@ -206,9 +212,24 @@ class Runtime:
             raise ValidationError(
                 f"router {name!r} lists {', '.join(doubled)} twice; give each a distinct name="
             )
+        semantic = None
+        if chosen is RoutingStrategy.SEMANTIC:
+            semantic = SemanticRoutes.build(items, embedder, threshold, default)
+        elif any(d.examples for d in items):
+            raise ValidationError(
+                f"router {name!r}: examples= are for strategy='semantic' (this one is "
+                f"{chosen.value!r}); drop them or choose the semantic strategy"
+            )
         ref = self.actors.root.spawn_nowait(
             lambda: RouterActor(
-                name, items, chosen, self.events, min_tier=min_tier, seed=seed, health=health
+                name,
+                items,
+                chosen,
+                self.events,
+                min_tier=min_tier,
+                seed=seed,
+                health=health,
+                semantic=semantic,
             ),
             name=f"router:{name}",
             concurrency=None,

@@ -41,6 +41,7 @@ from ._deployment import Deployment, DeploymentState
 from ._fallback import verdict
 from ._health import REFRESH, HealthBoard
 from ._needs import Needs
+from ._semantic import SemanticRoutes, request_text
 from ._strategy import Choice, RoutingStrategy, plan
 
 T = TypeVar("T")
@@ -57,6 +58,7 @@ class _Call:
     failures: list[tuple[str, BaseException]] = attrs.field(factory=list)
     attempt: int = 0
     reason: str = ""  # why the deployment being tried was chosen
+    scores: tuple[tuple[str, float], ...] = ()  # a semantic router's, for its events
     # after a ContextTooLong: only a window larger than this may help
     larger_than: int | None = None
 
@@ -81,8 +83,10 @@ class RouterActor(Behaviour):
         min_tier: int = 0,
         seed: int | None = None,
         health: HealthBoard | None = None,
+        semantic: SemanticRoutes | None = None,
     ) -> None:
         self.name = name
+        self.semantic = semantic
         self.health = health
         self._health_read = -math.inf  # when the board was last read (trio time)
         self.strategy = strategy
@@ -141,15 +145,19 @@ class RouterActor(Behaviour):
         needs = Needs.of(request)
         await self._read_health()
         now = trio.current_time()
-        route_plan = plan(
-            self.strategy,
-            self.states,
-            needs,
-            now=now,
-            rng=self._rng,
-            min_tier=self.min_tier,
-            answer_room=request.max_tokens or 256,
-        )
+        if self.semantic is not None:
+            call.scores = await self.semantic.scores(request_text(request))
+            route_plan = self.semantic.plan(self.states, call.scores)
+        else:
+            route_plan = plan(
+                self.strategy,
+                self.states,
+                needs,
+                now=now,
+                rng=self._rng,
+                min_tier=self.min_tier,
+                answer_room=request.max_tokens or 256,
+            )
         for skipped in route_plan.skipped:
             call.route.append(self._step(skipped.state, "skipped", skipped.reason))
         if not route_plan.order:
@@ -196,6 +204,7 @@ class RouterActor(Behaviour):
             deployment=state.label,
             attempt=call.attempt,
             reason=choice.reason,
+            scores=call.scores,
         )
         started = trio.current_time()
         state.in_flight += 1

@@ -27,6 +27,15 @@ def _tags(value: Iterable[str]) -> frozenset[str]:
     return frozenset(value)
 
 
+def _examples(value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValidationError(f"examples must be a list of strings, e.g. [{value!r}]")
+    for item in value:
+        if not isinstance(item, str) or not item.strip():
+            raise ValidationError(f"every example must be a non-empty string (got {item!r})")
+    return tuple(value)
+
+
 def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
     if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
         raise ValidationError(f"a deployment's {attribute.name} must be > 0 (got {value!r})")
@@ -42,7 +51,9 @@ class Deployment:
     `tier`: its quality, higher is better (`min_tier` of a router keeps the
     cheap strategy from choosing below it). `context_window`: tokens it
     takes (default: the price book's figure for its model, else unknown).
-    `name`: how routes and events call it (default: provider/model)."""
+    `name`: how routes and events call it (default: provider/model).
+    `examples`: requests this deployment should take, for the "semantic"
+    strategy (see docs/routing.md, "Semantic routes")."""
 
     llm: LLM
     name: str = ""
@@ -50,6 +61,7 @@ class Deployment:
     tags: frozenset[str] = attrs.field(default=frozenset(), converter=_tags)
     tier: int = 0
     context_window: int | None = None
+    examples: tuple[str, ...] = attrs.field(default=(), converter=_examples)
 
     @property
     def label(self) -> str:

@@ -29,6 +29,7 @@ class RoutingStrategy(enum.StrEnum):
     LEAST_BUSY = "least_busy"  # the fewest calls in flight
     LOWEST_LATENCY = "lowest_latency"  # the lowest moving average of time to first token
     CHEAPEST = "cheapest"  # the lowest estimated cost for this request, at min_tier or above
+    SEMANTIC = "semantic"  # the route whose examples the request is most like (_semantic.py)
 
     @classmethod
     def parse(cls, value: str | RoutingStrategy) -> RoutingStrategy:
@@ -132,6 +133,8 @@ def _rank(
                 )
                 for s in ordered
             ]
+        case RoutingStrategy.SEMANTIC:  # planned by SemanticRoutes, by meaning
+            return [Choice(s, "in order") for s in states]
         case RoutingStrategy.CHEAPEST:
             priced = [(estimate_usd(s, needs, answer_room), s) for s in states]
             known = sorted(

@@ -229,6 +229,8 @@ class RouteChosen(Event):
     deployment: str = ""
     attempt: int = 1
     reason: str = ""
+    # a semantic router's: each route's best cosine similarity, best first
+    scores: tuple[tuple[str, float], ...] = ()
 
 
 @attrs.frozen(kw_only=True, slots=True)
