@@ -187,6 +187,7 @@ class Runtime:
         embedder: LLM | None = None,
         threshold: float = 0.5,
         default: str | None = None,
+        aggregate: str = "centroid",
     ) -> LLM:
         """Start a router actor over `deployments` and return its `LLM` handle.
 
@@ -199,8 +200,10 @@ class Runtime:
         processes share their deployments' cooldowns on (the gateway passes
         its Redis one). `strategy="semantic"`: each deployment is a route with
         `examples`; a request goes to the route whose examples it is most like
-        by `embedder`'s vectors (cosine >= `threshold`), else to `default` (a
-        route's label; default the first). See docs/routing.md.
+        by `embedder`'s vectors (default: the local embedding model), by cosine
+        to their centroid (`aggregate="centroid"`) or to the nearest one
+        ("max"), when it reaches `threshold`; else to `default` (a route's
+        label; default the first). See docs/routing.md.
         """
         chosen = RoutingStrategy.parse(strategy)
         items = [d if isinstance(d, Deployment) else Deployment(llm=d) for d in deployments]
@@ -214,7 +217,9 @@ class Runtime:
             )
         semantic = None
         if chosen is RoutingStrategy.SEMANTIC:
-            semantic = SemanticRoutes.build(items, embedder, threshold, default)
+            if embedder is None:  # the shipped local embedding model, an actor of its own
+                embedder = self.create_llm("local", name=f"embed:{name}")
+            semantic = SemanticRoutes.build(items, embedder, threshold, default, aggregate)
         elif any(d.examples for d in items):
             raise ValidationError(
                 f"router {name!r}: examples= are for strategy='semantic' (this one is "

@@ -138,7 +138,15 @@ PROVIDERS: Mapping[str, ProviderKind] = {
             adapter="local",
             default_model="smollm2-135m-instruct",
             extra_options=frozenset(
-                {"n_ctx", "n_batch", "n_threads", "seed", "chat_format", "max_tokens"}
+                {
+                    "n_ctx",
+                    "n_batch",
+                    "n_threads",
+                    "seed",
+                    "chat_format",
+                    "max_tokens",
+                    "embedding_model",  # "use" (the shipped encoder) or "gguf"
+                }
             ),
             # one llama context generates one answer at a time
             max_concurrent=1,
@@ -216,6 +224,11 @@ def build_provider(
     if options.get("embedding_format", "base64") not in ("base64", "float"):
         raise ValidationError(
             f"embedding_format must be 'base64' or 'float' (got {options['embedding_format']!r})"
+        )
+    if options.get("embedding_model", "use") not in ("use", "gguf"):
+        raise ValidationError(
+            "embedding_model must be 'use' (the shipped sentence encoder) or 'gguf' "
+            f"(the model file's own hidden states) (got {options['embedding_model']!r})"
         )
     if not isinstance(options.get("stream_upstream", False), bool):
         raise ValidationError(

@@ -147,9 +147,12 @@ class EmbedBatcher:
         policy = self.policy
         deadline = trio.current_time() + policy.max_delay
         while size < policy.max_size and tokens < policy.max_tokens:
-            ticket = None
-            with trio.move_on_at(min(deadline, trio.current_time() + policy.idle)):
-                ticket = await self._queue.receive()
+            try:  # those already waiting join without a timer (a burst: most of them)
+                ticket: _Ticket | None = self._queue.receive_nowait()
+            except trio.WouldBlock:
+                ticket = None
+                with trio.move_on_at(min(deadline, trio.current_time() + policy.idle)):
+                    ticket = await self._queue.receive()
             if ticket is None:
                 break  # max_delay passed, or nobody joined for `idle` s
             more = len(ticket.request)

@@ -56,6 +56,7 @@ from ._local_embed import LocalEmbedder
 from ._local_file import DEFAULT_NAMES as DEFAULT_NAMES
 from ._local_file import default_model_path as default_model_path
 from ._local_file import resolve_model_path as resolve_model_path
+from ._sentence_encoder import SentenceEncoder
 
 
 def _grammar_format(request: Request) -> dict[str, Any] | None:
@@ -131,8 +132,13 @@ class LocalAdapter:
         self.loads = 0  # times the model was loaded (tests: exactly once)
         self.cancel_latency_tokens = 0  # most tokens any one call sampled after its cancel
         self.tokens_after_cancel = 0  # the same, summed over calls
-        # A second context, in embedding mode, loaded by the first embed.
-        self.embedder = LocalEmbedder(self.path, config.options, self._fail)
+        # Embeddings: the shipped sentence encoder (default), or a second
+        # context of the GGUF in embedding mode; either loaded by the first embed.
+        self.embedder: SentenceEncoder | LocalEmbedder
+        if config.options.get("embedding_model", "use") == "gguf":
+            self.embedder = LocalEmbedder(self.path, config.options, self._fail)
+        else:
+            self.embedder = SentenceEncoder()
 
     def __repr__(self) -> str:
         return f"<LocalAdapter {self.path.name}>"
@@ -212,7 +218,10 @@ class LocalAdapter:
     # -- generating ------------------------------------------------------
 
     async def embed(self, request: EmbeddingRequest) -> EmbeddingResponse:
-        """Mean-pooled unit vectors from a second context (see _local_embed.py)."""
+        """Unit vectors of the local embedding model (_sentence_encoder.py), or,
+        with embedding_model="gguf", of the GGUF's own hidden states (_local_embed.py)."""
+        if isinstance(self.embedder, SentenceEncoder):
+            return await self.embedder.embed(request)
         return await self.embedder.embed(request, self.model_name)
 
     async def generate(self, request: Request) -> GenerateResponse:

@@ -5,5 +5,6 @@ load balancing, cost-aware choice). Private; its public face is
 from ._actor import RouterActor as RouterActor
 from ._deployment import Deployment as Deployment
 from ._health import HealthBoard as HealthBoard
+from ._semantic import PrepareRoutes as PrepareRoutes
 from ._semantic import SemanticRoutes as SemanticRoutes
 from ._strategy import RoutingStrategy as RoutingStrategy

@@ -41,7 +41,7 @@ from ._deployment import Deployment, DeploymentState
 from ._fallback import verdict
 from ._health import REFRESH, HealthBoard
 from ._needs import Needs
-from ._semantic import SemanticRoutes, request_text
+from ._semantic import PrepareRoutes, SemanticRoutes, request_text
 from ._strategy import Choice, RoutingStrategy, plan
 
 T = TypeVar("T")
@@ -112,6 +112,10 @@ class RouterActor(Behaviour):
                 return await self._first_answer(
                     call, text, lambda s: self._embed_on(s, message, call)
                 )
+            case PrepareRoutes():
+                if self.semantic is not None:
+                    await self.semantic.ready()
+                return None
             case _:
                 raise UnhandledMessage(ctx.name, message)
 

@@ -211,7 +211,12 @@ class GatewayConfig:
         deployments' (none for an unknown or virtual name)."""
         public = self.aliases.get(name, name)
         if public in self.routers:
-            return [d.route for d in self.routers[public].deployments]
+            found: list[ModelRoute] = []
+            for d in self.routers[public].deployments:
+                # a semantic route may target another router (parse_routers refuses circles)
+                nested = self.routers[public].strategy == "semantic" and d.use in self.routers
+                found += self.routes_of(d.use) if nested and d.use else [d.route]
+            return found
         route = self.models.get(public)
         return [route] if route is not None else []
 

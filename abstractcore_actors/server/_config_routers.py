@@ -18,6 +18,21 @@
     name = "claude"
     price = { input = 3, output = 15 }   # over genai-prices' figure for its model
 
+A semantic router chooses by meaning (docs/routing.md, "Semantic routes"):
+
+    [routers.support]
+    strategy = "semantic"
+    threshold = 0.45             # cosine similarity a route must reach
+    default = "general"          # the route below the threshold (and the fallback)
+    embedding_model = "embed"    # a configured model; default: the local one
+
+    [[routers.support.routes]]
+    target = "coder"             # a configured model or another router
+    examples = ["fix my python loop", "why does this bash script fail"]
+
+    [[routers.support.routes]]
+    target = "general"
+
 A router is a public name like a model: listed in /v1/models, allowed per
 key, usable inside virtual models (`race:main,other`).
 """
@@ -36,6 +51,8 @@ from ._config_fields import refuse_unknown
 from ._model_route import ModelRoute
 
 _ROUTER_FIELDS = ("strategy", "min_tier", "deployments")
+_SEMANTIC_FIELDS = ("strategy", "routes", "threshold", "default", "embedding_model")
+_ROUTE_FIELDS = ("target", "examples", "name")
 _DEPLOYMENT_FIELDS = (
     "use",
     "provider",
@@ -62,6 +79,7 @@ class DeploymentSpec:
     tier: int = 0
     context_window: int | None = None
     price: Mapping[str, Any] | None = None  # USD per 1M tokens, for this deployment's model
+    examples: tuple[str, ...] = ()  # a semantic route's
 
 
 @attrs.frozen(kw_only=True)
@@ -69,13 +87,115 @@ class RouterSpec:
     strategy: str = "fallback"
     min_tier: int = 0
     deployments: tuple[DeploymentSpec, ...] = ()
+    # a semantic router's
+    threshold: float = 0.5
+    default: str | None = None
+    embedding_model: str | None = None  # a configured model; None: the local one
 
 
 def parse_routers(raw: object, models: Mapping[str, ModelRoute]) -> dict[str, RouterSpec]:
     """Every `[routers.NAME]`; raises ConfigurationError naming the first problem."""
     if not isinstance(raw, Mapping):
         raise ConfigurationError("[routers] must be a table of [routers.NAME] tables")
-    return {str(name): _router(str(name), spec, models) for name, spec in raw.items()}
+    names = {str(name) for name in raw}
+    parsed = {
+        str(name): _semantic(str(name), spec, models, names)
+        if isinstance(spec, Mapping) and spec.get("strategy") == "semantic"
+        else _router(str(name), spec, models)
+        for name, spec in raw.items()
+    }
+    _refuse_circles(parsed)
+    return parsed
+
+
+def _refuse_circles(routers: Mapping[str, RouterSpec]) -> None:
+    """A semantic route may target another router, but never back to itself."""
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if routers[name].strategy != "semantic":
+            return  # other routers' deployments name configured models only
+        for d in routers[name].deployments:
+            target = d.use
+            if target is not None and target in routers:
+                if target in path:
+                    circle = " -> ".join((*path, target))
+                    raise ConfigurationError(f"[routers]: routes go round in a circle: {circle}")
+                visit(target, (*path, target))
+
+    for name in routers:
+        visit(name, (name,))
+
+
+def _semantic(
+    name: str, spec: Mapping[str, Any], models: Mapping[str, ModelRoute], routers: set[str]
+) -> RouterSpec:
+    where = f"[routers.{name}]"
+    refuse_unknown(where, spec, _SEMANTIC_FIELDS)
+    routes = spec.get("routes")
+    if not isinstance(routes, list) or not routes:
+        raise ConfigurationError(
+            f"{where} needs [[routers.{name}.routes]] entries, each a target and its examples"
+        )
+    found = []
+    for i, route in enumerate(routes):
+        at = f"{where} route {i}"
+        if not isinstance(route, Mapping):
+            raise ConfigurationError(f"{at} must be a table with target and examples")
+        refuse_unknown(at, route, _ROUTE_FIELDS)
+        target = route.get("target")
+        if target == name or target not in (*models, *routers):
+            listed = ", ".join(sorted({*models, *routers} - {name})) or "none"
+            raise ConfigurationError(
+                f"{at}: target = {target!r} is not a configured model or another router "
+                f"(configured: {listed})"
+            )
+        examples = route.get("examples", [])
+        if not isinstance(examples, list) or not all(
+            isinstance(e, str) and e.strip() for e in examples
+        ):
+            raise ConfigurationError(f"{at}: examples must be a list of non-empty strings")
+        model = models.get(target) or ModelRoute(provider="router", model=target)
+        found.append(
+            DeploymentSpec(
+                route=model,
+                use=target,
+                name=str(route.get("name", target)),
+                examples=tuple(examples),
+            )
+        )
+    labels = [d.name for d in found]
+    doubled = sorted({label for label in labels if labels.count(label) > 1})
+    if doubled:
+        raise ConfigurationError(f"{where} lists {', '.join(doubled)} twice; name each route")
+    default = spec.get("default", labels[0])
+    if default not in labels:
+        raise ConfigurationError(
+            f"{where}: default = {default!r} is not one of its routes ({', '.join(labels)})"
+        )
+    for d in found:
+        if not d.examples and d.name != default:
+            raise ConfigurationError(
+                f"{where}: route {d.name!r} needs examples (only the default may have none)"
+            )
+    threshold = spec.get("threshold", 0.5)
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not -1 <= threshold <= 1
+    ):
+        raise ConfigurationError(f"{where}: threshold must be a cosine similarity from -1 to 1")
+    embedding = spec.get("embedding_model")
+    if embedding is not None and embedding not in models:
+        raise ConfigurationError(
+            f"{where}: embedding_model = {embedding!r} is not a configured model"
+        )
+    return RouterSpec(
+        strategy="semantic",
+        deployments=tuple(found),
+        threshold=float(threshold),
+        default=str(default),
+        embedding_model=embedding,
+    )
 
 
 def _router(name: str, spec: object, models: Mapping[str, ModelRoute]) -> RouterSpec:

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 import attrs
 
 from .._providers import LLM
-from .._routing import Deployment, HealthBoard
+from .._routing import Deployment, HealthBoard, PrepareRoutes
 from ..errors import ConfigurationError, ValidationError
 from ..patterns import PatternResult, ensemble, hedge, hedge_stream, race, race_stream
 from ..runtime import Runtime
@@ -334,12 +334,38 @@ class Router:
                     tags=d.tags,
                     tier=d.tier,
                     context_window=d.context_window,
+                    examples=d.examples,
                 )
             )
         self._deployments[name] = [d.llm for d in deployments]
-        return self.rt.router(
-            name, deployments, strategy=spec.strategy, min_tier=spec.min_tier, health=self.health
+        if spec.strategy != "semantic":
+            return self.rt.router(
+                name,
+                deployments,
+                strategy=spec.strategy,
+                min_tier=spec.min_tier,
+                health=self.health,
+            )
+        embedder = (
+            self.llm(spec.embedding_model)
+            if spec.embedding_model is not None
+            else self.rt.create_llm("local", name=f"embed:{name}")
         )
+        return self.rt.router(
+            name,
+            deployments,
+            strategy="semantic",
+            embedder=embedder,
+            threshold=spec.threshold,
+            default=spec.default,
+        )
+
+    async def prepare(self) -> None:
+        """Embed every semantic router's examples now (raises what the
+        embedding model raises: a missing model stops start-up)."""
+        for name, spec in self.config.routers.items():
+            if spec.strategy == "semantic":
+                await self.llm(name).actor.ask(PrepareRoutes())
 
     def deployments_of(self, name: str) -> list[LLM]:
         """The LLMs of a configured router's deployments (made with it)."""

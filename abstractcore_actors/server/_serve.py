@@ -85,6 +85,7 @@ async def _serve(
     task_status: trio.TaskStatus[int],
 ) -> None:
     app = make_app(rt, config, spending)
+    await app.router.prepare()  # semantic routes' examples embedded before listening
     stop = shutdown if shutdown is not None else trio.Event()
 
     async def trigger() -> None:

@@ -25,8 +25,33 @@ async def local_rt() -> AsyncIterator[Runtime]:
         yield rt
 
 
-async def test_local_embeddings(local_rt: Runtime) -> None:
+async def test_the_shipped_sentence_encoder(local_rt: Runtime) -> None:
     llm = local_rt.create_llm("local")
+    with trio.fail_after(60):
+        answer = await llm.embed(["refund my order", "I want my money back", "rain tomorrow"])
+        with pytest.raises(BadRequest, match="512 dimensions and cannot be shortened"):
+            await llm.embed("x", dimensions=64)
+    assert answer.dimensions == 512
+    assert answer.model == "universal-sentence-encoder-multilingual-3"
+    assert answer.provider == "local" and answer.usage.prompt_tokens >= 3
+    a, b, c = answer.vectors
+    for vector in answer.vectors:
+        assert math.isclose(math.sqrt(sum(x * x for x in vector)), 1.0, rel_tol=1e-4)
+
+    def cos(x: tuple[float, ...], y: tuple[float, ...]) -> float:
+        return sum(p * q for p, q in zip(x, y, strict=True))
+
+    assert cos(a, b) > cos(a, c) + 0.2  # meaning, not words: the refunds are alike
+    # a cancel mid-batch returns at once and leaves the encoder working
+    with trio.move_on_after(0.01):
+        await llm.embed(["word " * 50] * 200)
+    with trio.fail_after(60):
+        again = await llm.embed("refund my order")
+    assert again.vectors[0] == pytest.approx(a, abs=1e-5)
+
+
+async def test_local_embeddings_of_the_gguf(local_rt: Runtime) -> None:
+    llm = local_rt.create_llm("local", embedding_model="gguf")
     with trio.fail_after(120):
         first = await llm.embed(["the cat sat", "stock prices fell"])
         again = await llm.embed("the cat sat")
@@ -54,6 +79,7 @@ async def test_local_embeddings(local_rt: Runtime) -> None:
 async def test_local_embeddings_micro_batched(local_rt: Runtime) -> None:
     plain = local_rt.create_llm("local")
     batched = local_rt.create_llm("local", name="batched", embed_batching={"max_delay": 0.05})
+    assert plain.config.options.get("embedding_model") is None  # the sentence encoder
     texts = ["the cat sat", "stock prices fell", "rain tomorrow", "hello there"]
     answers: dict[str, tuple[float, ...]] = {}
 

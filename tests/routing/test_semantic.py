@@ -74,7 +74,12 @@ async def test_a_request_like_an_example_goes_to_its_route_with_the_scores(
     rt: Runtime, make: Callable[..., LLM], upstream: FakeOpenAIServer
 ) -> None:
     router = rt.router(
-        "by-meaning", routes(make), strategy="semantic", embedder=make("embed"), threshold=0.99
+        "by-meaning",
+        routes(make),
+        strategy="semantic",
+        embedder=make("embed"),
+        aggregate="max",
+        threshold=0.99,
     )
     async with rt.events.subscribe([RouteChosen]) as events:
         with trio.fail_after(10):
@@ -93,7 +98,12 @@ async def test_below_the_threshold_the_default_answers(
     rt: Runtime, make: Callable[..., LLM]
 ) -> None:
     router = rt.router(
-        "by-meaning", routes(make), strategy="semantic", embedder=make("embed"), threshold=0.99
+        "by-meaning",
+        routes(make),
+        strategy="semantic",
+        embedder=make("embed"),
+        aggregate="max",
+        threshold=0.99,
     )
     with trio.fail_after(10):
         answer = await router.generate("something else entirely")
@@ -104,7 +114,9 @@ async def test_below_the_threshold_the_default_answers(
 async def test_examples_are_embedded_once_and_streams_route_too(
     rt: Runtime, make: Callable[..., LLM], upstream: FakeOpenAIServer
 ) -> None:
-    router = rt.router("by-meaning", routes(make), strategy="semantic", embedder=make("embed"))
+    router = rt.router(
+        "by-meaning", routes(make), strategy="semantic", embedder=make("embed"), aggregate="max"
+    )
     with trio.fail_after(10):
         async with trio.open_nursery() as nursery:
             for _ in range(5):
@@ -126,6 +138,7 @@ async def test_a_failing_route_falls_back_to_the_default(
         routes(make),
         strategy="semantic",
         embedder=make("embed"),
+        aggregate="max",
         default="general",
     )
     with trio.fail_after(10):
@@ -141,8 +154,8 @@ async def test_a_failing_route_falls_back_to_the_default(
 
 async def test_bad_semantic_routers_say_what_to_fix(rt: Runtime, make: Callable[..., LLM]) -> None:
     good, embed, plain = routes(make), make("e"), make("a")
-    with pytest.raises(ValidationError, match="needs embedder="):
-        rt.router("r", good, strategy="semantic")
+    with pytest.raises(ValidationError, match="aggregate must be 'centroid' or 'max'"):
+        rt.router("r", good, strategy="semantic", embedder=embed, aggregate="mean")
     with pytest.raises(ValidationError, match="default='nope' is not one of the routes"):
         rt.router("r", good, strategy="semantic", embedder=embed, default="nope")
     with pytest.raises(ValidationError, match="route 'billing' has no examples"):
