@@ -185,7 +185,7 @@ class Runtime:
         seed: int | None = None,
         health: HealthBoard | None = None,
         embedder: LLM | None = None,
-        threshold: float = 0.5,
+        threshold: float = 0.25,
         default: str | None = None,
         aggregate: str = "centroid",
     ) -> LLM:

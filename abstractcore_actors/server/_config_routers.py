@@ -22,7 +22,7 @@ A semantic router chooses by meaning (docs/routing.md, "Semantic routes"):
 
     [routers.support]
     strategy = "semantic"
-    threshold = 0.45             # cosine similarity a route must reach
+    threshold = 0.25             # cosine similarity a route must reach (the default)
     default = "general"          # the route below the threshold (and the fallback)
     embedding_model = "embed"    # a configured model; default: the local one
 
@@ -88,7 +88,7 @@ class RouterSpec:
     min_tier: int = 0
     deployments: tuple[DeploymentSpec, ...] = ()
     # a semantic router's
-    threshold: float = 0.5
+    threshold: float = 0.25
     default: str | None = None
     embedding_model: str | None = None  # a configured model; None: the local one
 
@@ -130,7 +130,13 @@ def _semantic(
     name: str, spec: Mapping[str, Any], models: Mapping[str, ModelRoute], routers: set[str]
 ) -> RouterSpec:
     where = f"[routers.{name}]"
-    refuse_unknown(where, spec, _SEMANTIC_FIELDS)
+    refuse_unknown(
+        where,
+        spec,
+        _SEMANTIC_FIELDS,
+        "a semantic router takes [[routes]], threshold, default and embedding_model "
+        "(deployments are for the other strategies)",
+    )
     routes = spec.get("routes")
     if not isinstance(routes, list) or not routes:
         raise ConfigurationError(
@@ -177,7 +183,7 @@ def _semantic(
             raise ConfigurationError(
                 f"{where}: route {d.name!r} needs examples (only the default may have none)"
             )
-    threshold = spec.get("threshold", 0.5)
+    threshold = spec.get("threshold", 0.25)
     if (
         isinstance(threshold, bool)
         or not isinstance(threshold, int | float)
