@@ -77,7 +77,8 @@ async def test_requests_go_to_the_route_they_mean(
                     said[text] = answer.choices[0].message.content
             chosen = [await events.receive() for _ in range(3)]
     assert list(said.values()) == ["coder here", "accountant here", "chatty here"], [
-        (c.reason, c.scores) for c in chosen  # type: ignore[attr-defined]
+        (c.reason, c.scores)
+        for c in chosen  # type: ignore[attr-defined]
     ]
     first = chosen[0]
     assert isinstance(first, RouteChosen) and first.router == "support"
