@@ -10,6 +10,7 @@ import hashlib
 import re
 import struct
 
+import attrs
 import httpx
 import openai
 import pytest
@@ -19,7 +20,14 @@ from abstractcore_actors import Runtime
 from abstractcore_actors.server import GatewayConfig, ModelRoute, serve
 from abstractcore_actors.testing import FakeOpenAIServer, Fault
 
-from .conftest import DEADLINE, UPSTREAM_KEY, assert_openai_error
+from .conftest import (
+    DEADLINE,
+    UPSTREAM_KEY,
+    assert_openai_error,
+    gateway_config,
+    sdk_client,
+    serving,
+)
 
 
 def expected(text: str) -> list[float]:
@@ -221,3 +229,35 @@ async def test_token_ids_go_to_an_openai_upstream_as_they_are(
     assert response.status_code == 200, response.text
     assert len(response.json()["data"]) == len(forwarded)
     assert upstream.requests[-1].json["input"] == forwarded
+
+
+async def test_concurrent_requests_to_a_batching_model_go_upstream_together(
+    rt: Runtime, upstream: FakeOpenAIServer
+) -> None:
+    route = ModelRoute(
+        provider="openai-compatible",
+        model="gpt-test",
+        options={
+            "base_url": upstream.base_url,
+            "api_key": UPSTREAM_KEY,
+            "embed_batching": {"max_delay": 0.1, "idle": 0.1},
+        },
+    )
+    config = attrs.evolve(gateway_config(upstream), models={"batched": route}, aliases={})
+    answers: dict[int, list[float]] = {}
+
+    async def one(client: openai.AsyncOpenAI, i: int) -> None:
+        answer = await client.embeddings.create(model="batched", input=f"text {i}")
+        answers[i] = answer.data[0].embedding
+
+    with trio.fail_after(DEADLINE):
+        async with (
+            serving(rt, config) as port,
+            sdk_client(port) as client,
+            trio.open_nursery() as nursery,
+        ):
+            for i in range(8):
+                nursery.start_soon(one, client, i)
+    sent = [r.json["input"] for r in upstream.requests if r.path == "/v1/embeddings"]  # type: ignore[index]
+    assert len(sent) == 1 and sorted(sent[0]) == sorted(f"text {i}" for i in range(8))
+    assert len(answers) == 8 and len({tuple(v) for v in answers.values()}) == 8
