@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._schema import Invalid, convert, expected, unexpected
+from .._schema import Invalid, Validator, convert, expected, unexpected
 from ..errors import ValidationError
 from ._signature import Parameter
 
@@ -48,6 +48,17 @@ def convert_arguments(
     if problems:
         raise ArgumentsRejected(_message(tool_name, problems))
     return values
+
+
+def check_by_schema(
+    tool_name: str, schema: Mapping[str, Any], arguments: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The arguments as they are, once they fit the tool's JSON schema;
+    raises ArgumentsRejected (the same message as a signature's tool)."""
+    problems = Validator(schema).problems(dict(arguments))
+    if problems:
+        raise ArgumentsRejected(_message(tool_name, problems))
+    return dict(arguments)
 
 
 def _message(tool_name: str, problems: list[tuple[str, str]]) -> str:

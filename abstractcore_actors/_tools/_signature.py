@@ -49,6 +49,9 @@ class FunctionShape:
     parameters: tuple[Parameter, ...]
     schema: JsonSchema
     context_parameter: str | None = None
+    # a tool described by its JSON schema, not a signature (an MCP server's):
+    # its arguments are checked against `schema` and passed on as they are
+    by_schema: bool = False
 
 
 def describe_function(fn: Callable[..., Any], tool_name: str) -> FunctionShape:

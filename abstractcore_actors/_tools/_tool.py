@@ -11,14 +11,14 @@ import functools
 import inspect
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 import attrs
 
 from ..errors import ValidationError
 from ..types import ToolSpec
-from ._arguments import convert_arguments
+from ._arguments import check_by_schema, convert_arguments
 from ._signature import FunctionShape, describe_function
 
 P = ParamSpec("P")
@@ -97,6 +97,36 @@ class ToolDefinition(Generic[P, R]):
             shape=shape,
         )
 
+    @classmethod
+    def from_schema(
+        cls,
+        function: Callable[..., Awaitable[Any]],
+        *,
+        name: str,
+        description: str,
+        parameters: Mapping[str, Any],
+        timeout: float | None = None,
+    ) -> ToolDefinition[..., Any]:
+        """A tool described by a JSON schema instead of a signature (an MCP
+        server's tool): `function(**arguments)` is awaited with the model's
+        arguments once they fit `parameters`."""
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ValidationError(
+                f"tool name {name!r} is not usable: a model needs 1-64 letters, digits, '_' or '-'"
+            )
+        check_timeout(timeout, f"tool {name}")
+        schema = dict(parameters) if parameters else {"type": "object", "properties": {}}
+        shape = FunctionShape(summary=description, parameters=(), schema=schema, by_schema=True)
+        return ToolDefinition(
+            function=function,
+            name=name,
+            description=description,
+            spec=ToolSpec(name=name, description=description, parameters=schema),
+            timeout=timeout,
+            is_async=True,
+            shape=shape,
+        )
+
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.function(*args, **kwargs)
 
@@ -106,6 +136,8 @@ class ToolDefinition(Generic[P, R]):
         Raises `ArgumentsRejected` with a message for the model. The
         `ToolContext` parameter, if any, is not included: the runner adds it.
         """
+        if self.shape.by_schema:
+            return check_by_schema(self.name, self.shape.schema, arguments)
         return convert_arguments(self.name, self.shape.parameters, arguments)
 
 
