@@ -15,7 +15,7 @@ UV     := $(TOOLS)/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 export UV_NATIVE_TLS := true
 export UV_PROJECT_ENVIRONMENT := $(VENV)
-EXTRAS := --extra local --extra server
+EXTRAS := --extra local --extra server --extra mcp
 
 .PHONY: demo test test-latest test-lowest lint format bench install lock clean browser redis
 

@@ -22,6 +22,7 @@
      ├── AllAttemptsFailed              every attempt of a pattern failed; `.errors`
      │    └── QuorumNotReached          an ensemble got fewer good answers than asked
      ├── PatternTimeout (TimeoutError)  a race / hedge found no answer within its timeout
+     ├── ToolServerError                an MCP server would not start, or stopped
      ├── SyncCalledFromAsync (RuntimeError)  the sync facade used inside an event loop
      └── NotUnderTrio (RuntimeError)         the async API used under asyncio / no loop
 
@@ -303,6 +304,13 @@ class AllAttemptsFailed(AbstractCoreActorsError):
         )
 
 
+class ToolServerError(AbstractCoreActorsError):
+    """An MCP server could not be started or reached, or stopped answering.
+
+    The message names the server (its command or URL) and, for a process
+    that exited, the last lines it wrote to stderr."""
+
+
 class PatternTimeout(AbstractCoreActorsError, TimeoutError):
     """A pattern (race, hedge, their streams) found no acceptable answer within its
     `timeout`; `.labels` names the attempts, each of which was cancelled."""
@@ -366,6 +374,7 @@ __all__ = [
     "RateLimited",
     "SupervisorGaveUp",
     "SyncCalledFromAsync",
+    "ToolServerError",
     "UnhandledMessage",
     "UnknownOption",
     "UnsupportedOperation",

@@ -26,6 +26,7 @@ from ._kernel import (
     Supervisor,
     open_actor_system,
 )
+from ._mcp import ListTools, McpClient, McpServerSpec, McpTools
 from ._pricing import Price, PriceBook
 from ._providers import (
     LLM,
@@ -289,14 +290,25 @@ class Runtime:
         if max_iterations < 0:
             raise ValidationError(f"max_iterations must be >= 0 (got {max_iterations})")
         check_timeout(tool_timeout, "tool_timeout")
-        definitions = coerce_tools(tools)  # validate before starting anything
+        # MCP servers' tools are followed: their list may change mid-session
+        items: Iterable[object] = tools
+        sources: list[McpTools] = []
+        if isinstance(tools, Iterable) and not isinstance(tools, str | bytes | Mapping):
+            found = list(tools)
+            sources = [t for t in found if isinstance(t, McpTools)]
+            items = [t for t in found if not isinstance(t, McpTools)]
+            items = [*items, *(d for s in sources for d in s.tools)]
+        definitions = coerce_tools(items)  # validate before starting anything
         llm.request("check", **options)  # options are checked like a call's
         sid = session_id or f"sess_{uuid.uuid4().hex[:16]}"
         state = SessionState(session_id=sid, system_prompt=system_prompt)
         root = self.actors.root
+        from_sources = {s.source: tuple(d.name for d in s.tools) for s in sources}
         registry = root.spawn_nowait(
-            lambda: ToolRegistry(definitions.values()), name=f"session:{sid}:tools"
+            lambda: ToolRegistry(definitions.values(), from_sources), name=f"session:{sid}:tools"
         )
+        for source in sources:
+            source.follow(registry)
         events = self.events.emitter(
             f"session:{sid}", session_id=sid, provider=llm.provider, model=llm.model
         )
@@ -314,6 +326,60 @@ class Runtime:
         ref = root.spawn_nowait(lambda: SessionActor(core), name=f"session:{sid}", concurrency=None)
         events.emit_nowait(SessionCreated, system_prompt=system_prompt, tools=tuple(definitions))
         return Session(ref, registry, core, llm)
+
+    @asynccontextmanager
+    async def mcp_tools(
+        self,
+        command: Sequence[str] | None = None,
+        *,
+        url: str | None = None,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        name: str | None = None,
+        prefix: str = "",
+        timeout: float | None = None,
+        start_timeout: float = 30.0,
+        max_output: int = 100_000,
+    ) -> AsyncIterator[McpTools]:
+        """Start (stdio `command`) or connect to (`url`, streamable HTTP) an MCP
+        server as a supervised actor; yields its tools as `ToolDefinition`s,
+        kept current, for `rt.session(..., tools=[server, ...])`.
+
+        `env`: the server's environment, over a minimal base (provider keys
+        are not passed through unless named here). `prefix` goes before each
+        tool's name; `timeout` bounds each call (else the session's
+        tool_timeout). Raises ToolServerError (naming the command and its
+        stderr tail) when the server does not start. Leaving the block stops
+        the server. See docs/tools.md."""
+        spec = McpServerSpec(
+            command=command,
+            url=url,
+            env=env or {},
+            cwd=cwd,
+            name=name,
+            start_timeout=start_timeout,
+            max_output=max_output,
+        )
+        tools = McpTools(spec, prefix=prefix, timeout=timeout)
+        label = name or (url if url is not None else (command or ["?"])[0])
+        taken = set(self.actors.names())
+        actor_name, n = f"mcp:{label}", 1
+        while actor_name in taken:
+            n += 1
+            actor_name = f"mcp:{label}#{n}"
+        ref = self.actors.root.spawn_nowait(
+            lambda: McpClient(spec, tools.update),
+            name=actor_name,
+            concurrency=None,
+            give_up=GiveUp.BACK_OFF,
+        )
+        tools.attach(ref)
+        try:
+            await ref.ask(ListTools())  # ToolServerError if it never started
+            yield tools
+        finally:
+            with trio.CancelScope(shield=True):
+                await ref.stop()
 
     def lookup(self, name: str) -> ActorRef:
         """The live actor called `name`; raises `ActorNotFound`."""

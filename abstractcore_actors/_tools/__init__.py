@@ -12,6 +12,7 @@ from ._registry import AddTools as AddTools
 from ._registry import GetTools as GetTools
 from ._registry import RemoveTools as RemoveTools
 from ._registry import SetTools as SetTools
+from ._registry import SyncSource as SyncSource
 from ._registry import ToolRegistry as ToolRegistry
 from ._registry import ToolSet as ToolSet
 from ._run import result_text as result_text

@@ -95,6 +95,15 @@ class GetTools:
     """Ask for the current ToolSet."""
 
 
+@attrs.frozen(kw_only=True)
+class SyncSource:
+    """A tool source (an MCP server) has these tools now: they replace the
+    ones it gave before, leaving every other tool as it is."""
+
+    source: str
+    tools: Tools = attrs.field(converter=_frozen_tools)
+
+
 class ToolRegistry(Behaviour):
     """Holds one session's current ToolSet. Spawn with `lambda: ToolRegistry(toolset)`.
 
@@ -104,15 +113,30 @@ class ToolRegistry(Behaviour):
 
     reply_errors = (ValidationError,)
 
-    def __init__(self, tools: ToolSet | Iterable[object] = ()) -> None:
+    def __init__(
+        self,
+        tools: ToolSet | Iterable[object] = (),
+        sources: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
         # Pass a ToolSet built beforehand to get a bad tool's ValidationError
         # in your own hands rather than as a failed spawn.
         self.current = tools if isinstance(tools, ToolSet) else ToolSet(tools=tools)
+        self.sources = dict(sources or {})  # source -> the names of its tools now
 
     async def receive(self, message: object, ctx: ActorContext) -> ToolSet:
         match message:
             case GetTools():
                 return self.current
+            case SyncSource(source=source, tools=tools):
+                kept = {
+                    n: d
+                    for n, d in self.current.tools.items()
+                    if n not in self.sources.get(source, ())
+                }
+                # a tool of the session's own wins over a source's of the same name
+                kept.update({n: d for n, d in tools.items() if n not in kept})
+                self.sources[source] = tuple(n for n in tools if n in kept)
+                self.current = ToolSet(tools=kept)
             case SetTools(tools=tools):
                 self.current = ToolSet(tools=tools)
             case AddTools(tools=tools, replace=replace):

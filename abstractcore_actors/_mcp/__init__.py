@@ -1,0 +1,11 @@
+"""MCP servers as supervised tool actors (`rt.mcp_tools`), with the official
+`mcp` SDK (the `mcp` extra). Private; the public names are re-exported from
+`abstractcore_actors.tools`. See docs/tools.md."""
+
+from ._client import CallTool as CallTool
+from ._client import ListTools as ListTools
+from ._client import McpClient as McpClient
+from ._client import McpTool as McpTool
+from ._spec import McpServerSpec as McpServerSpec
+from ._tools import McpToolFailed as McpToolFailed
+from ._tools import McpTools as McpTools
