@@ -55,6 +55,7 @@ from .errors import RateLimited as RateLimited
 from .errors import RateLimitExceeded as RateLimitExceeded
 from .errors import SupervisorGaveUp as SupervisorGaveUp
 from .errors import SyncCalledFromAsync as SyncCalledFromAsync
+from .errors import ToolServerError as ToolServerError
 from .errors import UnhandledMessage as UnhandledMessage
 from .errors import UnknownOption as UnknownOption
 from .errors import UnsupportedOperation as UnsupportedOperation

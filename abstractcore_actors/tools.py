@@ -1,8 +1,12 @@
 """Tools: `@tool` turns a function into a tool a model can call (its schema from
 the type hints and docstring); `run_tool_calls` runs a turn's calls
-concurrently, each with its timeout. See docs/tools.md.
+concurrently, each with its timeout; `McpTools`, an MCP server's tools
+(`rt.mcp_tools(...)`), and `McpToolFailed`, what one of them raises when the
+server answers with an error. See docs/tools.md.
 """
 
+from ._mcp import McpToolFailed as McpToolFailed
+from ._mcp import McpTools as McpTools
 from ._tools import ArgumentsRejected as ArgumentsRejected
 from ._tools import ToolContext as ToolContext
 from ._tools import ToolDefinition as ToolDefinition
@@ -13,6 +17,8 @@ from ._tools import tool as tool
 
 __all__ = [
     "ArgumentsRejected",
+    "McpToolFailed",
+    "McpTools",
     "ToolContext",
     "ToolDefinition",
     "coerce_tools",

@@ -95,6 +95,7 @@ PUBLIC = {
     "ProviderError",
     "ProviderTimeout",
     "PatternTimeout",
+    "ToolServerError",
     "ProviderUnavailable",
     "RateLimited",
     "SupervisorGaveUp",

@@ -76,6 +76,10 @@ class Cell:
     # the message path pays one increment for idleness detection, no timer.
     handled: int = 0
     seen: int = 0
+    # Handlers running in their own tasks (concurrency != 1), and where a
+    # graceful stop waits for them before it cancels the background work.
+    in_flight: int = 0
+    all_handled: trio.lowlevel.ParkingLot = attrs.field(factory=trio.lowlevel.ParkingLot)
     swept: bool = False  # the sweeper has this cell on its schedule
     # A hibernating actor's task context, restored on wake (not the waker's).
     context: contextvars.Context | None = None
@@ -251,6 +255,11 @@ class Cell:
                         self.handled += 1
                 else:
                     await self._run_concurrently(behaviour, ctx, nursery)
+                    while self.in_flight:
+                        await self.all_handled.park()
+                # A graceful stop: every message is answered; background work
+                # (ctx.start_soon) ends with the activation, as it would on a cancel.
+                nursery.cancel_scope.cancel()
             except trio.Cancelled:
                 # Only the sweeper's cancel, with nothing else ending the
                 # incarnation, is a hibernation; anything else ends it.
@@ -311,6 +320,7 @@ class Cell:
             except BaseException:
                 limit.release_on_behalf_of(slot)
                 raise
+            self.in_flight += 1
             nursery.start_soon(self._dispatch_released, behaviour, ctx, envelope, limit, slot)
 
     async def _run_unlimited(
@@ -331,6 +341,7 @@ class Cell:
                     return  # mailbox closed and drained: a graceful stop
             except trio.EndOfChannel:
                 return
+            self.in_flight += 1
             nursery.start_soon(self._dispatch_released, behaviour, ctx, envelope)
 
     async def _dispatch_released(
@@ -341,13 +352,17 @@ class Cell:
         limit: trio.CapacityLimiter | None = None,
         slot: object = None,
     ) -> None:
-        """Handle one envelope in its own task; then free its slot, if counted."""
+        """Handle one envelope in its own task; then free its slot, if counted.
+        (`in_flight` was counted by the spawner: a task not yet started counts.)"""
         try:
             await dispatch(self.name, behaviour, ctx, envelope)
         finally:
             if limit is not None:
                 limit.release_on_behalf_of(slot)
             self.handled += 1
+            self.in_flight -= 1
+            if not self.in_flight:
+                self.all_handled.unpark_all()
 
     # -- end of life -----------------------------------------------------
 

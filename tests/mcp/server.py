@@ -75,6 +75,7 @@ def build() -> MCPServer:
 
 
 async def main() -> None:
+    log(f"started {os.getpid()}")
     server = build()
     if os.environ.get("MCP_TEST_FAIL_AT_START"):
         print("fatal: cannot open the database at /nowhere", file=sys.stderr, flush=True)
