@@ -39,6 +39,12 @@ def logged(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
+async def until(predicate: Any) -> None:
+    """Poll `predicate()` (a file the server process writes, a counter)."""
+    while not predicate():  # noqa: ASYNC110 - another process's file: no event to wait on
+        await trio.sleep(0.02)
+
+
 def gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -123,8 +129,7 @@ async def test_a_changed_tool_list_reaches_the_session_at_its_next_call(
                 session = rt.session(llm, tools=[tools])
                 before = tools.version
                 await session.generate("grow yourself")
-                while tools.version == before:  # the notification, then the re-list
-                    await trio.sleep(0.01)
+                await until(lambda: tools.version != before)  # the notification, the re-list
                 await session.generate("and now?")
                 shouted = await tools.call("extra", {"text": "hi"})
     assert "extra" not in model.tools[0]
@@ -132,6 +137,11 @@ async def test_a_changed_tool_list_reaches_the_session_at_its_next_call(
     assert shouted == "HI"
 
 
+@pytest.mark.xfail(
+    reason="issue 19, open: the dead server's ToolServerError escapes the runtime "
+    "instead of restarting the client actor",
+    strict=True,
+)
 async def test_a_crash_mid_call_is_an_error_the_model_reads_and_the_server_restarts(
     rt: Runtime, events: Path
 ) -> None:
@@ -165,13 +175,11 @@ async def test_a_hung_call_obeys_the_timeout_and_the_server_sees_the_cancel(
             async with rt.mcp_tools(SERVER, env={"MCP_TEST_LOG": str(events)}, timeout=0.5) as t:
                 session = rt.session(llm, tools=[t])
                 await session.generate("wait")
-                while "slow cancelled" not in logged(events):
-                    await trio.sleep(0.02)
+                await until(lambda: "slow cancelled" in logged(events))
                 # cancelling a call from the caller's side works the same way
                 with trio.move_on_after(0.3):
                     await t.call("slow", {"seconds": 60})
-                while logged(events).count("slow cancelled") < 2:
-                    await trio.sleep(0.02)
+                await until(lambda: logged(events).count("slow cancelled") >= 2)
     [result] = [m["content"] for m in model.messages[1] if m["role"] == "tool"]
     assert "timed out after 0.5 s" in result
 
@@ -219,7 +227,9 @@ def _free_port() -> int:
 
 async def test_a_streamable_http_server(rt: Runtime) -> None:
     port = _free_port()
-    process = subprocess.Popen([*SERVER, "--http", str(port)], stderr=subprocess.DEVNULL)
+    process = await trio.lowlevel.open_process(
+        [*SERVER, "--http", str(port)], stderr=subprocess.DEVNULL
+    )
     try:
         with trio.fail_after(DEADLINE):
             while True:
@@ -234,5 +244,6 @@ async def test_a_streamable_http_server(rt: Runtime) -> None:
                 answer = await tools.call("add", {"a": 20, "b": 22})
     finally:
         process.terminate()
-        process.wait(10)
+        with trio.CancelScope(shield=True):
+            await process.wait()
     assert "add" in names and answer == "42"
