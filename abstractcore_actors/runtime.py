@@ -26,7 +26,7 @@ from ._kernel import (
     Supervisor,
     open_actor_system,
 )
-from ._mcp import ListTools, McpClient, McpServerSpec, McpTools
+from ._mcp import McpServerSpec, McpTools, serve_mcp_client
 from ._pricing import Price, PriceBook
 from ._providers import (
     LLM,
@@ -116,12 +116,7 @@ class Runtime:
         """
         config, policy, name, make_adapter = self._provider(provider, model, options)
         if name is None:
-            base = f"llm:{config.provider}/{config.model}"
-            taken = set(self.actors.names())
-            name, n = base, 1
-            while name in taken:
-                n += 1
-                name = f"{base}#{n}"
+            name = self.actors.free_name(f"llm:{config.provider}/{config.model}")
         ref = self.actors.root.spawn_nowait(
             lambda: ProviderActor(config, policy, make_adapter, self.events, self.prices),
             name=name,
@@ -152,17 +147,8 @@ class Runtime:
         made for this call and stopped after it). `progress(done, total)` is
         called (or awaited) as texts are done. The first failure cancels the
         rest and is raised; see docs/providers.md, "Embeddings"."""
-        if isinstance(model, LLM):
-            return await embed_many(
-                model,
-                texts,
-                batch_size=batch_size,
-                concurrency=concurrency,
-                dimensions=dimensions,
-                timeout=timeout,
-                progress=progress,
-            )
-        llm = self.create_llm(model)
+        made = not isinstance(model, LLM)
+        llm = self.create_llm(model) if isinstance(model, str) else model
         try:
             return await embed_many(
                 llm,
@@ -174,7 +160,8 @@ class Runtime:
                 progress=progress,
             )
         finally:
-            await llm.actor.stop()
+            if made:  # the actor made for this call
+                await llm.actor.stop()
 
     def router(
         self,
@@ -360,26 +347,8 @@ class Runtime:
             start_timeout=start_timeout,
             max_output=max_output,
         )
-        tools = McpTools(spec, prefix=prefix, timeout=timeout)
-        label = name or (url if url is not None else (command or ["?"])[0])
-        taken = set(self.actors.names())
-        actor_name, n = f"mcp:{label}", 1
-        while actor_name in taken:
-            n += 1
-            actor_name = f"mcp:{label}#{n}"
-        ref = self.actors.root.spawn_nowait(
-            lambda: McpClient(spec, tools.update),
-            name=actor_name,
-            concurrency=None,
-            give_up=GiveUp.BACK_OFF,
-        )
-        tools.attach(ref)
-        try:
-            await ref.ask(ListTools())  # ToolServerError if it never started
+        async with serve_mcp_client(self.actors, spec, prefix=prefix, timeout=timeout) as tools:
             yield tools
-        finally:
-            with trio.CancelScope(shield=True):
-                await ref.stop()
 
     def lookup(self, name: str) -> ActorRef:
         """The live actor called `name`; raises `ActorNotFound`."""

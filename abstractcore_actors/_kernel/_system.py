@@ -119,6 +119,15 @@ class ActorSystem:
         """Names of every live actor, sorted."""
         return self.registry.names()
 
+    def free_name(self, base: str) -> str:
+        """`base`, or `base#2`, `base#3`, ...: the first no live actor has."""
+        taken = set(self.names())
+        name, n = base, 1
+        while name in taken:
+            n += 1
+            name = f"{base}#{n}"
+        return name
+
 
 @asynccontextmanager
 async def open_actor_system(

@@ -6,6 +6,7 @@ from ._client import CallTool as CallTool
 from ._client import ListTools as ListTools
 from ._client import McpClient as McpClient
 from ._client import McpTool as McpTool
+from ._open import serve_mcp_client as serve_mcp_client
 from ._spec import McpServerSpec as McpServerSpec
 from ._tools import McpToolFailed as McpToolFailed
 from ._tools import McpTools as McpTools

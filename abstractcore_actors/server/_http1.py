@@ -19,10 +19,8 @@ client goes (which cancels the upstream call), WebSocket upgrades handed to
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any, final
 from urllib.parse import unquote
@@ -31,6 +29,7 @@ import httptools
 import trio
 
 from ._http import BODY, DISCONNECT, Message, Receive, Scope, Send
+from ._http1_cycle import Cycle, Date
 
 log = logging.getLogger("abstractcore_actors.server")
 
@@ -48,75 +47,6 @@ def _nothing() -> None:
     pass
 
 
-class _Date:
-    """The Date header, formatted once a second, not once a response."""
-
-    def __init__(self) -> None:
-        self._second = 0
-        self._value = b""
-
-    def header(self) -> bytes:
-        now = int(time.time())
-        if now != self._second:
-            self._second = now
-            self._value = b"date: " + formatdate(now, usegmt=True).encode() + b"\r\n"
-        return self._value
-
-
-@final
-class _Cycle:
-    """One request and its response."""
-
-    __slots__ = (
-        "body",
-        "body_size",
-        "chunked",
-        "complete",
-        "delivered",
-        "done",
-        "expect_continue",
-        "head_only",
-        "head_sent",
-        "headers",
-        "keep_alive",
-        "scope",
-        "started",
-        "status",
-        "upgrade",
-    )
-
-    def __init__(self, scope: Scope, keep_alive: bool, expect_continue: bool) -> None:
-        self.scope = scope
-        self.body: list[bytes] = []
-        self.body_size = 0
-        self.complete = False  # the whole body has been parsed
-        self.delivered = False  # ... and handed to the app
-        self.keep_alive = keep_alive
-        self.expect_continue = expect_continue
-        self.upgrade = False
-        self.started = False  # http.response.start seen
-        self.head_sent = False
-        self.done = False  # last body byte written (or given up)
-        self.chunked = False
-        self.head_only = scope["method"] == "HEAD"
-        self.status = 200
-        self.headers: list[tuple[bytes, bytes]] = []
-
-    def arrived(self) -> bytes | None:
-        """The `BODY` extension: the whole body, once, if it has all arrived."""
-        if not self.complete or self.delivered:
-            return None
-        return self.take()
-
-    def take(self) -> bytes:
-        """The body received so far and not yet handed to the app."""
-        body = b"".join(self.body) if len(self.body) != 1 else self.body[0]
-        self.body.clear()
-        self.body_size = 0
-        self.delivered = self.complete
-        return body
-
-
 class _HeadTooLarge(Exception):
     pass
 
@@ -129,7 +59,7 @@ class Connection:
         self,
         stream: trio.SocketStream,
         app: App,
-        date: _Date,
+        date: Date,
         *,
         server: tuple[str, int] | None,
         client: tuple[str, int] | None,
@@ -142,8 +72,8 @@ class Connection:
         self._client = client
         self._websocket = websocket
         self._parser = httptools.HttpRequestParser(self)
-        self._pending: deque[_Cycle] = deque()  # parsed heads, answered in order
-        self._parsing: _Cycle | None = None  # whose body the parser is reading
+        self._pending: deque[Cycle] = deque()  # parsed heads, answered in order
+        self._parsing: Cycle | None = None  # whose body the parser is reading
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._head_size = 0
@@ -206,7 +136,7 @@ class Connection:
             ):
                 await self._resume.park()
 
-    async def _answer_all(self) -> _Cycle | None:
+    async def _answer_all(self) -> Cycle | None:
         """Answer requests in order until the connection should close; returns
         the cycle of a WebSocket upgrade, if one ended it."""
         while True:
@@ -239,7 +169,7 @@ class Connection:
             if cycle.upgrade:
                 return None  # another protocol: the parser stopped at its head
 
-    async def _answer(self, cycle: _Cycle) -> None:
+    async def _answer(self, cycle: Cycle) -> None:
         async def receive() -> Message:
             return await self._receive(cycle)
 
@@ -263,7 +193,7 @@ class Connection:
 
     # -- the ASGI side -------------------------------------------------
 
-    async def _receive(self, cycle: _Cycle) -> Message:
+    async def _receive(self, cycle: Cycle) -> Message:
         while True:
             if cycle.body or (cycle.complete and not cycle.delivered):
                 body = cycle.take()
@@ -277,7 +207,7 @@ class Connection:
                 continue
             await self._wake.park()
 
-    async def _send(self, cycle: _Cycle, message: Message) -> None:
+    async def _send(self, cycle: Cycle, message: Message) -> None:
         kind = message["type"]
         if kind == "http.response.start":
             if cycle.started:
@@ -312,7 +242,7 @@ class Connection:
         if data:
             await self._write(data)
 
-    def _head(self, cycle: _Cycle, size: int, more: bool) -> bytes:
+    def _head(self, cycle: Cycle, size: int, more: bool) -> bytes:
         status = cycle.status
         lines = [b"HTTP/1.1 %d %b\r\n" % (status, _REASONS.get(status, b"")), self._date.header()]
         sized = False
@@ -338,7 +268,7 @@ class Connection:
         lines.append(b"\r\n")
         return b"".join(lines)
 
-    async def _send_plain(self, cycle: _Cycle, status: int, text: bytes) -> None:
+    async def _send_plain(self, cycle: Cycle, status: int, text: bytes) -> None:
         cycle.started = True
         cycle.status = status
         cycle.headers = [(b"content-type", b"text/plain; charset=utf-8")]
@@ -413,7 +343,7 @@ class Connection:
             "server": self._server,
         }
         expect = any(n == b"expect" and v.lower() == b"100-continue" for n, v in headers)
-        cycle = _Cycle(scope, parser.should_keep_alive(), expect)
+        cycle = Cycle(scope, parser.should_keep_alive(), expect)
         scope["extensions"] = {DISCONNECT: self._watch, BODY: cycle.arrived}
         cycle.upgrade = parser.should_upgrade()
         self._parsing = cycle
@@ -439,5 +369,5 @@ def _is_websocket(scope: Scope) -> bool:
     return any(n == b"upgrade" and v.lower() == b"websocket" for n, v in scope["headers"])
 
 
-def make_date() -> _Date:
-    return _Date()
+def make_date() -> Date:
+    return Date()
