@@ -12,7 +12,8 @@ Faults: a server that never starts answers every `ListTools` with a
 `ToolServerError` naming the command and its stderr tail. One that dies
 later fails the call in flight (its caller's tool result says so) and
 crashes the actor, which its supervisor restarts with the usual restart
-intensity: the next call finds a fresh server. `notifications/tools/
+intensity: the next call finds a fresh server. One that exits while idle is
+noticed when its output ends, and restarted the same way. `notifications/tools/
 list_changed` re-lists the tools and hands the new list to `on_tools`.
 """
 
@@ -76,6 +77,7 @@ class McpClient(Behaviour):
         self._died = trio.Event()
         self._death: ToolServerError | None = None
         self._changed = trio.Event()
+        self._calls = 0  # calls in flight
         ctx.start_soon(self._connect)
 
     async def receive(self, message: object, ctx: ActorContext) -> Any:
@@ -96,6 +98,7 @@ class McpClient(Behaviour):
     async def _call(self, name: str, arguments: dict[str, Any]) -> Any:
         from mcp.shared.exceptions import MCPError
 
+        self._calls += 1
         try:
             return await self._session.call_tool(name, arguments)
         except MCPError as exc:
@@ -108,37 +111,57 @@ class McpClient(Behaviour):
             self._death = death
             self._died.set()  # the connection task crashes the actor: a restart
             raise death from None
+        finally:
+            self._calls -= 1
 
     async def _connect(self) -> None:
+        import anyio  # the SDK's streams (mcp depends on it)
         from mcp import ClientSession
 
         with tempfile.TemporaryFile(mode="w+") as errlog:
             try:
                 async with (
-                    _transport(self.spec, errlog) as (read, write),
-                    ClientSession(read, write, message_handler=self._on_message) as session,
+                    _transport(self.spec, errlog) as (raw_read, write),
+                    trio.open_nursery() as nursery,
                 ):
-                    with trio.fail_after(self.spec.start_timeout):
-                        await session.initialize()
-                        self._tools = await _list(session)
-                    self._session = session
-                    self._ready.set()
-                    self._on_tools(self._tools)
-                    async with trio.open_nursery() as nursery:
+                    read_send, read = anyio.create_memory_object_stream[Any](0)
+                    nursery.start_soon(self._forward, raw_read, read_send)
+                    async with ClientSession(
+                        read, write, message_handler=self._on_message
+                    ) as session:
+                        with trio.fail_after(self.spec.start_timeout):
+                            await session.initialize()
+                            self._tools = await _list(session)
+                        self._session = session
+                        self._ready.set()
+                        self._on_tools(self._tools)
                         nursery.start_soon(self._follow_changes, session)
                         await self._died.wait()
-                        nursery.cancel_scope.cancel()
+                    nursery.cancel_scope.cancel()
             except BaseException as exc:
                 if _only_cancelled(exc):
                     raise
                 failure = _failure(self.spec, exc, errlog, self._death)
             else:
-                return
+                if self._death is None:
+                    return
+                failure = self._death  # a call saw it die: crash, and be restarted
         if not self._ready.is_set():
             self._failure = failure  # never started: every ask says why, no restart loop
             self._ready.set()
             return
         raise failure  # it died after starting: crash, and be restarted
+
+    async def _forward(self, raw_read: Any, read_send: Any) -> None:
+        """Pass the server's messages on to the session, and notice when they
+        end: a server that exits while idle is restarted before the next call
+        finds it gone (calls in flight then say so themselves, in `_call`)."""
+        async with read_send:
+            async for item in raw_read:
+                await read_send.send(item)
+        if self._ready.is_set() and not self._calls:
+            self._death = ToolServerError(f"{self.spec.label} exited; it is being restarted")
+            self._died.set()
 
     async def _on_message(self, message: object) -> None:
         from mcp_types import ToolListChangedNotification

@@ -137,11 +137,6 @@ async def test_a_changed_tool_list_reaches_the_session_at_its_next_call(
     assert shouted == "HI"
 
 
-@pytest.mark.xfail(
-    reason="issue 19, open: the dead server's ToolServerError escapes the runtime "
-    "instead of restarting the client actor",
-    strict=True,
-)
 async def test_a_crash_mid_call_is_an_error_the_model_reads_and_the_server_restarts(
     rt: Runtime, events: Path
 ) -> None:
@@ -163,6 +158,20 @@ async def test_a_crash_mid_call_is_an_error_the_model_reads_and_the_server_resta
     assert again == "2"
     starts = [line for line in logged(events) if line.startswith("started")]
     assert len(starts) == 2 and all(gone(int(s.split()[1])) for s in starts)
+
+
+async def test_a_server_that_dies_while_idle_is_restarted_before_the_next_call(
+    rt: Runtime, events: Path
+) -> None:
+    with trio.fail_after(DEADLINE):
+        async with rt.mcp_tools(SERVER, env={"MCP_TEST_LOG": str(events)}) as tools:
+            assert await tools.call("add", {"a": 1, "b": 2}) == "3"
+            [first] = [int(s.split()[1]) for s in logged(events) if s.startswith("started")]
+            os.kill(first, 9)
+            await until(lambda: len([s for s in logged(events) if s.startswith("started")]) == 2)
+            assert await tools.call("add", {"a": 2, "b": 2}) == "4"
+    starts = [int(s.split()[1]) for s in logged(events) if s.startswith("started")]
+    assert len(starts) == 2 and all(gone(pid) for pid in starts)
 
 
 async def test_a_hung_call_obeys_the_timeout_and_the_server_sees_the_cancel(
