@@ -1,5 +1,6 @@
 """The command line: `abstractcore-actors serve [--config F] [--check] [--host H] [--port P]
-[--grace S]`, and `abstractcore-actors spend (--config F | --ledger DB) [--by G] [--since D]`."""
+[--grace S]`, `abstractcore-actors spend (--config F | --ledger DB) [--by G] [--since D]`,
+and `abstractcore-actors mcp serve --tools MODULE[:ATTR] [--http HOST:PORT] [--timeout S]`."""
 
 from __future__ import annotations
 
@@ -50,6 +51,38 @@ def _parser() -> argparse.ArgumentParser:
     )
     spend.add_argument(
         "--since", default=None, help="from this UTC day on (YYYY-MM-DD; default: all time)"
+    )
+    mcp = commands.add_parser("mcp", help="serve @tool functions over MCP")
+    mcp_commands = mcp.add_subparsers(dest="mcp_command", required=True)
+    mcp_serve = mcp_commands.add_parser(
+        "serve", help="an MCP server of your tools (stdio, or streamable HTTP with --http)"
+    )
+    mcp_serve.add_argument(
+        "--tools",
+        action="append",
+        required=True,
+        metavar="MODULE[:ATTR]",
+        help="a @tool function or a list of them (module:attr), or every @tool of a "
+        "module (module); repeat for more",
+    )
+    mcp_serve.add_argument(
+        "--http",
+        metavar="HOST:PORT",
+        default=None,
+        help="serve streamable HTTP at http://HOST:PORT/mcp (default: stdio)",
+    )
+    mcp_serve.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        help="seconds a call may run, for tools without their own timeout (default 30)",
+    )
+    mcp_serve.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME:PORT",
+        help="a Host header to accept besides local ones (HTTP; '*' for any port)",
     )
     return parser
 
@@ -115,16 +148,8 @@ async def _serve(config_path: str | None, host: str, port: int, grace: float | N
             raise ConfigurationError(f"--grace must be >= 0 seconds (got {grace})")
         config = attrs.evolve(config, shutdown_grace=grace)
     stop = trio.Event()
-
-    async def stop_on_signal() -> None:
-        # SIGTERM / Ctrl-C: stop accepting, let open requests finish within the grace
-        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-            async for _ in signals:
-                stop.set()
-                return
-
     async with open_runtime() as rt, trio.open_nursery() as nursery:
-        nursery.start_soon(stop_on_signal)
+        nursery.start_soon(_stop_on_signal, stop)
         bound = await nursery.start(
             functools.partial(serve, rt, config, host=host, port=port, shutdown=stop)
         )
@@ -133,11 +158,69 @@ async def _serve(config_path: str | None, host: str, port: int, grace: float | N
         await stop.wait()
 
 
+def _host_port(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise ConfigurationError(f"--http takes HOST:PORT, e.g. 127.0.0.1:8765 (got {value!r})")
+    return host.strip("[]"), int(port)
+
+
+async def _mcp_serve(
+    targets: list[str], http: str | None, timeout: float, hosts: list[str]
+) -> None:
+    from ._mcp import load_tools, mcp_server, serve_stdio
+    from .errors import ValidationError
+
+    address = _host_port(http) if http is not None else None
+    try:
+        tools = load_tools(targets)
+    except ValidationError as exc:
+        raise ConfigurationError(str(exc)) from None
+    if address is None:
+        # stdout is the protocol's: anything said goes to stderr
+        await serve_stdio(mcp_server(tools, timeout=timeout))
+        return
+    from .server import serve_mcp  # the `server` extra
+
+    host, port = address
+    stop = trio.Event()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_stop_on_signal, stop)
+        bound = await nursery.start(
+            functools.partial(
+                serve_mcp,
+                tools,
+                host=host,
+                port=port,
+                shutdown=stop,
+                timeout=timeout,
+                allowed_hosts=hosts,
+            )
+        )
+        print(
+            f"abstractcore-actors MCP server on http://{host}:{bound}/mcp: {', '.join(tools)}",
+            file=sys.stderr,
+            flush=True,
+        )
+        await stop.wait()
+        nursery.cancel_scope.cancel()
+
+
+async def _stop_on_signal(stop: trio.Event) -> None:
+    # SIGTERM / Ctrl-C: stop accepting, let open requests finish within the grace
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+        async for _ in signals:
+            stop.set()
+            return
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `abstractcore-actors` script; returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "spend":
+        if args.command == "mcp":
+            trio.run(_mcp_serve, args.tools, args.http, args.timeout, args.allow_host)
+        elif args.command == "spend":
             ledger, since = _ledger_and_since(args.config, args.ledger, args.since)
             trio.run(_spend, ledger, args.by, since)
         elif args.check:
@@ -153,20 +236,25 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         if isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
             print(
-                f"abstractcore-actors: cannot listen on {args.host}:{args.port}: the address "
-                "is in use (stop what holds it, or pick another --port)",
+                f"abstractcore-actors: cannot listen on {_address(args)}: the address "
+                "is in use (stop what holds it, or pick another port)",
                 file=sys.stderr,
             )
             return 1
         if isinstance(exc, ImportError):
+            extras = "mcp,server" if args.command == "mcp" else "server"
             print(
-                f"abstractcore-actors: {exc}; install the server extra: "
-                "pip install 'abstractcore-actors[server]'",
+                f"abstractcore-actors: {exc}; install the extras: "
+                f"pip install 'abstractcore-actors[{extras}]'",
                 file=sys.stderr,
             )
             return 2
         raise
     return 0
+
+
+def _address(args: argparse.Namespace) -> str:
+    return args.http if args.command == "mcp" else f"{args.host}:{args.port}"
 
 
 def _sole(exc: BaseException) -> BaseException:

@@ -15,6 +15,7 @@ from ._config import hash_key as hash_key
 from ._config import load_config as load_config
 from ._gc import tune_gc as tune_gc
 from ._keys import KeyPolicy as KeyPolicy
+from ._mcp import serve_mcp as serve_mcp
 from ._serve import serve as serve
 
 __all__ = [
@@ -26,5 +27,6 @@ __all__ = [
     "load_config",
     "make_app",
     "serve",
+    "serve_mcp",
     "tune_gc",
 ]

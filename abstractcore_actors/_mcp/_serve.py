@@ -1,0 +1,183 @@
+"""Serving tools over MCP: `@tool` functions (any `ToolDefinition`s) as an MCP
+server, for any MCP client (`abstractcore-actors mcp serve`).
+
+The server is the SDK's low-level `Server` with two handlers: `tools/list`
+gives each tool's own JSON schema (the one a model is shown), and
+`tools/call` runs the call through `run_tool_calls`, the same path a
+session's tool calls take: arguments checked against the schema, sync tools
+in worker threads, the timeout, and every failure a result with `isError`
+set whose text tells the model what to fix (MCP's rule: tool errors are
+results, so the model can correct itself). Only a name the server does not
+have is a protocol error. A client's `notifications/cancelled` cancels the
+handler, and with it the tool.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from .._tools import ToolDefinition, coerce_tools, run_tool_calls
+from ..errors import ValidationError
+from ..types import ToolCall
+
+SERVER_NAME = "abstractcore-actors"
+
+
+def load_tools(targets: Iterable[str]) -> dict[str, ToolDefinition[..., Any]]:
+    """Tools named as `module:attr` (a tool, a function, or a list of them) or
+    `module` (every `@tool` at its top level); the current directory is on
+    the import path, as for `python -m`. Raises ValidationError saying what
+    to pass instead."""
+    found: list[object] = []
+    for target in targets:
+        module_name, _, attr = target.partition(":")
+        if not module_name:
+            raise ValidationError(f"--tools {target!r}: name a module, e.g. my_tools:tools")
+        if str(Path.cwd()) not in sys.path:
+            sys.path.insert(0, str(Path.cwd()))
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ValidationError(
+                f"--tools {target!r}: cannot import {module_name!r} ({exc}); run from the "
+                "directory that holds it, or install it"
+            ) from None
+        if not attr:
+            tools = [v for v in vars(module).values() if isinstance(v, ToolDefinition)]
+            if not tools:
+                raise ValidationError(
+                    f"--tools {target!r}: the module has no @tool functions at its top "
+                    "level; decorate some with @tool, or name a list: module:attr"
+                )
+            found.extend(tools)
+            continue
+        try:
+            value = getattr(module, attr)
+        except AttributeError:
+            raise ValidationError(f"--tools {target!r}: {module_name} has no {attr!r}") from None
+        if isinstance(value, ToolDefinition) or callable(value):
+            found.append(value)
+        elif isinstance(value, Iterable) and not isinstance(value, str | bytes | Mapping):
+            found.extend(value)
+        else:
+            raise ValidationError(
+                f"--tools {target!r} is {type(value).__name__}: name a @tool function or a "
+                "list of them"
+            )
+    return coerce_tools(found)
+
+
+def mcp_server(
+    tools: Mapping[str, ToolDefinition[..., Any]],
+    *,
+    name: str = SERVER_NAME,
+    timeout: float | None = 30.0,
+) -> Any:
+    """An MCP `Server` (the SDK's low-level one) offering `tools`; each call
+    limited by its tool's timeout, else `timeout`."""
+    import mcp_types as types
+    from mcp.server.lowlevel import Server
+    from mcp.shared.exceptions import MCPError
+
+    listed = types.ListToolsResult(
+        tools=[
+            types.Tool(
+                name=definition.name,
+                description=definition.description or None,
+                input_schema=dict(definition.spec.parameters),
+            )
+            for definition in tools.values()
+        ]
+    )
+
+    async def on_list_tools(ctx: Any, params: Any) -> Any:
+        return listed
+
+    async def on_call_tool(ctx: Any, params: Any) -> Any:
+        if params.name not in tools:
+            raise MCPError(
+                types.INVALID_PARAMS,
+                f"unknown tool {params.name!r}; this server has: {', '.join(tools) or 'none'}",
+            )
+        arguments = params.arguments or {}
+        call = ToolCall(
+            id=str(ctx.request_id),
+            name=params.name,
+            arguments=arguments,
+            raw_arguments=json.dumps(arguments),
+        )
+        [result] = await run_tool_calls([call], tools, timeout=timeout)
+        text = result.error if result.error is not None else result.content
+        return types.CallToolResult(
+            content=[types.TextContent(text=text)], is_error=result.error is not None
+        )
+
+    return Server(
+        name,
+        version=_version(),
+        on_list_tools=on_list_tools,
+        on_call_tool=on_call_tool,
+    )
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("abstractcore-actors")
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        return "0"
+
+
+async def serve_stdio(server: Any) -> None:
+    """Serve one client on this process's stdin/stdout until it closes them."""
+    from mcp.server.stdio import stdio_server
+
+    async with stdio_server() as (read, write):
+        await server.run(read, write, server.create_initialization_options())
+
+
+@asynccontextmanager
+async def open_http_app(
+    server: Any, *, path: str = "/mcp", allowed_hosts: Iterable[str] = ()
+) -> AsyncIterator[Any]:
+    """An ASGI app serving `server` over streamable HTTP at `path` (404
+    elsewhere), for as long as the block runs. Requests whose Host header is
+    not local (or one of `allowed_hosts`) are refused: DNS-rebinding
+    protection, as the MCP spec asks of local servers."""
+    from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", *allowed_hosts]
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=hosts,
+        allowed_origins=[f"http://{host}" for host in hosts]
+        + [f"https://{host}" for host in hosts],
+    )
+    manager = StreamableHTTPSessionManager(app=server, security_settings=security)
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["path"].rstrip("/") != path.rstrip("/"):
+            body = json.dumps({"error": f"not found: the MCP endpoint is {path}"}).encode()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 404,
+                    "headers": [(b"content-type", b"application/json")],
+                }
+            )
+            await send({"type": "http.response.body", "body": body})
+            return
+        await manager.handle_request(scope, receive, send)
+
+    async with manager.run():
+        yield app
