@@ -21,6 +21,7 @@ from .._call_rules import check_max_tokens, check_temperature, check_top_p
 from ..errors import ValidationError
 from ..types import Image, Message, ToolCall, ToolSpec
 from .anthropic_messages import image_from_wire
+from .gateway_tools import take_mcp_tools
 from .openai_chat_request import (
     _TOOL_NAME,
     ChatRequest,
@@ -206,8 +207,9 @@ def parse_messages(body: object, *, max_tokens_cap: int | None = None) -> ChatRe
     args: dict[str, Any] = {"messages": messages, "max_tokens": max_tokens}
     if max_tokens_cap is not None:
         args["max_tokens"] = min(int(max_tokens), max_tokens_cap)  # type: ignore[arg-type]
-    if body.get("tools") is not None:
-        args["tools"] = _tools(body["tools"])
+    tools, mcp = take_mcp_tools(body.get("tools"))
+    if tools is not None and (tools or not mcp):
+        args["tools"] = _tools(tools)
     if body.get("tool_choice") is not None:
         args["tool_choice"] = _tool_choice(body["tool_choice"], args.get("tools", []))
     for key, check in (("temperature", check_temperature), ("top_p", check_top_p)):
@@ -230,4 +232,5 @@ def parse_messages(body: object, *, max_tokens_cap: int | None = None) -> ChatRe
         include_usage=True,
         args=args,
         user=user if isinstance(user, str) and user else None,
+        mcp=mcp,
     )

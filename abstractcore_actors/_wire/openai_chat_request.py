@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -30,6 +30,9 @@ from .._image import image_from_part
 from ..errors import ValidationError
 from ..types import Image, Message, Request, ToolCall, ToolSpec
 
+if TYPE_CHECKING:
+    from .gateway_tools import McpToolRef
+
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -44,6 +47,8 @@ class ChatRequest:
     args: Mapping[str, Any]  # keyword arguments of `LLM.request` (and the patterns)
     response_format: object = None  # as sent (None: plain text); the gateway reads it
     user: str | None = None  # OpenAI's end-user id: whom user budgets count the call for
+    # {"type": "mcp"} tools: the gateway's own, which it runs (gateway_tools.py)
+    mcp: tuple[McpToolRef, ...] = ()
 
     def prompt(self) -> Request:
         """Its messages and tools as a `Request`: what sizing a prompt needs
@@ -286,8 +291,11 @@ def parse_chat(body: object, *, max_tokens_cap: int | None = None) -> ChatReques
     messages = body.get("messages")
     _expect(isinstance(messages, list) and bool(messages), "messages", "a non-empty list", messages)
     args: dict[str, Any] = {"messages": [_message(m, i) for i, m in enumerate(messages)]}  # type: ignore[arg-type]
-    if body.get("tools") is not None:
-        args["tools"] = _tools(body["tools"])
+    from .gateway_tools import take_mcp_tools  # it uses this module's checks
+
+    tools, mcp = take_mcp_tools(body.get("tools"))
+    if tools is not None and (tools or not mcp):
+        args["tools"] = _tools(tools)
     if body.get("tool_choice") is not None:
         args["tool_choice"] = _tool_choice(body["tool_choice"], args.get("tools", []))
     _sampling(body, args)
@@ -309,6 +317,7 @@ def parse_chat(body: object, *, max_tokens_cap: int | None = None) -> ChatReques
         args=args,
         response_format=body.get("response_format"),
         user=user or None,
+        mcp=mcp,
     )
 
 

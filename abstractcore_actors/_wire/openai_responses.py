@@ -21,6 +21,7 @@ from typing import Any
 from .._call_rules import check_max_tokens, check_temperature, check_top_p
 from ..errors import ValidationError
 from ..types import GenerateResponse, Image, Message, ToolCall, ToolSpec, Usage
+from .gateway_tools import take_mcp_tools
 from .openai_chat_request import (
     _TOOL_NAME,
     ChatRequest,
@@ -195,8 +196,9 @@ def parse_responses(body: object, *, max_tokens_cap: int | None = None) -> ChatR
         args["max_tokens"] = max_tokens
     if max_tokens_cap is not None:
         args["max_tokens"] = min(int(args.get("max_tokens", max_tokens_cap)), max_tokens_cap)
-    if body.get("tools"):
-        args["tools"] = _tools(body["tools"])
+    tools, mcp = take_mcp_tools(body.get("tools"))
+    if tools:
+        args["tools"] = _tools(tools)
     if body.get("tool_choice") is not None:
         args["tool_choice"] = _tool_choice(body["tool_choice"], args.get("tools", []))
     for key, check in (("temperature", check_temperature), ("top_p", check_top_p)):
@@ -213,6 +215,7 @@ def parse_responses(body: object, *, max_tokens_cap: int | None = None) -> ChatR
         include_usage=True,
         args=args,
         user=user if isinstance(user, str) and user else None,
+        mcp=mcp,
     )
 
 

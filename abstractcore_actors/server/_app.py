@@ -18,6 +18,7 @@ from ._embeddings import embeddings
 from ._errors import HTTPError
 from ._events_ws import EventsEndpoint
 from ._exposition import CONTENT_TYPE
+from ._gateway_tools import GatewayTools
 from ._http import ClientGone, Message, Receive, Scope, Send, header, send_error, send_json
 from ._keys import KeyPolicy, Limiter
 from ._messages import ANTHROPIC_MESSAGES, count_tokens, messages
@@ -71,10 +72,15 @@ class GatewayApp:
     server's task for it, so cancelling the server cancels every request."""
 
     def __init__(
-        self, rt: Runtime, config: GatewayConfig, spending: Spending | None = None
+        self,
+        rt: Runtime,
+        config: GatewayConfig,
+        spending: Spending | None = None,
+        tools: GatewayTools | None = None,
     ) -> None:
         self.rt = rt
         self.config = config
+        self.tools = tools if tools is not None else GatewayTools()
         # budgets and rate limits in memory unless `serve` opened a ledger for them
         self.spending = spending if spending is not None else Spending(config.budgets)
         shared = self.spending.shared
@@ -165,6 +171,9 @@ class GatewayApp:
             elif path.startswith("/v1/models/"):
                 self._allow(method, "GET")
                 await send_json(send, 200, self._model(path.removeprefix("/v1/models/"), key))
+            elif path == "/v1/tools":
+                self._allow(method, "GET")
+                await send_json(send, 200, self.tools.listing(key))
             elif path == "/v1/spend":
                 self._allow(method, "GET")
                 if key is not None and not key.admin:
@@ -218,6 +227,8 @@ class GatewayApp:
                         requests=self.requests,
                         key=key,
                         spending=self.spending,
+                        tools=self.tools,
+                        events=self.rt.events,
                     )
                     answer = _ANSWERS[endpoint]
                     await answer(scope, receive, _releasing(recording, release), ctx)
@@ -244,7 +255,8 @@ class GatewayApp:
         return HTTPError(
             404,
             f"no such endpoint: {path} (try /v1/chat/completions, /v1/embeddings, "
-            "/v1/models, /v1/events (WebSocket), /health, /metrics, or / for the console)",
+            "/v1/models, /v1/tools, /v1/events (WebSocket), /health, /metrics, or / for the "
+            "console)",
             code="not_found",
         )
 
@@ -290,15 +302,19 @@ class GatewayApp:
 
 
 def make_app(
-    rt: Runtime, config: GatewayConfig | None = None, spending: Spending | None = None
+    rt: Runtime,
+    config: GatewayConfig | None = None,
+    spending: Spending | None = None,
+    tools: GatewayTools | None = None,
 ) -> GatewayApp:
     """The gateway's ASGI app over `rt` (default config: the local model, as "local").
 
     Any ASGI server on trio can run it; `serve` runs it on the package's own
     HTTP/1.1 server (`_listener`).
     The app holds no tasks of its own: LLMs it creates are actors of `rt`.
-    The config's `[prices]` are added to the runtime's price book.
+    The config's `[prices]` are added to the runtime's price book. `tools`:
+    the running `[mcp.NAME]` servers (`open_gateway_tools`; `serve` opens them).
     """
     config = config or GatewayConfig()
     rt.prices.add(config.prices)
-    return GatewayApp(rt, config, spending)
+    return GatewayApp(rt, config, spending, tools)

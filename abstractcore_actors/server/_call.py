@@ -10,9 +10,11 @@ import attrs
 
 from .._budgets import Spending
 from ..errors import PatternTimeout, ProviderTimeout
+from ..events import EventBus
 from ._config import GatewayConfig
 from ._drain import Drain, shutting_down
 from ._errors import HTTPError, http_error
+from ._gateway_tools import GatewayTools
 from ._http import Receive, Scope, read_body
 from ._keys import KeyPolicy
 from ._metrics import INVALID, UNREAD, ModelLabels, RequestRecord
@@ -48,6 +50,8 @@ class CallContext:
     requests: OpenRequests  # the app's open requests, for /v1/events
     key: KeyPolicy | None = None
     spending: Spending | None = None  # budgets, rate limits, the ledger
+    tools: GatewayTools | None = None  # the [mcp.NAME] servers' tools
+    events: EventBus | None = None  # where the gateway's tool loop reports its steps
 
     @property
     def owner(self) -> str | None:

@@ -24,6 +24,7 @@ from ._request_id import client_request_id, client_session_id, with_request_id
 from ._response_format import StructuredTarget, parse_response_format
 from ._routing import Target
 from ._spend import spending_chat
+from ._tool_loop import with_gateway_tools
 
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -98,6 +99,8 @@ async def answer_chat(
     request = attrs.evolve(request, args={**request.args, **ids})
     response_format = parse_response_format(request.response_format)
     target = ctx.router.resolve(request.model, ctx.allowed)
+    if request.mcp:  # the gateway's own tools: it runs the tool loop
+        target = with_gateway_tools(target, request, ctx, session_id)
     if response_format is not None:
         target = StructuredTarget(target, response_format)
     ctx.record.model = ctx.labels(request.model)

@@ -15,6 +15,7 @@ from .._budgets import Budget
 from .._pricing import PriceBook
 from ..errors import ConfigurationError, ValidationError
 from ._config_fields import refuse_unknown
+from ._config_mcp import McpServerConfig, parse_mcp
 from ._config_routers import RouterSpec, parse_routers
 from ._config_spend import parse_budgets
 from ._cors import check_origins
@@ -28,6 +29,7 @@ DEFAULT_BODY_TIMEOUT = 30.0
 DEFAULT_REQUEST_TIMEOUT = 600.0  # seconds; a long reasoning answer may take minutes
 DEFAULT_SHUTDOWN_GRACE = 10.0
 DEFAULT_METRICS_MAX_MODELS = 100
+DEFAULT_MAX_TOOL_STEPS = 8
 
 
 def hash_key(key: str) -> str:
@@ -114,6 +116,12 @@ class GatewayConfig:
     when_store_down: str = attrs.field(
         default="closed", validator=attrs.validators.in_(("closed", "open"))
     )
+    # name -> an MCP server whose tools the gateway offers and runs (docs/tools.md)
+    mcp: Mapping[str, McpServerConfig] = attrs.field(factory=dict)
+    # model calls one request's gateway tool loop may make (the last answers in text)
+    max_tool_steps: int = attrs.field(
+        default=DEFAULT_MAX_TOOL_STEPS, validator=attrs.validators.ge(1)
+    )
 
     def __attrs_post_init__(self) -> None:
         for alias, target in self.aliases.items():
@@ -198,7 +206,7 @@ class GatewayConfig:
                 found = found or policy
         for stored in self.api_key_hashes:
             if hmac.compare_digest(digest, stored):
-                found = found or KeyPolicy(hash=stored, events=EVENTS_ALL, admin=True)
+                found = found or KeyPolicy(hash=stored, events=EVENTS_ALL, admin=True, tools=None)
         return found
 
     def public_names(self) -> list[str]:
@@ -244,6 +252,8 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
             kwargs["models"] = models
         if "budgets" in data:
             kwargs["budgets"] = parse_budgets(data["budgets"])
+        if "mcp" in data:
+            kwargs["mcp"] = parse_mcp(data["mcp"])
         if "routers" in data:
             known = models or GatewayConfig().models
             kwargs["routers"] = parse_routers(data["routers"], known)
@@ -261,6 +271,7 @@ def config_from_mapping(data: Mapping[str, Any]) -> GatewayConfig:
             "redis",
             "redis_prefix",
             "when_store_down",
+            "max_tool_steps",
         )
         for key in settings:
             if key in server:
@@ -335,6 +346,7 @@ _KEY_FIELDS = (
     "rpm",
     "tpm",
     "admin",
+    "tools",
 )
 
 
@@ -358,8 +370,14 @@ def _key_policy(spec: dict[str, Any], index: int) -> KeyPolicy:
         isinstance(models, list) and all(isinstance(m, str) and m for m in models)
     ):
         raise ConfigurationError("[[keys]] models must be a list of model names or patterns")
+    tools = spec.get("tools", [])
+    if not (isinstance(tools, list) and all(isinstance(t, str) and t for t in tools)):
+        raise ConfigurationError(
+            f'{where}: tools must be a list of tool names or patterns, e.g. ["files/*"]'
+        )
     return KeyPolicy(
         hash=digest,
+        tools=tools,
         name=str(spec.get("name", "")),
         models=models,
         max_concurrent=spec.get("max_concurrent"),

@@ -60,6 +60,10 @@ class KeyPolicy:
     `team`: the team (or project) its spend counts toward (team budgets).
     `rpm` / `tpm`: requests / tokens per minute it may send (a sliding
     window of 60 s; None: no limit). `admin`: may read `GET /v1/spend`.
+    `tools`: patterns of the gateway's tools it may see and use, matched
+    against "SERVER/TOOL" and the tool's listed name ("files/*", "search");
+    none by default (a tool acts on the gateway's side: each key opts in);
+    None: every tool (a plain `api_key_hashes` key).
     """
 
     hash: str = attrs.field(converter=_hash, repr=False)
@@ -74,6 +78,9 @@ class KeyPolicy:
     rpm: int | None = None
     tpm: int | None = None
     admin: bool = False
+    tools: tuple[str, ...] | None = attrs.field(
+        default=(), converter=attrs.converters.optional(tuple)
+    )
 
     def __attrs_post_init__(self) -> None:
         if self.events not in EVENTS_SCOPES:
@@ -103,6 +110,13 @@ class KeyPolicy:
         if target is not None:
             names.append(target)
         return any(fnmatch.fnmatchcase(n, p) for n in names for p in self.models)
+
+    def allows_tool(self, server: str, tool: str, listed: str) -> bool:
+        """True when this key may use `server`'s tool `tool` (listed as `listed`)."""
+        if self.tools is None:
+            return True
+        names = (f"{server}/{tool}", listed)
+        return any(fnmatch.fnmatchcase(n, p) for n in names for p in self.tools)
 
 
 @attrs.define(eq=False)

@@ -8,8 +8,9 @@ import trio
 
 from .._budgets import Spending
 from ..runtime import Runtime
-from ._app import make_app
+from ._app import GatewayApp, make_app
 from ._config import GatewayConfig, check_config
+from ._gateway_tools import open_gateway_tools
 from ._listener import serve_asgi
 
 _BACKSTOP = 2.0  # seconds past the grace for cut requests to send their last bytes
@@ -84,7 +85,19 @@ async def _serve(
     shutdown: trio.Event | None,
     task_status: trio.TaskStatus[int],
 ) -> None:
-    app = make_app(rt, config, spending)
+    async with open_gateway_tools(rt, config) as tools:  # MCP servers up before listening
+        app = make_app(rt, config, spending, tools)
+        await _listen(app, config, host, port, shutdown, task_status)
+
+
+async def _listen(
+    app: GatewayApp,
+    config: GatewayConfig,
+    host: str,
+    port: int,
+    shutdown: trio.Event | None,
+    task_status: trio.TaskStatus[int],
+) -> None:
     await app.router.prepare()  # semantic routes' examples embedded before listening
     stop = shutdown if shutdown is not None else trio.Event()
 
