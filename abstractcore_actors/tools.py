@@ -1,6 +1,7 @@
 """Tools: `@tool` turns a function into a tool a model can call (its schema from
 the type hints and docstring); `run_tool_calls` runs a turn's calls
-concurrently, each with its timeout; `McpTools`, an MCP server's tools
+concurrently, each with its timeout; `ToolFailed`, what a tool raises to
+tell the model exactly why it failed; `McpTools`, an MCP server's tools
 (`rt.mcp_tools(...)`), and `McpToolFailed`, what one of them raises when the
 server answers with an error. See docs/tools.md.
 """
@@ -10,6 +11,7 @@ from ._mcp import McpTools as McpTools
 from ._tools import ArgumentsRejected as ArgumentsRejected
 from ._tools import ToolContext as ToolContext
 from ._tools import ToolDefinition as ToolDefinition
+from ._tools import ToolFailed as ToolFailed
 from ._tools import coerce_tools as coerce_tools
 from ._tools import result_text as result_text
 from ._tools import run_tool_calls as run_tool_calls
@@ -21,6 +23,7 @@ __all__ = [
     "McpTools",
     "ToolContext",
     "ToolDefinition",
+    "ToolFailed",
     "coerce_tools",
     "result_text",
     "run_tool_calls",

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .._kernel import ActorRef
-from .._tools import SyncSource, ToolDefinition
+from .._tools import SyncSource, ToolDefinition, ToolFailed
 from ._client import CallTool, McpTool
 from ._spec import McpServerSpec
 
@@ -30,8 +30,9 @@ _UNUSABLE = re.compile(r"[^A-Za-z0-9_-]")
 _IDS = itertools.count(1)
 
 
-class McpToolFailed(Exception):
-    """The server answered the call with an error result (its text is the message)."""
+class McpToolFailed(ToolFailed):
+    """The server answered the call with an error result (its text is the
+    message, which the model reads as it is)."""
 
 
 class McpTools:

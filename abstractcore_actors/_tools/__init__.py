@@ -15,6 +15,7 @@ from ._registry import SetTools as SetTools
 from ._registry import SyncSource as SyncSource
 from ._registry import ToolRegistry as ToolRegistry
 from ._registry import ToolSet as ToolSet
+from ._run import ToolFailed as ToolFailed
 from ._run import result_text as result_text
 from ._run import run_tool_calls as run_tool_calls
 from ._tool import ToolDefinition as ToolDefinition

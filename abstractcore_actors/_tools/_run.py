@@ -77,6 +77,12 @@ def _first_leaf(group: BaseExceptionGroup[BaseException]) -> BaseException:
     return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
+class ToolFailed(Exception):
+    """Raise it from a tool to tell the model exactly why it failed (and what
+    to do): its result's error is `tool NAME failed: <message>`, without the
+    exception's type, which other exceptions show."""
+
+
 @attrs.frozen
 class _Outcome:
     content: str = ""
@@ -185,10 +191,8 @@ class _CallRun:
                         abandon_on_cancel=False,
                     )
             except Exception as exc:
-                return _Outcome(
-                    error=f"tool {name} failed: {type(exc).__name__}: {exc}",
-                    error_type=type(exc).__name__,
-                )
+                said = str(exc) if isinstance(exc, ToolFailed) else f"{type(exc).__name__}: {exc}"
+                return _Outcome(error=f"tool {name} failed: {said}", error_type=type(exc).__name__)
             finally:
                 if context is not None:
                     context.finished = True

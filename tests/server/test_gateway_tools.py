@@ -22,6 +22,7 @@ from abstractcore_actors.server._config import config_from_mapping
 from abstractcore_actors.testing import FakeOpenAIServer, FakeToolCall, RecordedRequest, Reply
 
 from .conftest import KEY, Routes, assert_openai_error, gateway_config, http_client, sdk_client
+from .test_console import NEEDS_CHROMIUM, ask, enter_key, in_browser, open_page, unexpected
 from .test_events_ws import collect_until, events_socket, subscribed
 
 ROOT = Path(__file__).parents[2]
@@ -306,3 +307,44 @@ async def test_two_servers_offering_one_name_stop_the_start(
     with trio.fail_after(DEADLINE), pytest.raises(ConfigurationError, match="both offer a tool"):
         async with open_gateway_tools(rt, twice):
             pass
+
+
+@NEEDS_CHROMIUM
+async def test_the_console_runs_gateway_tools_and_shows_their_output_as_text(
+    port: int, routes: Routes
+) -> None:
+    html = "<img src=x onerror=alert(1)><b>bold</b>"
+    routes.steps["gpt-test"] = [
+        Reply(tool_calls=[FakeToolCall(name="refuse", arguments={"reason": html})]),
+        Reply(text=f"The tool said {html}"),
+    ]
+
+    def drive(url: str) -> dict[str, Any]:
+        from playwright.sync_api import expect
+
+        with open_page(url) as (page, errors):
+            enter_key(page)
+            page.wait_for_selector("#tool-servers option[value='mine']", state="attached")
+            page.fill("#tools", "mine")
+            ask(page, "gpt-test", "use the tool")
+            expect(page.locator("#status")).to_have_text("done")
+            return {
+                "answer": page.text_content("#answer") or "",
+                "timeline": page.eval_on_selector_all(
+                    "#timeline li", "items => items.map(li => li.textContent)"
+                ),
+                "images": page.eval_on_selector_all("#answer img, #timeline img", "n => n.length"),
+                "errors": errors,
+            }
+
+    seen = await in_browser(drive, port)
+    assert unexpected(seen["errors"]) == []
+    assert seen["answer"] == f"The tool said {html}"  # as text: no element was made
+    assert seen["images"] == 0
+    started = [t for t in seen["timeline"] if "tool.started" in t]
+    completed = [t for t in seen["timeline"] if "tool.completed" in t]
+    assert len(started) == 1 and "refuse(" in started[0] and "onerror" in started[0]
+    assert (
+        len(completed) == 1
+        and "refuse failed: tool refuse failed: PermissionError: <img" in completed[0]
+    )

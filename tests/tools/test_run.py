@@ -22,7 +22,13 @@ from abstractcore_actors.events import (
     ToolStarted,
 )
 from abstractcore_actors.kernel import open_actor_system
-from abstractcore_actors.tools import ToolContext, ToolDefinition, run_tool_calls, tool
+from abstractcore_actors.tools import (
+    ToolContext,
+    ToolDefinition,
+    ToolFailed,
+    run_tool_calls,
+    tool,
+)
 from abstractcore_actors.types import ToolCall
 from tests.leaks import extra_threads, live_tasks, our_tasks
 
@@ -128,6 +134,16 @@ async def test_a_raising_tool_becomes_an_error_result() -> None:
     assert not result.ok
     assert result.content == ""
     assert result.error == "tool boom failed: RuntimeError: the disk is full"
+
+
+async def test_a_tool_raising_tool_failed_tells_the_model_exactly_that() -> None:
+    @tool
+    def quota() -> str:
+        """Uses a quota."""
+        raise ToolFailed("the daily quota is used up; try again tomorrow")
+
+    [result] = await run_tool_calls([call("quota")], tools(quota))
+    assert result.error == "tool quota failed: the daily quota is used up; try again tomorrow"
 
 
 async def test_unserialisable_result() -> None:

@@ -5,6 +5,7 @@
 const $ = (id) => document.getElementById(id);
 const ui = {
   form: $("ask"), model: $("model"), models: $("models"), key: $("key"), prompt: $("prompt"),
+  tools: $("tools"), toolServers: $("tool-servers"),
   send: $("send"), stop: $("stop"), status: $("status"), answer: $("answer"),
   requestId: $("request-id"), chunks: $("chunks"), timeline: $("timeline"),
 };
@@ -72,6 +73,27 @@ async function loadModels() {
   }
 }
 
+// The MCP servers this key may use, for the Tools field (none: the field stays empty).
+async function loadToolServers() {
+  try {
+    const response = await fetch("/v1/tools", { headers: headers({}) });
+    if (!response.ok) return;
+    const body = await response.json();
+    const servers = [...new Set(body.data.map((t) => t.server))];
+    ui.toolServers.replaceChildren();
+    for (const server of servers) {
+      const option = document.createElement("option");
+      option.value = server;
+      ui.toolServers.append(option);
+    }
+  } catch { /* the field still takes a name typed in */ }
+}
+
+function toolsOfRequest() {
+  return ui.tools.value.split(",").map((s) => s.trim()).filter((s) => s)
+    .map((label) => ({ type: "mcp", server_label: label }));
+}
+
 // "race:a,b?timeout=3" -> {kind: "race", members: ["a", "b"]}; a plain model -> kind "".
 function parseModel(name) {
   const match = /^(race|ensemble|hedge):(?:[0-9.]+:)?([^?]*)/.exec(name);
@@ -109,6 +131,11 @@ function describe(e, run) {
     case "cancelled":
       if (run.winner !== null && index !== null && index !== run.winner) parts.push("lost the " + run.kind);
       parts.push(e.reason || e.source);
+      break;
+    case "tool.started": parts.push(e.tool + "(" + JSON.stringify(e.arguments) + ")"); break;
+    case "tool.completed":
+      parts.push(e.tool + (e.ok ? " ok" : " failed: " + e.error));
+      parts.push(e.duration.toFixed(3) + " s");
       break;
     case "error": case "retry.attempted": case "retry.exhausted":
       parts.push(e.error_type + ": " + e.message); break;
@@ -272,12 +299,12 @@ async function send(event) {
       method: "POST",
       signal: run.controller.signal,
       headers: headers({ "Content-Type": "application/json", "X-Request-Id": run.id }),
-      body: JSON.stringify({
+      body: JSON.stringify(Object.assign({
         model,
         stream: true,
         stream_options: { include_usage: true },
         messages: [{ role: "user", content: ui.prompt.value }],
-      }),
+      }, toolsOfRequest().length ? { tools: toolsOfRequest() } : {})),
     });
     if (!response.ok) {
       const message = "HTTP " + response.status + ": " + await errorMessage(response);
@@ -303,5 +330,6 @@ function stop() {
 
 ui.form.addEventListener("submit", send);
 ui.stop.addEventListener("click", stop);
-ui.key.addEventListener("change", loadModels);
+ui.key.addEventListener("change", () => { loadModels(); loadToolServers(); });
 loadModels();
+loadToolServers();
