@@ -34,18 +34,32 @@ NO_TOOLS = "gw-plain-key-0002"  # no tools line: none
 MINE: Any = [{"type": "mcp", "server_label": "mine"}]
 
 
-def _mcp_table() -> dict[str, Any]:
+def _mcp_table(log: Path) -> dict[str, Any]:
     return {
-        "mine": {"command": [*OURS, "--tools", "tests.mcp.served_tools"], "cwd": str(ROOT)},
+        "mine": {
+            "command": [*OURS, "--tools", "tests.mcp.served_tools"],
+            "cwd": str(ROOT),
+            "env": {"MCP_TEST_LOG": str(log)},
+        },
         "sdk": {"command": SDK_SERVER, "prefix": "sdk_"},
     }
 
 
 @pytest.fixture
-def config(upstream: FakeOpenAIServer) -> GatewayConfig:
+def tool_log(tmp_path: Path) -> Path:
+    """What the served tools write (tests/mcp/served_tools.py)."""
+    return tmp_path / "tools.log"
+
+
+def logged(path: Path) -> list[str]:
+    return path.read_text().splitlines() if path.exists() else []
+
+
+@pytest.fixture
+def config(upstream: FakeOpenAIServer, tool_log: Path) -> GatewayConfig:
     parsed = config_from_mapping(
         {
-            "mcp": _mcp_table(),
+            "mcp": _mcp_table(tool_log),
             "keys": [
                 {"key": MATHS, "name": "maths", "tools": ["mine/*"]},
                 {"key": NO_TOOLS, "name": "plain"},
@@ -229,6 +243,35 @@ async def test_a_failing_tool_is_read_by_the_model_and_steps_are_bounded(
     assert "PermissionError: no" in tool_messages(calls[1])[0]["content"]
     last = calls[2].json
     assert isinstance(last, dict) and last["tool_choice"] == "none"  # max_tool_steps = 3
+
+
+async def test_a_client_that_leaves_mid_tool_call_cancels_the_tool(
+    port: int, routes: Routes, tool_log: Path
+) -> None:
+    routes.steps["gpt-test"] = [
+        Reply(tool_calls=[FakeToolCall(name="wait", arguments={"seconds": 60})]),
+        Reply(text="never asked"),
+    ]
+    with trio.fail_after(DEADLINE):
+        async with http_client(port) as http, trio.open_nursery() as nursery:
+
+            async def ask() -> None:
+                await http.post(
+                    "/v1/chat/completions",
+                    json={
+                        "model": "gpt-test",
+                        "messages": [{"role": "user", "content": "x"}],
+                        "tools": MINE,
+                    },
+                )
+
+            nursery.start_soon(ask)
+            while "wait started" not in logged(tool_log):  # noqa: ASYNC110 - another process
+                await trio.sleep(0.02)
+            nursery.cancel_scope.cancel()  # the client hangs up mid-call
+        while "wait cancelled" not in logged(tool_log):  # noqa: ASYNC110 - another process
+            await trio.sleep(0.02)
+    assert logged(tool_log) == ["wait started", "wait cancelled"]
 
 
 @pytest.mark.parametrize(
