@@ -40,7 +40,8 @@ def load_tools(targets: Iterable[str]) -> dict[str, ToolDefinition[..., Any]]:
         if not module_name:
             raise ValidationError(f"--tools {target!r}: name a module, e.g. my_tools:tools")
         if str(Path.cwd()) not in sys.path:
-            sys.path.insert(0, str(Path.cwd()))
+            # last: a file here must not shadow an installed package (an mcp.py would)
+            sys.path.append(str(Path.cwd()))
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
