@@ -36,10 +36,11 @@ from abstractcore_actors.types import ToolCall
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
-from _tool_functions import add, pause  # noqa: E402
 from _procs import free_port  # noqa: E402
+from _tool_functions import add, pause  # noqa: E402
 
-SERVE = [sys.executable, "-m", "abstractcore_actors.cli", "mcp", "serve", "--tools", "_tool_functions"]
+SERVE = [sys.executable, "-m", "abstractcore_actors.cli", "mcp", "serve"]
+SERVE += ["--tools", "_tool_functions"]
 CALLS = 300
 PARALLEL = 100
 PAUSE = 0.1
@@ -108,7 +109,7 @@ async def main() -> None:
     rows: dict[str, tuple[float, float, float]] = {}
     rows["local @tool"] = (await per_call(local), *await parallel(local))
     port = free_port()
-    http = subprocess.Popen(
+    http = await trio.lowlevel.open_process(
         [*SERVE, "--http", f"127.0.0.1:{port}"], cwd=HERE, stderr=subprocess.DEVNULL
     )
     try:
@@ -122,10 +123,13 @@ async def main() -> None:
                 rows["MCP streamable HTTP"] = (await per_call(tools), *await parallel(tools))
     finally:
         http.terminate()
-        http.wait(timeout=10)
+        with trio.CancelScope(shield=True):
+            await http.wait()
     alone = await sdk_alone()
     base = rows["local @tool"][0]
-    print(f"tool calls through run_tool_calls, {CALLS} calls one at a time, then {PARALLEL} at once:")
+    print(
+        f"tool calls through run_tool_calls, {CALLS} calls one at a time, then {PARALLEL} at once:"
+    )
     print(
         f"  {'':<20} {'µs/call':>10} {'x local':>8} {f'{PARALLEL} x pause({PAUSE:g})':>18} "
         f"{'x one call':>10} {f'{PARALLEL} x add':>12}"
