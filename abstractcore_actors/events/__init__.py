@@ -7,6 +7,7 @@ from ._bus import EventSelector as EventSelector
 from ._bus import make_filter as make_filter
 from ._subscription import Subscription as Subscription
 from ._types import EVENT_TYPES as EVENT_TYPES
+from ._types import AppEvent as AppEvent
 from ._types import CallCancelled as CallCancelled
 from ._types import ContextInjected as ContextInjected
 from ._types import EmbeddingCompleted as EmbeddingCompleted
@@ -29,6 +30,7 @@ from ._types import ToolsChanged as ToolsChanged
 from ._types import ToolStarted as ToolStarted
 
 __all__ = [
+    "AppEvent",
     "CallCancelled",
     "ContextInjected",
     "EmbeddingCompleted",

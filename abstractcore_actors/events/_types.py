@@ -246,6 +246,19 @@ class RouteFailed(Event):
     fallback: bool = False
 
 
+# -- your application's -----------------------------------------------------
+
+
+@attrs.frozen(kw_only=True, slots=True)
+class AppEvent(Event):
+    """An event of your application's, by name, with JSON-ready data: what
+    `compat` `emit_async(name, data)` publishes (or subclass `Event`)."""
+
+    type: ClassVar[str] = "app"
+    name: str = ""
+    data: Mapping[str, Any] = attrs.field(factory=dict)
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     GenerationStarted,
     FirstToken,
@@ -266,4 +279,5 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ToolsChanged,
     RouteChosen,
     RouteFailed,
+    AppEvent,
 )

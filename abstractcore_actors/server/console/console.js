@@ -68,6 +68,7 @@ async function loadModels() {
       ui.models.append(option);
     }
     if (!ui.model.value && names.length) ui.model.value = names[0];
+    await loadToolServers(); // after the models: one request at a time
   } catch (err) {
     setStatus("cannot list models: " + err.message, "error");
   }
@@ -330,6 +331,5 @@ function stop() {
 
 ui.form.addEventListener("submit", send);
 ui.stop.addEventListener("click", stop);
-ui.key.addEventListener("change", () => { loadModels(); loadToolServers(); });
+ui.key.addEventListener("change", loadModels);
 loadModels();
-loadToolServers();

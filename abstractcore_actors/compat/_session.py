@@ -1,0 +1,120 @@
+"""Sessions under AbstractCore's names: `BasicSession` (blocking) and
+`AsyncSession` (trio or asyncio), both the runtime's session actor."""
+
+from __future__ import annotations
+
+from typing import Any, final
+
+from ..sessions import Session
+from ..sync import SyncSession
+from ..sync._cross_loop import RemoteStream, call_async
+from ..types import Chunk, GenerateResponse, Message
+from ._llm import CompatLLM
+
+
+def BasicSession(
+    llm: CompatLLM, system_prompt: str | None = None, tools: Any = (), **options: Any
+) -> SyncSession:
+    """A blocking session (the sync facade's `SyncSession`): `generate`,
+    `stream`, `inject`, `set_tools`, `save` / `load`, ..."""
+    return llm.runtime.session(llm._sync, system_prompt, tools, **options)
+
+
+@final
+class AsyncSession:
+    """A conversation, awaited from trio or asyncio: `await s.generate(prompt)`,
+    `async for chunk in s.stream(prompt)`, and intervention while a turn runs
+    (`inject`, `revise`, `cancel`, `set_tools`, `set_system_prompt`). The
+    session actor is made at the first call; `options` are `rt.session`'s."""
+
+    def __init__(
+        self, llm: CompatLLM, system_prompt: str | None = None, tools: Any = (), **options: Any
+    ) -> None:
+        self._llm = llm
+        self._args = (system_prompt, tools, options)
+        self._session: Session | None = None
+
+    def __repr__(self) -> str:
+        return f"<AsyncSession {self._session.id if self._session else '(not started)'}>"
+
+    async def _handle(self) -> Session:
+        if self._session is None:
+            system_prompt, tools, options = self._args
+            runtime = self._llm.runtime._runtime
+            assert runtime is not None
+
+            async def start() -> Session:
+                return runtime.session(self._llm.llm, system_prompt, tools, **options)
+
+            self._session = await call_async(self._llm.runtime, start)
+        return self._session
+
+    @property
+    def history(self) -> tuple[Message, ...]:
+        return () if self._session is None else self._session.history
+
+    async def generate(self, prompt: Any, **options: Any) -> GenerateResponse:
+        session = await self._handle()
+        return await call_async(self._llm.runtime, lambda: session.generate(prompt, **options))
+
+    def stream(self, prompt: Any, **options: Any) -> _SessionStream:
+        """The turn's chunks; leaving early cancels the turn (its partial answer is kept)."""
+        return _SessionStream(self, prompt, options)
+
+    async def _call(self, name: str, *args: Any) -> Any:
+        session = await self._handle()
+        return await call_async(self._llm.runtime, getattr(session, name), *args)
+
+    async def inject(self, context: Any) -> None:
+        await self._call("inject", context)
+
+    async def revise(self, prompt: Any) -> bool:
+        revised: bool = await self._call("revise", prompt)
+        return revised
+
+    async def cancel(self) -> bool:
+        cancelled: bool = await self._call("cancel")
+        return cancelled
+
+    async def set_tools(self, tools: Any) -> None:
+        await self._call("set_tools", tools)
+
+    async def set_system_prompt(self, prompt: str | None) -> None:
+        await self._call("set_system_prompt", prompt)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await call_async(self._llm.runtime, self._session.close)
+
+
+class _SessionStream:
+    """`async for chunk in session.stream(prompt)`: starts the session if needed."""
+
+    def __init__(self, owner: AsyncSession, prompt: Any, options: dict[str, Any]) -> None:
+        self._owner = owner
+        self._prompt = prompt
+        self._options = options
+        self._stream: RemoteStream | None = None
+
+    def __aiter__(self) -> _SessionStream:
+        return self
+
+    async def __aenter__(self) -> _SessionStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def __anext__(self) -> Chunk:
+        if self._stream is None:
+            session = await self._owner._handle()
+            prompt, options = self._prompt, self._options
+            self._stream = RemoteStream(
+                self._owner._llm.runtime, lambda: session.stream(prompt, **options)
+            )
+        chunk: Chunk = await self._stream.__anext__()
+        return chunk
+
+    async def aclose(self) -> None:
+        if self._stream is not None:
+            await self._stream.aclose()
