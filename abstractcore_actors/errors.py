@@ -218,9 +218,11 @@ class NotUnderTrio(AbstractCoreActorsError, RuntimeError):
     def __init__(self, call: str, found: str) -> None:
         super().__init__(
             f"{call} runs on trio, and it was called {found}. Run it under trio "
-            "(trio.run(main)); from asyncio code, either call the blocking sync facade "
-            "in a worker thread (`from abstractcore_actors.sync import create_llm`, then "
-            "`await asyncio.to_thread(llm.generate, ...)`) or host trio inside asyncio "
+            "(trio.run(main)); from asyncio code, use abstractcore_actors.compat, whose "
+            "calls are awaited from asyncio (`llm = await create_llm_async(...)`, then "
+            "`await llm.generate_async(...)`; the runtime runs on a thread of its own), "
+            "or call the blocking sync facade in a worker thread "
+            "(`await asyncio.to_thread(llm.generate, ...)`), or host trio inside asyncio "
             "with trio-asyncio or trio's guest mode"
         )
 

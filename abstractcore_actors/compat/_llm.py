@@ -3,15 +3,17 @@ sync code and from trio or asyncio code."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any, final
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar, final
 
 from .._providers import LLM
 from ..sync import SyncLLM, SyncRuntime
 from ..sync._bridge import refuse_inside_event_loop
 from ..sync._cross_loop import RemoteStream, call_async, run_blocking
-from ..types import Chunk, EmbeddingResponse, GenerateResponse
+from ..types import Chunk, EmbeddingResponse
 from ._events import CompatEvents
+
+T = TypeVar("T")
 
 
 @final
@@ -56,9 +58,32 @@ class CompatLLM:
 
     # -- blocking -----------------------------------------------------------
 
-    def generate(self, prompt: Any = None, **options: Any) -> GenerateResponse:
+    def generate(
+        self,
+        prompt: Any = None,
+        *,
+        stream: bool = False,
+        response_model: Any = None,
+        **options: Any,
+    ) -> Any:
+        """The answer (`GenerateResponse`); AbstractCore's forms too: with
+        `stream=True` an iterator of chunks, with `response_model=M` the
+        validated value (a `StructuredResult`'s `.value`)."""
         refuse_inside_event_loop("llm.generate(...)", "`await llm.generate_async(...)`")
-        return self._sync.generate(prompt, **options)
+        if stream:
+            return self.stream(prompt, **options)
+        if response_model is not None:
+            return self._sync.generate_structured(
+                prompt, response_model=response_model, **options
+            ).value
+        return self._runtime.run(self._settled, lambda: self.llm.generate(prompt, **options))
+
+    async def _settled(self, call: Callable[[], Awaitable[T]]) -> T:
+        """`call()`, then the `on(...)` handlers' turn: they have seen the
+        call's events when it returns, as AbstractCore's handlers have."""
+        result = await call()
+        await self.events.bus.handlers_done()
+        return result
 
     def stream(self, prompt: Any = None, **options: Any) -> Iterator[Chunk]:
         refuse_inside_event_loop("llm.stream(...)", "`async for chunk in llm.stream_async(...)`")
@@ -70,9 +95,34 @@ class CompatLLM:
 
     # -- from trio or asyncio -------------------------------------------------
 
-    async def generate_async(self, prompt: Any = None, **options: Any) -> GenerateResponse:
-        """`generate`, awaited; cancelling the caller cancels the upstream call."""
-        return await call_async(self._runtime, lambda: self.llm.generate(prompt, **options))
+    async def generate_async(
+        self,
+        prompt: Any = None,
+        *,
+        stream: bool = False,
+        response_model: Any = None,
+        **options: Any,
+    ) -> Any:
+        """`generate`, awaited (`stream=True`: an async iterator of chunks;
+        `response_model=M`: the validated value); cancelling the caller
+        cancels the upstream call."""
+        if stream:
+            return self.stream_async(prompt, **options)
+        if response_model is not None:
+            from .._structured import generate_structured
+
+            result = await call_async(
+                self._runtime,
+                lambda: generate_structured(
+                    self.llm, prompt, response_model=response_model, **options
+                ),
+            )
+            return result.value
+        return await call_async(
+            self._runtime, self._settled, lambda: self.llm.generate(prompt, **options)
+        )
+
+    agenerate = generate_async  # AbstractCore's newer name
 
     def stream_async(self, prompt: Any = None, **options: Any) -> RemoteStream:
         """Chunks as they come: `async for chunk in llm.stream_async(...)` (or

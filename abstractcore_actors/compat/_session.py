@@ -13,11 +13,12 @@ from ._llm import CompatLLM
 
 
 def BasicSession(
-    llm: CompatLLM, system_prompt: str | None = None, tools: Any = (), **options: Any
+    provider: CompatLLM, system_prompt: str | None = None, tools: Any = (), **options: Any
 ) -> SyncSession:
-    """A blocking session (the sync facade's `SyncSession`): `generate`,
-    `stream`, `inject`, `set_tools`, `save` / `load`, ..."""
-    return llm.runtime.session(llm._sync, system_prompt, tools, **options)
+    """AbstractCore's sync session (a function making the sync facade's
+    `SyncSession`): `generate`, `stream`, `inject`, `set_tools`, `save` /
+    `load`, ... `provider` is the LLM, as AbstractCore names it."""
+    return provider.runtime.session(provider._sync, system_prompt, tools, **options)
 
 
 @final

@@ -14,7 +14,10 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, TypeVar, final
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, final
+
+import attrs
+import trio
 
 from .._kernel import ActorContext, Behaviour
 from ..errors import ValidationError
@@ -260,6 +263,19 @@ class EventBus:
 
         return off
 
+    async def handlers_done(self, timeout: float = 1.0) -> None:
+        """Wait until the `on(...)` handlers have run for every event published
+        so far (at most `timeout` seconds: a handler may be slow). The sync
+        facade's AbstractCore-style calls wait for it, so a handler has seen
+        a call's events by the time the call returns, as AbstractCore's do."""
+        feed = self._handler_feed
+        if feed is None or not self._handlers:
+            return
+        marker = _HandlersDone(done=trio.Event())
+        feed.put_nowait(marker)  # behind every event already queued for the handlers
+        with trio.move_on_after(timeout):
+            await marker.done.wait()
+
     def off(self, event_type: EventSelector, handler: Handler) -> None:
         """Remove every registration of `handler` (the `event_type` is for symmetry)."""
         self._handlers[:] = [h for h in self._handlers if h[1] is not handler]
@@ -298,4 +314,15 @@ class _HandlerDispatcher(Behaviour):
     async def _pump(self) -> None:
         reporter = self._bus.emitter("events:handlers")
         async for event in self._feed:
+            if isinstance(event, _HandlersDone):
+                event.done.set()
+                continue
             await self._bus._dispatch(event, reporter)
+
+
+@attrs.frozen(kw_only=True)
+class _HandlersDone(Event):
+    """A marker in the handler feed: every event before it has been handled."""
+
+    type: ClassVar[str] = "events.handlers_done"
+    done: trio.Event
