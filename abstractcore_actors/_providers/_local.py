@@ -56,6 +56,7 @@ from ._local_embed import LocalEmbedder
 from ._local_file import DEFAULT_NAMES as DEFAULT_NAMES
 from ._local_file import default_model_path as default_model_path
 from ._local_file import resolve_model_path as resolve_model_path
+from ._local_tools import ToolReply, prepare
 from ._sentence_encoder import SentenceEncoder
 
 
@@ -235,18 +236,17 @@ class LocalAdapter:
     async def stream(self, request: Request) -> AsyncGenerator[Chunk, None]:
         """Chunks of text; the last has finish_reason ("stop"/"length") and usage.
 
-        Raises BadRequest for tools (not supported locally), ContextTooLong when
+        With tools, the model answers in a grammar-constrained JSON object
+        (`_local_tools.py`): text chunks, or one tool call. Raises ContextTooLong when
         the prompt does not fit n_ctx, ConfigurationError when the model cannot
         load, ProviderUnavailable once the adapter is closed. Closing or
         cancelling the stream stops generation within one token and returns
         only after the worker thread has finished.
         """
-        if request.tools:
-            raise self._fail(
-                BadRequest,
-                "the local provider does not support tool calling; use a hosted provider, "
-                "or remove tools=",
-            )
+        reply: ToolReply | None = None
+        if request.tools:  # by grammar: see _local_tools.py
+            reply = None if request.tool_choice == "none" else ToolReply()
+        request = prepare(request)
         if any(m.images for m in request.messages):
             raise self._fail(
                 UnsupportedOperation,
@@ -267,7 +267,11 @@ class LocalAdapter:
             thread = generation.thread = WorkerThread(work, on_end=send.close)
             try:
                 async for chunk in recv:  # ends when the thread has ended (or aclose)
-                    yield chunk
+                    if reply is None:
+                        yield chunk
+                        continue
+                    for piece in reply.feed(chunk):
+                        yield piece
                 await thread.done.wait()
                 thread.unwrap()  # the thread's error, if it failed
                 if not generation.completed:

@@ -6,6 +6,7 @@ autojump cannot see.
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from collections.abc import AsyncIterator
@@ -24,7 +25,6 @@ from abstractcore_actors._providers._local import (
     resolve_model_path,
 )
 from abstractcore_actors.errors import (
-    BadRequest,
     ConfigurationError,
     ContextTooLong,
     ProviderUnavailable,
@@ -210,10 +210,20 @@ async def test_closing_the_adapter_stops_a_running_stream() -> None:
     assert adapter.cancel_latency_tokens <= 1
 
 
-async def test_tools_are_refused_with_a_clear_error(adapter: LocalAdapter) -> None:
-    with trio.fail_after(LIMIT), pytest.raises(BadRequest, match="does not support tool calling"):
-        await adapter.generate(ask("Hi", tools=(ToolSpec(name="f"),)))
-    assert adapter.loads == 0  # refused before loading anything
+async def test_a_forced_tool_call_streams_as_one_call_at_the_end(adapter: LocalAdapter) -> None:
+    spec = ToolSpec(
+        name="f",
+        parameters={"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]},
+    )
+    with trio.fail_after(LIMIT):
+        chunks = [
+            c async for c in adapter.stream(ask("Call f.", 40, tools=(spec,), tool_choice="f"))
+        ]
+    assert not "".join(c.text for c in chunks)  # the JSON is not shown as text
+    [last] = [c for c in chunks if c.tool_calls]
+    assert last is chunks[-1] and last.finish_reason == "tool_calls"
+    [delta] = last.tool_calls
+    assert delta.name == "f" and isinstance(json.loads(delta.arguments)["n"], int)
 
 
 async def test_images_are_refused_before_loading(adapter: LocalAdapter) -> None:

@@ -8,7 +8,7 @@ import threading
 import pytest
 import trio
 
-from abstractcore_actors import BadRequest, ConfigurationError, Runtime, ToolSpec, open_runtime
+from abstractcore_actors import ConfigurationError, Runtime, ToolSpec, open_runtime, tool
 from abstractcore_actors.types import Message, Request
 
 pytestmark = pytest.mark.local_model
@@ -45,10 +45,43 @@ async def test_generate_and_stream(local_rt: Runtime) -> None:
     assert "".join(c.text for c in chunks) == stream.response().content
 
 
-async def test_tools_are_refused_with_a_clear_error(local_rt: Runtime) -> None:
-    llm = local_rt.create_llm("local")
-    with trio.fail_after(60), pytest.raises(BadRequest, match="does not support tool calling"):
-        await llm.generate("Hi", tools=[ToolSpec(name="f")])
+WEATHER = ToolSpec(
+    name="get_weather",
+    description="The current weather in a city.",
+    parameters={
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+)
+
+
+async def test_the_local_model_calls_a_tool_and_answers_with_its_result(
+    local_rt: Runtime,
+) -> None:
+    @tool
+    def get_weather(city: str) -> str:
+        """The current weather in a city."""
+        return f"sunny and 21 C in {city}"
+
+    llm = local_rt.create_llm("local", temperature=0.0)
+    with trio.fail_after(120):
+        forced = await llm.generate(
+            "Weather in Oslo?", tools=[WEATHER], tool_choice="get_weather", max_tokens=40
+        )
+        session = local_rt.session(llm, tools=[get_weather], max_tokens=60)
+        answer = await session.generate("What is the weather in Paris?")
+        none = await llm.generate("Say hi.", tools=[WEATHER], tool_choice="none", max_tokens=8)
+    # the grammar makes every call well-formed: a known tool, arguments that fit its schema
+    [call] = forced.tool_calls
+    assert call.name == "get_weather" and isinstance(call.arguments["city"], str)
+    assert forced.finish_reason == "tool_calls"
+    roles = [m.role for m in session.history]
+    assert roles == ["user", "assistant", "tool", "assistant"]  # one round of calls, then text
+    assert session.history[2].content.startswith("sunny and 21 C in")
+    assert answer.content and not answer.content.lstrip().startswith("{")
+    assert not none.tool_calls
 
 
 async def test_a_bad_model_path_fails_at_create_llm(local_rt: Runtime) -> None:
