@@ -1,6 +1,7 @@
 """`make demo`: the showcase, live, on the embedded local model (no API key needed).
 
-1. a streamed session (a conversation actor keeping the history), token by token;
+1. a streamed session (a conversation actor keeping the history), token by token,
+   with a tool added mid-session and called, and context injected while it streams;
 2. a race: three contenders, the first answer wins, the losers are cancelled;
 3. an ensemble: several settings vote on an answer;
 4. a person pressing Stop: a long answer cut off mid-stream, cleanly.
@@ -11,10 +12,15 @@ With OPENAI_API_KEY / ANTHROPIC_API_KEY set, those providers join in.
 from __future__ import annotations
 
 import os
+from collections.abc import AsyncIterator
+from typing import Any
 
 import trio
 
-from abstractcore_actors import LLM, Runtime, ensemble, open_runtime, race, race_stream
+from abstractcore_actors import LLM, Runtime, ensemble, open_runtime, race, race_stream, tool
+from abstractcore_actors.events import Event
+from abstractcore_actors.sessions import Session
+from abstractcore_actors.types import Chunk
 
 BOLD, DIM, END = "\033[1m", "\033[2m", "\033[0m"
 
@@ -45,7 +51,54 @@ async def streamed_chat(rt: Runtime, llm: LLM) -> None:
         reply = turn.response()
         ttft = reply.timings.ttft or 0.0
         print(f"\n{DIM}   ({reply.usage.completion_tokens} tokens, first after {ttft:.2f}s){END}")
-    print(f"{DIM}   the session holds {len(chat.history)} messages{END}")
+    # Tools can join a running session; the model calls them, the session runs them.
+    await chat.add_tool(get_weather)
+    off = rt.events.on("tool.completed", show_tool)
+    # (a 135M model is told to use it; hosted models choose tools themselves)
+    await ask(chat, "What is the weather in Paris?", tool_choice="required")
+    off()
+    await chat.remove_tool("get_weather")
+    # A person adds context while the answer streams: the session stops the
+    # answer at once and goes on with the new context, in the same turn.
+    question = "Write a short poem about the sea."
+    print(f"{DIM}you:{END} {question}\n{DIM}bot:{END} ", end="", flush=True)
+    async with trio.open_nursery() as nursery, chat.stream(question) as turn:
+
+        async def interject() -> None:
+            print(f"\n{DIM}you (while it streams):{END} about mountains instead, please")
+            print(f"{DIM}bot:{END} ", end="", flush=True)
+            await chat.inject("Make the poem about mountains instead.")
+
+        async for n, chunk in _numbered(turn):
+            print(chunk.text, end="", flush=True)
+            if n == 12:
+                nursery.start_soon(interject)
+    print(f"\n{DIM}   the session holds {len(chat.history)} messages{END}")
+
+
+async def _numbered(chunks: AsyncIterator[Chunk]) -> AsyncIterator[tuple[int, Chunk]]:
+    n = 0
+    async for chunk in chunks:
+        n += 1
+        yield n, chunk
+
+
+async def ask(chat: Session, question: str, **options: Any) -> None:
+    print(f"{DIM}you:{END} {question}\n{DIM}bot:{END} ", end="", flush=True)
+    async with chat.stream(question, **options) as turn:
+        async for chunk in turn:
+            print(chunk.text, end="", flush=True)
+    print()
+
+
+@tool
+def get_weather(city: str) -> str:
+    """The current weather in a city."""
+    return f"sunny, 21 C in {city}"
+
+
+def show_tool(event: Event) -> None:
+    print(f"{DIM}   [tool {event.tool}: {'ok' if event.ok else event.error}]{END}")  # type: ignore[attr-defined]
 
 
 async def a_race(contenders: list[LLM]) -> None:
