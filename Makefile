@@ -92,7 +92,7 @@ test-latest: $(UV) browser
 	@rm -rf $(VENV)-latest
 	$(UV) venv --quiet --python $(PYTHON) $(VENV)-latest
 	VIRTUAL_ENV=$(VENV)-latest $(UV) pip install --quiet --upgrade --refresh \
-		-e '.[local,server]' --group dev --group model
+		-e '.[local,server,mcp]' --group dev --group model --group examples
 	VIRTUAL_ENV=$(VENV)-latest $(UV) pip list --quiet | grep -iE '^(anthropic|openai|httpx2?|trio|hypercorn|llama-cpp-python) '
 	$(VENV)-latest/bin/mypy
 	$(VENV)-latest/bin/python -m pytest -q -p no:cacheprovider
@@ -106,7 +106,7 @@ test-lowest: $(UV) browser
 	@rm -rf $(VENV)-lowest
 	$(UV) venv --quiet --python $(PYTHON) $(VENV)-lowest
 	VIRTUAL_ENV=$(VENV)-lowest $(UV) pip install --quiet --resolution lowest-direct \
-		-e '.[local,server]' --group dev --group model
+		-e '.[local,server,mcp]' --group dev --group model --group examples
 	VIRTUAL_ENV=$(VENV)-lowest $(UV) pip list --quiet | grep -iE '^(anthropic|openai|httpx2?|trio|attrs|h11|httptools|hypercorn|wsproto|llama-cpp-python) '
 	$(VENV)-lowest/bin/python -m pytest -q -p no:cacheprovider
 	rm -rf $(VENV)-lowest
