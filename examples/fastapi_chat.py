@@ -122,7 +122,8 @@ async def converse(socket: WebSocket, llm: LLM) -> None:
 
 
 PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>chat</title><link rel="icon" href="data:,"></head>
+<html lang="en"><head><meta charset="utf-8"><title>chat</title>
+<link rel="icon" href="data:,"></head>
 <body>
 <form id="ask"><input id="prompt" size="60" placeholder="Say something" required>
 <button id="send">Send</button> <button id="stop" type="button">Stop</button></form>
