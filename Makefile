@@ -17,7 +17,7 @@ export UV_NATIVE_TLS := true
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 EXTRAS := --extra local --extra server --extra mcp
 
-.PHONY: demo test test-latest test-lowest lint format bench install lock clean browser redis
+.PHONY: demo test docs test-latest test-lowest lint format bench install lock clean browser redis
 
 $(UV): requirements/uv.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --require-hashes \
@@ -63,7 +63,13 @@ redis:
 
 test: $(STAMP) browser redis
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory docs
 	$(BIN)/python -m pytest -q
+
+# The documentation site (mkdocs.yml): strict, so a broken link, an anchor
+# that is not there or a page left out of the nav stops the build.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
