@@ -69,7 +69,7 @@ test: $(STAMP) browser redis
 # The documentation site (mkdocs.yml): strict, so a broken link, an anchor
 # that is not there or a page left out of the nav stops the build.
 docs: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
