@@ -1,0 +1,108 @@
+"""examples/streamlit_chat.py under `streamlit run`, driven in headless
+Chromium: the answer streams in, and the Stop button cancels the model call
+(the fake upstream sees its connection closed long before the answer's end)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trio
+
+from abstractcore_actors.testing import FakeOpenAIServer, Reply, open_fake_openai_server
+from tests.server.test_console import NEEDS_CHROMIUM, open_page, upstream_settles
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "streamlit_chat.py"
+DEADLINE = 60
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+async def upstream() -> AsyncIterator[FakeOpenAIServer]:
+    async with open_fake_openai_server() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def port(upstream: FakeOpenAIServer) -> AsyncIterator[int]:
+    bound = _free_port()
+    env = {
+        **os.environ,
+        "CHAT_PROVIDER": "openai-compatible",
+        "CHAT_MODEL": "m",
+        "CHAT_BASE_URL": upstream.base_url,
+    }
+    process = await trio.lowlevel.open_process(
+        [
+            sys.executable, "-m", "streamlit", "run", str(EXAMPLE),
+            "--server.headless", "true",
+            "--server.address", "127.0.0.1",
+            "--server.port", str(bound),
+            "--browser.gatherUsageStats", "false",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        with trio.fail_after(DEADLINE):
+            async with httpx.AsyncClient() as http:
+                while True:
+                    try:
+                        health = await http.get(f"http://127.0.0.1:{bound}/_stcore/health")
+                        if health.status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await trio.sleep(0.1)
+        yield bound
+    finally:
+        process.terminate()
+        with trio.CancelScope(shield=True):
+            await process.wait()
+
+
+@NEEDS_CHROMIUM
+async def test_the_answer_streams_and_stop_cancels_the_model_call(
+    port: int, upstream: FakeOpenAIServer
+) -> None:
+    upstream.push(
+        Reply(chunks=["Hello ", "from ", "Streamlit"]),
+        Reply(text="word " * 400, token_latency=0.05),  # 20 s in all
+    )
+
+    def drive(url: str) -> dict[str, Any]:
+        from playwright.sync_api import expect
+
+        with open_page(url) as (page, errors):
+            page.set_default_timeout(DEADLINE * 1000)
+            box = page.get_by_test_id("stChatInputTextArea")
+            box.fill("hi")
+            box.press("Enter")
+            expect(page.get_by_test_id("stChatMessage").nth(1)).to_contain_text(
+                "Hello from Streamlit"
+            )
+            box.fill("a long one")
+            box.press("Enter")
+            expect(page.get_by_test_id("stChatMessage").nth(3)).to_contain_text("word word")
+            page.get_by_role("button", name="Stop").click()
+            settled = upstream_settles(upstream, lambda u: u.open_connections == 0)
+            return {"settled": settled, "errors": errors}
+
+    pytest.importorskip("playwright.sync_api", reason="pip install playwright (the dev extra)")
+    with trio.fail_after(DEADLINE * 2):  # Streamlit's page is heavy: a slow machine needs time
+        seen = await trio.to_thread.run_sync(drive, f"http://127.0.0.1:{port}/")
+    assert seen["settled"]["open"] == 0  # within 3 s of Stop, of a 20 s answer
+    assert seen["settled"]["requests"] == 2
