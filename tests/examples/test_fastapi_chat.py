@@ -4,11 +4,8 @@ cancelled (its connection closed) when the client goes away or says stop."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import socket
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,38 +15,21 @@ import trio_websocket
 from hypercorn.config import Config
 from hypercorn.trio import serve
 
-from abstractcore_actors.testing import FakeOpenAIServer, Reply, open_fake_openai_server
+from abstractcore_actors.testing import FakeOpenAIServer, Reply
+from tests.examples.apps import free_port, load_example, upstream
 from tests.server.test_console import NEEDS_CHROMIUM, in_browser, open_page, upstream_settles
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "fastapi_chat.py"
 DEADLINE = 20
+__all__ = ["upstream"]  # the fixture
 LONG = Reply(text="word " * 400, token_latency=0.02)  # 8 s in all
-
-
-def _example() -> Any:
-    spec = importlib.util.spec_from_file_location("fastapi_chat", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[FakeOpenAIServer]:
-    async with open_fake_openai_server() as fake:
-        yield fake
 
 
 @pytest.fixture
 async def port(upstream: FakeOpenAIServer) -> AsyncIterator[int]:
-    app = _example().make_app("openai-compatible", "m", base_url=upstream.base_url)
-    bound = _free_port()
+    app = load_example("fastapi_chat").make_app(
+        "openai-compatible", "m", base_url=upstream.base_url
+    )
+    bound = free_port()
     config = Config()
     config.bind = [f"127.0.0.1:{bound}"]
     config.accesslog = config.errorlog = None

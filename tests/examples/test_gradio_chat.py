@@ -4,11 +4,7 @@ cancelling the job (what the Stop button does) closes the upstream call."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import socket
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,32 +12,17 @@ import pytest
 from abstractcore_actors.sync import SyncRuntime
 from abstractcore_actors.testing import FakeOpenAIServer, Reply
 from tests.compat.conftest import server, wait_until
+from tests.examples.apps import free_port, load_example
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "gradio_chat.py"
 __all__ = ["server"]  # the fake upstream on its own thread (tests/compat)
-
-
-def _example() -> Any:
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    spec = importlib.util.spec_from_file_location("gradio_chat", EXAMPLE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture
 def url(server: FakeOpenAIServer) -> Any:
-    gradio_chat = _example()
+    gradio_chat = load_example("gradio_chat")
     with SyncRuntime(env={}) as runtime:
         demo = gradio_chat.make_demo(runtime, "openai-compatible", "m", base_url=server.base_url)
-        port = _free_port()
+        port = free_port()
         demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
         try:
             yield f"http://127.0.0.1:{port}/"

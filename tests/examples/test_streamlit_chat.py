@@ -5,39 +5,27 @@ Chromium: the answer streams in, and the Stop button cancels the model call
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import trio
 
-from abstractcore_actors.testing import FakeOpenAIServer, Reply, open_fake_openai_server
+from abstractcore_actors.testing import FakeOpenAIServer, Reply
+from tests.examples.apps import EXAMPLES, free_port, upstream
 from tests.server.test_console import NEEDS_CHROMIUM, open_page, upstream_settles
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "streamlit_chat.py"
+EXAMPLE = EXAMPLES / "streamlit_chat.py"
+__all__ = ["upstream"]  # the fixture
 DEADLINE = 60
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[FakeOpenAIServer]:
-    async with open_fake_openai_server() as fake:
-        yield fake
 
 
 @pytest.fixture
 async def port(upstream: FakeOpenAIServer) -> AsyncIterator[int]:
-    bound = _free_port()
+    bound = free_port()
     env = {
         **os.environ,
         "CHAT_PROVIDER": "openai-compatible",
