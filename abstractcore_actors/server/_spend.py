@@ -109,6 +109,9 @@ async def _spending_chat(
         want = _ceiling(ctx.router, request.model, prompt, answer)
         if request.response_format is not None:
             want = Spend(want.nano_usd * ATTEMPTS, want.tokens * ATTEMPTS, want.priced)
+        if request.mcp:  # the gateway's tool loop: up to max_tool_steps model calls
+            steps = ctx.config.max_tool_steps
+            want = Spend(want.nano_usd * steps, want.tokens * steps, want.priced)
         return want
 
     call = _Call(model=request.model, request_id=str(args.get("request_id", "")), who=who)

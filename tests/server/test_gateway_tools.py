@@ -391,3 +391,23 @@ async def test_the_console_runs_gateway_tools_and_shows_their_output_as_text(
         len(completed) == 1
         and "refuse failed: tool refuse failed: PermissionError: <img" in completed[0]
     )
+
+
+async def test_a_budget_holds_for_every_step_the_tool_loop_may_take(
+    rt: Runtime, config: GatewayConfig, routes: Routes
+) -> None:
+    from abstractcore_actors._budgets import Budget
+
+    from .conftest import serving
+
+    budgeted = attrs.evolve(
+        config, budgets=(Budget(scope="key", name="*", period="total", tokens=150),)
+    )
+    ask = {"model": "gpt-test", "max_tokens": 60, "messages": [{"role": "user", "content": "x"}]}
+    async with serving(rt, budgeted) as bound, http_client(bound) as http:
+        plain = await http.post("/v1/chat/completions", json=ask)
+        looped = await http.post("/v1/chat/completions", json={**ask, "tools": MINE})
+    assert plain.status_code == 200, plain.text
+    # three steps' worst case (max_tool_steps = 3) does not fit what is left
+    error = assert_openai_error(looped, 429)
+    assert error["code"] == "budget_exceeded"
