@@ -39,7 +39,7 @@ PUBLIC = {n: getattr(abstractcore_actors, n) for n in dir(abstractcore_actors) i
 
 
 def test_blocks_are_marked() -> None:
-    assert len(BLOCKS) >= 14
+    assert len(BLOCKS) >= 16
 
 
 @pytest.fixture
@@ -49,11 +49,15 @@ async def upstream() -> AsyncIterator[FakeOpenAIServer]:
 
 
 @pytest.mark.parametrize(("where", "code"), BLOCKS, ids=[w for w, _ in BLOCKS])
-async def test_the_block_runs(upstream: FakeOpenAIServer, where: str, code: str) -> None:
+async def test_the_block_runs(
+    upstream: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch, where: str, code: str
+) -> None:
     code = code.replace("trio.run(main)", "await main()")
     body = "async def __block():\n" + textwrap.indent(code, "    ") + "\n"
     # the openai provider too reaches the fake server (no key, no internet)
     env = {"OPENAI_API_KEY": "sk-docs-test", "OPENAI_BASE_URL": upstream.base_url}
+    for name, value in env.items():  # and a block's own open_runtime() too
+        monkeypatch.setenv(name, value)
     async with open_runtime(env=env) as rt:
         llm = rt.create_llm("openai-compatible", "m", base_url=upstream.base_url)
         namespace = {"__name__": "docs", "rt": rt, "llm": llm, "trio": trio, **PUBLIC}
