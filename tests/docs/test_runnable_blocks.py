@@ -59,7 +59,8 @@ async def _run(code: str, where: str, namespace: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-async def test_the_page_runs(page: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_page_runs(page: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)  # what a block writes (a saved session) stays out of the tree
     async with open_fake_openai_server() as upstream:
         await _run_page(page, upstream, monkeypatch)
 
