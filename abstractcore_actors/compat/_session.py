@@ -8,7 +8,7 @@ from typing import Any, final
 from ..sessions import Session
 from ..sync import SyncSession
 from ..sync._cross_loop import RemoteStream, call_async
-from ..types import Chunk, GenerateResponse, Message
+from ..types import GenerateResponse, Message
 from ._llm import CompatLLM
 
 
@@ -38,16 +38,14 @@ class AsyncSession:
     def __repr__(self) -> str:
         return f"<AsyncSession {self._session.id if self._session else '(not started)'}>"
 
-    async def _handle(self) -> Session:
+    def _started(self) -> Session:
+        """The session actor, made at the first call. Runs on the runtime's
+        thread only (every call below hands it there), so it is made once."""
         if self._session is None:
             system_prompt, tools, options = self._args
             runtime = self._llm.runtime._runtime
             assert runtime is not None
-
-            async def start() -> Session:
-                return runtime.session(self._llm.llm, system_prompt, tools, **options)
-
-            self._session = await call_async(self._llm.runtime, start)
+            self._session = runtime.session(self._llm.llm, system_prompt, tools, **options)
         return self._session
 
     @property
@@ -55,16 +53,17 @@ class AsyncSession:
         return () if self._session is None else self._session.history
 
     async def generate(self, prompt: Any, **options: Any) -> GenerateResponse:
-        session = await self._handle()
-        return await call_async(self._llm.runtime, lambda: session.generate(prompt, **options))
+        return await call_async(
+            self._llm.runtime, lambda: self._started().generate(prompt, **options)
+        )
 
-    def stream(self, prompt: Any, **options: Any) -> _SessionStream:
-        """The turn's chunks; leaving early cancels the turn (its partial answer is kept)."""
-        return _SessionStream(self, prompt, options)
+    def stream(self, prompt: Any, **options: Any) -> RemoteStream:
+        """The turn's chunks (`async for`, or `async with` it); leaving early
+        cancels the turn (its partial answer is kept)."""
+        return RemoteStream(self._llm.runtime, lambda: self._started().stream(prompt, **options))
 
     async def _call(self, name: str, *args: Any) -> Any:
-        session = await self._handle()
-        return await call_async(self._llm.runtime, getattr(session, name), *args)
+        return await call_async(self._llm.runtime, lambda: getattr(self._started(), name)(*args))
 
     async def inject(self, context: Any) -> None:
         await self._call("inject", context)
@@ -86,36 +85,3 @@ class AsyncSession:
     async def aclose(self) -> None:
         if self._session is not None:
             await call_async(self._llm.runtime, self._session.close)
-
-
-class _SessionStream:
-    """`async for chunk in session.stream(prompt)`: starts the session if needed."""
-
-    def __init__(self, owner: AsyncSession, prompt: Any, options: dict[str, Any]) -> None:
-        self._owner = owner
-        self._prompt = prompt
-        self._options = options
-        self._stream: RemoteStream | None = None
-
-    def __aiter__(self) -> _SessionStream:
-        return self
-
-    async def __aenter__(self) -> _SessionStream:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-    async def __anext__(self) -> Chunk:
-        if self._stream is None:
-            session = await self._owner._handle()
-            prompt, options = self._prompt, self._options
-            self._stream = RemoteStream(
-                self._owner._llm.runtime, lambda: session.stream(prompt, **options)
-            )
-        chunk: Chunk = await self._stream.__anext__()
-        return chunk
-
-    async def aclose(self) -> None:
-        if self._stream is not None:
-            await self._stream.aclose()
