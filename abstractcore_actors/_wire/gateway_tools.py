@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from ..errors import ValidationError
-from .openai_chat_request import _expect, _object, _shown
+from .openai_chat_request import _expect, _shown
 
 _FOREIGN = ("server_url", "connector_id", "headers", "authorization")
 
@@ -51,7 +51,6 @@ def take_mcp_tools(value: object) -> tuple[object, tuple[McpToolRef, ...]]:
 
 
 def _ref(tool: dict[str, Any], where: str) -> McpToolRef:
-    _object(tool, where)
     for field in _FOREIGN:
         if tool.get(field) is not None:
             raise ValidationError(

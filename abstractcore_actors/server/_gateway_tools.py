@@ -45,7 +45,7 @@ class GatewayTools:
         seen: dict[str, str] = {}
         for name, (server, tools) in self._servers.items():
             for definition in tools:
-                own = definition.name.removeprefix(server.prefix)
+                own = _own_name(server, definition)
                 if key is not None and not key.allows_tool(name, own, definition.name):
                     continue
                 if definition.name in seen:
@@ -111,8 +111,8 @@ class GatewayTools:
         return chosen
 
     def _refusal(self, server: str, own: str) -> HTTPError:
-        _, tools = self._servers[server]
-        exists = any(d.name.removeprefix(self._servers[server][0].prefix) == own for d in tools)
+        config, tools = self._servers[server]
+        exists = any(_own_name(config, d) == own for d in tools)
         if exists:
             return HTTPError(
                 403,
@@ -126,6 +126,11 @@ class GatewayTools:
             code="unknown_tool",
             param="tools",
         )
+
+
+def _own_name(server: McpServerConfig, definition: ToolDefinition[..., Any]) -> str:
+    """The name the server itself gives a tool (its listed name less the prefix)."""
+    return definition.name.removeprefix(server.prefix)
 
 
 @asynccontextmanager
