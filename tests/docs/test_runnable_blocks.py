@@ -6,7 +6,8 @@ server and whose anthropic provider is the fake Anthropic server), `llm`
 and the models the pages name (`gpt`, `claude`, `fast`, `a`, `b`, `c`,
 `local`: all on the fake server), `chat` (a session), `trio`, the package's
 public names, and what a page leaves to its reader (tests/docs/_given.py).
-A gateway on that upstream serves the pages' clients, at the port they name.
+A gateway on that upstream serves the pages' clients, at the port they name
+(README.md's: `abstractcore-actors serve` with no config, the local model).
 
 A block under `<!-- test: in a thread -->` is blocking code (an SDK client,
 the sync facade): it runs as a module in a worker thread while the trio loop
@@ -34,7 +35,7 @@ from trio.testing import MockClock
 
 import abstractcore_actors
 from abstractcore_actors import Runtime, open_runtime
-from abstractcore_actors.server import load_config, serve
+from abstractcore_actors.server import GatewayConfig, load_config, serve
 from abstractcore_actors.testing import open_fake_anthropic_server, open_fake_openai_server
 
 from ._given import MY_TOOLS, PAGE_PORT, answer, gateway_toml, names_for
@@ -47,7 +48,10 @@ BLOCK = re.compile(
 HOW = {None, "in a thread"}
 PUBLIC = {n: getattr(abstractcore_actors, n) for n in dir(abstractcore_actors) if n[0] != "_"}
 MODELS = ("gpt", "claude", "fast", "a", "b", "c", "local")
-PAGES = sorted(p for p in DOCS.glob("*.md") if p.name != "migration.md")
+PAGES = [
+    *sorted(p for p in DOCS.glob("*.md") if p.name != "migration.md"),
+    DOCS.parent / "README.md",
+]
 # `trio.run(main)` / `trio.run(watch, "x")` at a block's end: awaited in the test's own loop
 TRIO_RUN = re.compile(r"^trio\.run\((\w+)(?:, (.*))?\)$", re.M)
 
@@ -65,7 +69,7 @@ def test_every_block_runs() -> None:
     found = [b for page in PAGES for b in blocks(page)]
     assert len(found) >= 60
     assert {how for _, _, how in found} <= HOW
-    assert not [p.name for p in DOCS.glob("*.md") if "<!-- not run" in p.read_text()]
+    assert not [p.name for p in PAGES if "<!-- not run" in p.read_text()]
 
 
 def _source(code: str, port: int) -> str:
@@ -104,14 +108,16 @@ async def test_the_page_runs(page: Path, monkeypatch: pytest.MonkeyPatch, tmp_pa
         monkeypatch.setenv("OPENAI_BASE_URL", upstream.base_url)
         monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-docs-test")
         monkeypatch.setenv("ANTHROPIC_BASE_URL", anthropic_upstream.base_url)
-        async with open_runtime() as rt, _gateway(rt, with_tools=page.name == "tools.md") as port:
+        async with open_runtime() as rt, _gateway(rt, page.name) as port:
             await _run_page(page, rt, upstream.base_url, port)
 
 
 @contextlib.asynccontextmanager
-async def _gateway(rt: Runtime, *, with_tools: bool) -> AsyncIterator[int]:
-    config = load_config("gateway.toml")
-    if not with_tools:  # an MCP server is a child process: only for the page that uses it
+async def _gateway(rt: Runtime, page: str) -> AsyncIterator[int]:
+    config: GatewayConfig | None = load_config("gateway.toml")
+    if page == "README.md":  # `abstractcore-actors serve`: the local model, no keys
+        config = None
+    elif page != "tools.md":  # an MCP server is a child process: only for the page that uses it
         config = attrs.evolve(config, mcp={})
     async with trio.open_nursery() as nursery:
         yield await nursery.start(partial(serve, rt, config, port=0))
