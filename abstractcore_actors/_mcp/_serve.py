@@ -114,7 +114,7 @@ def mcp_server(
             raw_arguments=json.dumps(arguments),
         )
         [result] = await run_tool_calls([call], tools, timeout=timeout)
-        text = result.error if result.error is not None else result.content
+        text = result.content if result.error is None else _without_name(result.error, call.name)
         return types.CallToolResult(
             content=[types.TextContent(text=text)], is_error=result.error is not None
         )
@@ -182,3 +182,9 @@ async def open_http_app(
 
     async with manager.run():
         yield app
+
+
+def _without_name(error: str, tool: str) -> str:
+    # The caller knows which tool it called, and a runtime on the other side
+    # says "tool NAME failed: " itself: sent with it, the model read it twice.
+    return error.removeprefix(f"tool {tool} failed: ")

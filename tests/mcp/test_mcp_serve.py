@@ -21,7 +21,8 @@ from abstractcore_actors import cli, open_runtime
 from abstractcore_actors._mcp import load_tools, mcp_server, open_http_app
 from abstractcore_actors.errors import ValidationError
 from abstractcore_actors.server import serve_mcp
-from abstractcore_actors.tools import McpToolFailed
+from abstractcore_actors.tools import McpToolFailed, run_tool_calls
+from abstractcore_actors.types import ToolCall
 from tests.leaks import our_tasks
 from tests.mcp.served_tools import multiply, refuse, stuck, wait
 
@@ -64,7 +65,8 @@ async def test_stdio_lists_the_tools_with_their_schemas_and_calls_them() -> None
     assert by_name["multiply"].description == "Multiply two integers."
     assert text(product) == "42" and not product.is_error
     # tool errors are results the model reads (MCP's rule), saying what to fix
-    assert refused.is_error and "PermissionError: not today" in text(refused)
+    # the caller knows the tool: the text is what went wrong, said once
+    assert refused.is_error and text(refused) == "PermissionError: not today"
     assert invalid.is_error and "invalid arguments for tool multiply" in text(invalid)
     assert late.is_error and "timed out after 0.2 s" in text(late)
 
@@ -94,8 +96,12 @@ async def test_a_cancelled_call_cancels_the_tool(tmp_path: Path) -> None:
                 timeout=0.5,
             ) as tools,
         ):
-            with pytest.raises(McpToolFailed, match="refuse failed"):
+            with pytest.raises(McpToolFailed, match=r"^PermissionError: x$"):
                 await tools.call("refuse", {"reason": "x"})
+            # a model behind this runtime reads the tool's name once, not once a side
+            call = ToolCall(id="c1", name="refuse", arguments={"reason": "x"}, raw_arguments="")
+            [result] = await run_tool_calls([call], {t.name: t for t in tools})
+            assert result.error == "tool refuse failed: PermissionError: x"
             with trio.move_on_after(1):  # the caller's cancel reaches the server
                 await tools.call("wait", {"seconds": 60})
             while "wait cancelled" not in logged():  # noqa: ASYNC110 - another process
