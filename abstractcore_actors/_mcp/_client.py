@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeAlias
 
 import attrs
 import trio
@@ -33,6 +33,9 @@ from ..errors import ToolServerError
 from ._spec import McpServerSpec
 
 log = logging.getLogger("abstractcore_actors.mcp")
+
+#: (progress, total, message) of one progress notification, as the SDK gives them
+ProgressCallback: TypeAlias = Callable[[float, float | None, str | None], Awaitable[None]]
 
 _CONNECTION_CLOSED = -32000  # the SDK's code for a transport that closed
 _STDERR_TAIL = 2000  # characters of a failed server's stderr kept in the error
@@ -58,6 +61,8 @@ class CallTool:
 
     name: str
     arguments: Mapping[str, Any]
+    # the server's progress notifications for this call, as the SDK reports them
+    on_progress: ProgressCallback | None = None
 
 
 class McpClient(Behaviour):
@@ -87,20 +92,22 @@ class McpClient(Behaviour):
                 if self._failure is not None:
                     raise self._failure
                 return self._tools
-            case CallTool(name=name, arguments=arguments):
+            case CallTool(name=name, arguments=arguments, on_progress=on_progress):
                 await self._ready.wait()
                 if self._failure is not None:
                     raise self._failure
-                return await self._call(name, dict(arguments))
+                return await self._call(name, dict(arguments), on_progress)
             case _:
                 raise UnhandledMessage(ctx.name, message)
 
-    async def _call(self, name: str, arguments: dict[str, Any]) -> Any:
+    async def _call(
+        self, name: str, arguments: dict[str, Any], on_progress: ProgressCallback | None
+    ) -> Any:
         from mcp.shared.exceptions import MCPError
 
         self._calls += 1
         try:
-            return await self._session.call_tool(name, arguments)
+            return await self._session.call_tool(name, arguments, progress_callback=on_progress)
         except MCPError as exc:
             if exc.error.code != _CONNECTION_CLOSED:
                 raise ToolServerError(f"{self.spec.label}: {exc.error.message}") from None

@@ -22,8 +22,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import trio
+
 from .._tools import ToolDefinition, coerce_tools, run_tool_calls
 from ..errors import ValidationError
+from ..events import EventBus, ToolProgress
 from ..types import ToolCall
 
 SERVER_NAME = "abstractcore-actors"
@@ -86,6 +89,7 @@ def mcp_server(
     from mcp.server.lowlevel import Server
     from mcp.shared.exceptions import MCPError
 
+    progress_bus = EventBus()
     listed = types.ListToolsResult(
         tools=[
             types.Tool(
@@ -113,7 +117,18 @@ def mcp_server(
             arguments=arguments,
             raw_arguments=json.dumps(arguments),
         )
-        [result] = await run_tool_calls([call], tools, timeout=timeout)
+        token = (ctx.meta or {}).get("progress_token")
+        if token is None:
+            [result] = await run_tool_calls([call], tools, timeout=timeout)
+        else:  # the tool's ctx.progress(...) reports, as MCP progress notifications
+            emitter = progress_bus.emitter(f"mcp-{call.id}")
+            async with (
+                progress_bus.subscribe(ToolProgress, request_id=emitter.request_id) as progress,
+                trio.open_nursery() as nursery,
+            ):
+                nursery.start_soon(_report_progress, progress, ctx, token)
+                [result] = await run_tool_calls([call], tools, timeout=timeout, emitter=emitter)
+                progress.end()  # what is queued is sent before the result
         text = result.content if result.error is None else _without_name(result.error, call.name)
         return types.CallToolResult(
             content=[types.TextContent(text=text)], is_error=result.error is not None
@@ -188,3 +203,20 @@ def _without_name(error: str, tool: str) -> str:
     # The caller knows which tool it called, and a runtime on the other side
     # says "tool NAME failed: " itself: sent with it, the model read it twice.
     return error.removeprefix(f"tool {tool} failed: ")
+
+
+async def _report_progress(progress: Any, ctx: Any, token: str | int) -> None:
+    # MCP's progress must grow with each notification, and it has no
+    # fraction: `progress` counts the reports, and `total` is set so that
+    # progress / total is the tool's fraction (when it gave one above 0).
+    # The request's id sends it on that request's stream (streamable HTTP).
+    count = 0
+    async for event in progress:
+        count += 1
+        await ctx.session.send_progress_notification(
+            token,
+            count,
+            count / event.fraction if event.fraction else None,
+            event.message or None,
+            related_request_id=ctx.request_id,
+        )

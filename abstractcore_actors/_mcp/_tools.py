@@ -15,19 +15,21 @@ An error result (`isError`) is the tool's error, which the model reads.
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 from .._kernel import ActorRef
-from .._tools import SyncSource, ToolDefinition, ToolFailed
-from ._client import CallTool, McpTool
+from .._tools import SyncSource, ToolContext, ToolDefinition, ToolFailed
+from ._client import CallTool, McpTool, ProgressCallback
 from ._spec import McpServerSpec
 
 _UNUSABLE = re.compile(r"[^A-Za-z0-9_-]")
-_IDS = itertools.count(1)
+# the keyword the runner passes a call's ToolContext as: not a name a JSON
+# schema's property is likely to have, and popped before the call is sent
+_CONTEXT = "__tool_context__"
 
 
 class McpToolFailed(ToolFailed):
@@ -42,7 +44,8 @@ class McpTools:
         self.spec = spec
         self.prefix = prefix
         self.timeout = timeout
-        self.source = f"mcp-{next(_IDS)}"  # how registries tell its tools from others
+        # how registries tell its tools from others (no process-wide counter)
+        self.source = f"mcp-{uuid.uuid4().hex[:16]}"
         self._ref: ActorRef | None = None
         self._definitions: dict[str, ToolDefinition[..., Any]] = {}
         self._followers: list[ActorRef] = []
@@ -81,10 +84,15 @@ class McpTools:
             except Exception:  # its session ended (mailbox closed) or is swamped
                 self._followers.remove(registry)
 
-    async def call(self, name: str, arguments: dict[str, Any]) -> str:
-        """Call the server's tool `name` (its own name); the result as text."""
+    async def call(
+        self, name: str, arguments: dict[str, Any], *, context: ToolContext | None = None
+    ) -> str:
+        """Call the server's tool `name` (its own name); the result as text.
+        With a `context`, the server's progress notifications are its
+        `progress(...)` reports (ToolProgress events of the call)."""
         assert self._ref is not None, "McpTools is used inside rt.mcp_tools(...)"
-        result = await self._ref.ask(CallTool(name=name, arguments=arguments))
+        relay = None if context is None else _progress_relay(context)
+        result = await self._ref.ask(CallTool(name=name, arguments=arguments, on_progress=relay))
         text = result_text(result, self.spec.max_output)
         if result.is_error:
             raise McpToolFailed(text or "the tool failed without saying why")
@@ -95,7 +103,8 @@ class McpTools:
         original = tool.name
 
         async def run(**arguments: Any) -> str:
-            return await self.call(original, arguments)
+            context = arguments.pop(_CONTEXT)
+            return await self.call(original, arguments, context=context)
 
         return ToolDefinition.from_schema(
             run,
@@ -103,7 +112,16 @@ class McpTools:
             description=tool.description,
             parameters=tool.input_schema,
             timeout=self.timeout,
+            context_parameter=_CONTEXT,
         )
+
+
+def _progress_relay(context: ToolContext) -> ProgressCallback:
+    async def relay(progress: float, total: float | None, message: str | None) -> None:
+        fraction = min(max(progress / total, 0.0), 1.0) if total else None
+        context.progress(message or "", fraction=fraction)
+
+    return relay
 
 
 def result_text(result: Any, limit: int) -> str:

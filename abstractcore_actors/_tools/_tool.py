@@ -106,17 +106,25 @@ class ToolDefinition(Generic[P, R]):
         description: str,
         parameters: Mapping[str, Any],
         timeout: float | None = None,
+        context_parameter: str | None = None,
     ) -> ToolDefinition[..., Any]:
         """A tool described by a JSON schema instead of a signature (an MCP
         server's tool): `function(**arguments)` is awaited with the model's
-        arguments once they fit `parameters`."""
+        arguments once they fit `parameters`, and with the call's
+        `ToolContext` as `context_parameter=` when that is given."""
         if not isinstance(name, str) or not _NAME.match(name):
             raise ValidationError(
                 f"tool name {name!r} is not usable: a model needs 1-64 letters, digits, '_' or '-'"
             )
         check_timeout(timeout, f"tool {name}")
         schema = dict(parameters) if parameters else {"type": "object", "properties": {}}
-        shape = FunctionShape(summary=description, parameters=(), schema=schema, by_schema=True)
+        shape = FunctionShape(
+            summary=description,
+            parameters=(),
+            schema=schema,
+            by_schema=True,
+            context_parameter=context_parameter,
+        )
         return ToolDefinition(
             function=function,
             name=name,

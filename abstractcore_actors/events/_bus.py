@@ -146,7 +146,9 @@ class EventBus:
     - `await bus.emit(event)` — publish your own events (subclass `Event`).
     """
 
-    def __init__(self, system: ActorSystem) -> None:
+    def __init__(self, system: ActorSystem | None = None) -> None:
+        # None: a bus of one component's own (an MCP server's progress), with
+        # subscribers only; `on` handlers need a system for their actor
         self._system = system
         self.subscriptions: list[Subscription] = []
         self._handlers: list[tuple[Callable[[Event], bool], Handler, object]] = []
@@ -242,6 +244,8 @@ class EventBus:
         """
         if not callable(handler):
             raise ValidationError(f"handler must be callable, got {handler!r}")
+        if self._system is None:
+            raise ValidationError("this bus has no actor system to run handlers: use subscribe()")
         token = object()
         self._handlers.append((make_filter(event_type), handler, token))
         if self._handler_feed is None:

@@ -9,6 +9,7 @@ import os
 import trio
 
 from abstractcore_actors import tool
+from abstractcore_actors.tools import ToolContext
 
 
 def _log(event: str) -> None:
@@ -52,6 +53,15 @@ async def stuck() -> str:
     """Never answers in time."""
     await trio.sleep_forever()
     return "never"
+
+
+@tool
+def index(paths: list[str], ctx: ToolContext) -> int:
+    """Index files, reporting progress (a sync tool: from its worker thread)."""
+    ctx.progress("starting")
+    for done, path in enumerate(paths, 1):
+        ctx.progress(f"indexed {path}", fraction=done / len(paths))
+    return len(paths)
 
 
 only_multiply = [multiply]

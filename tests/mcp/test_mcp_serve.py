@@ -20,16 +20,17 @@ from mcp.client.streamable_http import streamable_http_client
 from abstractcore_actors import cli, open_runtime
 from abstractcore_actors._mcp import load_tools, mcp_server, open_http_app
 from abstractcore_actors.errors import ValidationError
+from abstractcore_actors.events import ToolProgress
 from abstractcore_actors.server import serve_mcp
 from abstractcore_actors.tools import McpToolFailed, run_tool_calls
 from abstractcore_actors.types import ToolCall
 from tests.leaks import our_tasks
-from tests.mcp.served_tools import multiply, refuse, stuck, wait
+from tests.mcp.served_tools import index, multiply, refuse, stuck, wait
 
 ROOT = Path(__file__).parents[2]
 SERVE = [sys.executable, "-m", "abstractcore_actors.cli", "mcp", "serve"]
 DEADLINE = 30
-ALL = {t.name: t for t in (multiply, wait, refuse, stuck)}
+ALL = {t.name: t for t in (multiply, wait, refuse, stuck, index)}
 
 
 @asynccontextmanager
@@ -58,7 +59,7 @@ async def test_stdio_lists_the_tools_with_their_schemas_and_calls_them() -> None
             invalid = await session.call_tool("multiply", {"a": "six"})
             late = await session.call_tool("stuck", {})
     by_name = {t.name: t for t in listed}
-    assert set(by_name) == {"multiply", "wait", "refuse", "stuck"}
+    assert set(by_name) == {"multiply", "wait", "refuse", "stuck", "index"}
     schema = by_name["multiply"].input_schema
     assert schema == dict(multiply.spec.parameters)
     assert schema["properties"]["a"]["description"] == "the first factor"
@@ -78,6 +79,54 @@ async def test_an_unknown_tool_is_a_protocol_error_naming_the_tools() -> None:
         async with sdk_client("tests.mcp.served_tools:only_multiply") as session:
             with pytest.raises(MCPError, match="unknown tool 'nope'; this server has"):
                 await session.call_tool("nope", {})
+
+
+async def test_a_tools_progress_reaches_the_client_as_mcp_progress() -> None:
+    reports: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reports.append((progress, total, message))
+
+    with trio.fail_after(DEADLINE):
+        async with sdk_client() as session:
+            result = await session.call_tool(
+                "index", {"paths": ["a", "b"]}, progress_callback=on_progress
+            )
+    assert text(result) == "2" and not result.is_error
+    # progress grows with each notification (MCP's rule); progress / total is
+    # the tool's fraction, and a report without one has no total
+    assert reports == [(1, None, "starting"), (2, 4.0, "indexed a"), (3, 3.0, "indexed b")]
+
+
+async def test_a_served_tools_progress_is_a_tool_progress_event_of_the_caller() -> None:
+    with trio.fail_after(DEADLINE):
+        async with (
+            open_runtime(env={}) as rt,
+            rt.mcp_tools([*SERVE, "--tools", "tests.mcp.served_tools"], cwd=str(ROOT)) as tools,
+            rt.events.subscribe(ToolProgress, request_id="r1") as progress,
+        ):
+            call = ToolCall(
+                id="c1", name="index", arguments={"paths": ["a", "b"]}, raw_arguments=""
+            )
+            [result] = await run_tool_calls(
+                [call], {t.name: t for t in tools}, emitter=rt.events.emitter("r1")
+            )
+            assert result.content == "2"
+            seen = [(e.tool, e.message, e.fraction) for e in _queued(progress)]
+    assert seen == [
+        ("index", "starting", None),
+        ("index", "indexed a", 0.5),
+        ("index", "indexed b", 1.0),
+    ]
+
+
+def _queued(subscription: Any) -> list[Any]:
+    out = []
+    while True:
+        try:
+            out.append(subscription.receive_nowait())
+        except trio.WouldBlock:
+            return out
 
 
 async def test_a_cancelled_call_cancels_the_tool(tmp_path: Path) -> None:
@@ -112,6 +161,11 @@ async def test_a_cancelled_call_cancels_the_tool(tmp_path: Path) -> None:
 
 async def test_streamable_http_through_the_sdk_and_the_runtime() -> None:
     stop = trio.Event()
+    reports: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        reports.append((progress, total, message))
+
     with trio.fail_after(DEADLINE):
         async with trio.open_nursery() as nursery:
             port = await nursery.start(
@@ -125,10 +179,13 @@ async def test_streamable_http_through_the_sdk_and_the_runtime() -> None:
                 await session.initialize()
                 names = {t.name for t in (await session.list_tools()).tools}
                 product = await session.call_tool("multiply", {"a": 3, "b": 5})
+                await session.call_tool("index", {"paths": ["a"]}, progress_callback=on_progress)
             async with open_runtime(env={}) as rt, rt.mcp_tools(url=url) as tools:
                 again = await tools.call("multiply", {"a": 4, "b": 5})
             stop.set()
     assert names == set(ALL) and text(product) == "15" and again == "20"
+    # progress travels on the call's own stream
+    assert reports == [(1, None, "starting"), (2, 2.0, "indexed a")]
 
 
 async def test_http_refuses_a_foreign_host_and_other_paths() -> None:
