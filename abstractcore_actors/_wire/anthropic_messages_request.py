@@ -22,15 +22,8 @@ from ..errors import ValidationError
 from ..types import Image, Message, ToolCall, ToolSpec
 from .anthropic_messages import image_from_wire
 from .gateway_tools import take_mcp_tools
-from .openai_chat_request import (
-    _TOOL_NAME,
-    ChatRequest,
-    _expect,
-    _list,
-    _object,
-    _shown,
-    text_of_parts,
-)
+from .openai_chat_request import ChatRequest, text_of_parts
+from .request_checks import TOOL_NAME, as_list, as_object, expect, shown
 
 _TOOL_CHOICES = {"auto": "auto", "any": "required", "none": "none"}
 
@@ -62,21 +55,21 @@ def _user_turn(content: object, where: str) -> list[Message]:
             out.append(Message.user("", images))
             images.clear()
 
-    for i, block in enumerate(_list(content, where)):
+    for i, block in enumerate(as_list(content, where)):
         at = f"{where}[{i}]"
-        item = _object(block, at)
+        item = as_object(block, at)
         kind = item.get("type")
         if kind == "image":
             images.append(image_from_wire(item, at))
         elif kind == "text":
             text: Any = item.get("text")
-            _expect(isinstance(text, str), f"{at}.text", "a string", text)
+            expect(isinstance(text, str), f"{at}.text", "a string", text)
             out.append(Message.user(text, images))
             images.clear()
         elif kind == "tool_result":
             flush()
             call_id = item.get("tool_use_id")
-            _expect(
+            expect(
                 isinstance(call_id, str) and bool(call_id), f"{at}.tool_use_id", "an id", call_id
             )
             raw = item.get("content", "")
@@ -87,7 +80,7 @@ def _user_turn(content: object, where: str) -> list[Message]:
         else:
             _refuse_media(kind, at)
             raise ValidationError(
-                f"{at}.type must be text, image or tool_result in a user turn (got {_shown(kind)})",
+                f"{at}.type must be text, image or tool_result in a user turn (got {shown(kind)})",
                 param=f"{at}.type",
             )
     flush()
@@ -99,21 +92,21 @@ def _assistant_turn(content: object, where: str) -> Message:
         return Message.assistant(content)
     texts: list[str] = []
     calls: list[ToolCall] = []
-    for i, block in enumerate(_list(content, where)):
+    for i, block in enumerate(as_list(content, where)):
         at = f"{where}[{i}]"
-        item = _object(block, at)
+        item = as_object(block, at)
         kind = item.get("type")
         if kind == "text":
             text: Any = item.get("text")
-            _expect(isinstance(text, str), f"{at}.text", "a string", text)
+            expect(isinstance(text, str), f"{at}.text", "a string", text)
             texts.append(text)
         elif kind == "tool_use":
             call_id: Any = item.get("id")
             name: Any = item.get("name")
             arguments: Any = item.get("input", {})
-            _expect(isinstance(call_id, str) and bool(call_id), f"{at}.id", "an id", call_id)
-            _expect(isinstance(name, str) and bool(name), f"{at}.name", "a tool name", name)
-            _expect(isinstance(arguments, dict), f"{at}.input", "an object", arguments)
+            expect(isinstance(call_id, str) and bool(call_id), f"{at}.id", "an id", call_id)
+            expect(isinstance(name, str) and bool(name), f"{at}.name", "a tool name", name)
+            expect(isinstance(arguments, dict), f"{at}.input", "an object", arguments)
             calls.append(
                 ToolCall(
                     id=call_id, name=name, arguments=arguments, raw_arguments=json.dumps(arguments)
@@ -124,7 +117,7 @@ def _assistant_turn(content: object, where: str) -> Message:
         else:
             _refuse_media(kind, at)
             raise ValidationError(
-                f"{at}.type must be text or tool_use in an assistant turn (got {_shown(kind)})",
+                f"{at}.type must be text or tool_use in an assistant turn (got {shown(kind)})",
                 param=f"{at}.type",
             )
     return Message.assistant("".join(texts), calls)
@@ -132,9 +125,9 @@ def _assistant_turn(content: object, where: str) -> Message:
 
 def _tools(value: object) -> list[ToolSpec]:
     specs: list[ToolSpec] = []
-    for i, item in enumerate(_list(value, "tools")):
+    for i, item in enumerate(as_list(value, "tools")):
         where = f"tools[{i}]"
-        tool = _object(item, where)
+        tool = as_object(item, where)
         if tool.get("type") not in (None, "custom"):
             raise ValidationError(
                 f"{where} is a server tool ({tool['type']}): only your own tools "
@@ -143,14 +136,14 @@ def _tools(value: object) -> list[ToolSpec]:
             )
         name: Any = tool.get("name")
         schema: Any = tool.get("input_schema")
-        if not (isinstance(name, str) and _TOOL_NAME.match(name)):
+        if not (isinstance(name, str) and TOOL_NAME.match(name)):
             raise ValidationError(
-                f"{where}.name must be 1 to 64 letters, digits, _ or - (got {_shown(name)})",
+                f"{where}.name must be 1 to 64 letters, digits, _ or - (got {shown(name)})",
                 param=f"{where}.name",
             )
         description = tool.get("description", "")
-        _expect(isinstance(description, str), f"{where}.description", "a string", description)
-        _expect(isinstance(schema, dict), f"{where}.input_schema", "a JSON schema object", schema)
+        expect(isinstance(description, str), f"{where}.description", "a string", description)
+        expect(isinstance(schema, dict), f"{where}.input_schema", "a JSON schema object", schema)
         if name in (s.name for s in specs):
             raise ValidationError(
                 f"{where}.name: two tools are named {name!r}", param=f"{where}.name"
@@ -160,19 +153,19 @@ def _tools(value: object) -> list[ToolSpec]:
 
 
 def _tool_choice(value: object, tools: list[ToolSpec]) -> str:
-    choice = _object(value, "tool_choice")
+    choice = as_object(value, "tool_choice")
     kind = choice.get("type")
     if kind == "tool":
         name = choice.get("name")
         if name not in {t.name for t in tools}:
             raise ValidationError(
-                f"tool_choice names {_shown(name)}, which is not among tools",
+                f"tool_choice names {shown(name)}, which is not among tools",
                 param="tool_choice.name",
             )
         return str(name)
     if kind not in _TOOL_CHOICES:
         raise ValidationError(
-            f"tool_choice.type must be auto, any, tool or none (got {_shown(kind)})",
+            f"tool_choice.type must be auto, any, tool or none (got {shown(kind)})",
             param="tool_choice.type",
         )
     return _TOOL_CHOICES[str(kind)]
@@ -183,17 +176,17 @@ def parse_messages(body: object, *, max_tokens_cap: int | None = None) -> ChatRe
     if not isinstance(body, dict):
         raise ValidationError("the request body must be a JSON object")
     model = body.get("model")
-    _expect(isinstance(model, str) and bool(model), "model", "a model name", model)
+    expect(isinstance(model, str) and bool(model), "model", "a model name", model)
     max_tokens = body.get("max_tokens")
     check_max_tokens(max_tokens, "max_tokens")  # required by the Messages API
     turns = body.get("messages")
-    _expect(isinstance(turns, list) and bool(turns), "messages", "a non-empty list", turns)
+    expect(isinstance(turns, list) and bool(turns), "messages", "a non-empty list", turns)
     messages: list[Message] = []
     if body.get("system") is not None:
         messages.append(Message.system(_texts(body["system"], "system")))
     for i, turn in enumerate(turns):  # type: ignore[arg-type]
         where = f"messages[{i}]"
-        item = _object(turn, where)
+        item = as_object(turn, where)
         role = item.get("role")
         if role == "user":
             messages += _user_turn(item.get("content"), f"{where}.content")
@@ -201,7 +194,7 @@ def parse_messages(body: object, *, max_tokens_cap: int | None = None) -> ChatRe
             messages.append(_assistant_turn(item.get("content"), f"{where}.content"))
         else:
             raise ValidationError(
-                f"{where}.role must be user or assistant (got {_shown(role)})",
+                f"{where}.role must be user or assistant (got {shown(role)})",
                 param=f"{where}.role",
             )
     args: dict[str, Any] = {"messages": messages, "max_tokens": max_tokens}
@@ -219,10 +212,10 @@ def parse_messages(body: object, *, max_tokens_cap: int | None = None) -> ChatRe
     stop = body.get("stop_sequences")
     if stop is not None:
         ok = isinstance(stop, list) and all(isinstance(s, str) for s in stop)
-        _expect(ok, "stop_sequences", "a list of strings", stop)
+        expect(ok, "stop_sequences", "a list of strings", stop)
         args["stop"] = stop
     stream = body.get("stream", False)
-    _expect(isinstance(stream, bool), "stream", "a boolean", stream)
+    expect(isinstance(stream, bool), "stream", "a boolean", stream)
     metadata = body.get("metadata")
     user = metadata.get("user_id") if isinstance(metadata, Mapping) else None
     assert isinstance(model, str)

@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from ..errors import ValidationError
-from .openai_chat_request import _expect, _shown
+from .request_checks import expect, shown
 
 _FOREIGN = ("server_url", "connector_id", "headers", "authorization")
 
@@ -59,11 +59,11 @@ def _ref(tool: dict[str, Any], where: str) -> McpToolRef:
                 param=f"{where}.{field}",
             )
     label = tool.get("server_label")
-    _expect(isinstance(label, str) and bool(label), f"{where}.server_label", "a name", label)
+    expect(isinstance(label, str) and bool(label), f"{where}.server_label", "a name", label)
     approval = tool.get("require_approval", "never")
     if approval != "never":
         raise ValidationError(
-            f'{where}.require_approval must be "never" (got {_shown(approval)}): the gateway '
+            f'{where}.require_approval must be "never" (got {shown(approval)}): the gateway '
             "runs its tools itself, with no approval step",
             param=f"{where}.require_approval",
         )
@@ -72,6 +72,6 @@ def _ref(tool: dict[str, Any], where: str) -> McpToolRef:
         allowed = allowed.get("tool_names")
     if allowed is not None:
         ok = isinstance(allowed, list) and all(isinstance(n, str) and n for n in allowed)
-        _expect(ok, f"{where}.allowed_tools", "a list of tool names", allowed)
+        expect(ok, f"{where}.allowed_tools", "a list of tool names", allowed)
     assert isinstance(label, str)
     return McpToolRef(server=label, allowed=None if allowed is None else tuple(allowed))

@@ -10,10 +10,8 @@ clients send many optional ones.
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -29,12 +27,10 @@ from .._call_rules import (
 from .._image import image_from_part
 from ..errors import ValidationError
 from ..types import Image, Message, Request, ToolCall, ToolSpec
-
-if TYPE_CHECKING:
-    from .gateway_tools import McpToolRef
+from .gateway_tools import McpToolRef, take_mcp_tools
+from .request_checks import TOOL_NAME, as_list, as_object, expect, json_kind, parse_json, shown
 
 _ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
-_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @attrs.frozen(kw_only=True)
@@ -57,79 +53,27 @@ class ChatRequest:
         return Request(messages=tuple(args["messages"]), tools=tuple(args.get("tools", ())))
 
 
-def _reject_constant(name: str) -> float:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def parse_json(raw: bytes) -> Any:
-    """The JSON value of `raw`; ValidationError when it is not strict JSON."""
-    try:
-        return json.loads(raw, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
-        raise ValidationError(f"the request body is not valid JSON: {exc}") from None
-
-
-_JSON_KINDS: tuple[tuple[type, str], ...] = (
-    (bool, "boolean"),
-    (int, "integer"),
-    (float, "number"),
-    (str, "string"),
-    (list, "array"),
-    (dict, "object"),
-)
-
-
-def _kind(value: object) -> str:
-    """The JSON type of a decoded value, as a client would name it."""
-    for kind, name in _JSON_KINDS:
-        if isinstance(value, kind):
-            return name
-    return "null"
-
-
-def _shown(value: object) -> str:
-    """What a client sent, briefly: its JSON type, and a short string itself."""
-    if isinstance(value, str) and len(value) <= 40:
-        return f"string {value!r}"
-    return _kind(value)
-
-
-def _expect(ok: bool, param: str, wanted: str, value: object) -> None:
-    if not ok:
-        raise ValidationError(f"{param} must be {wanted} (got {_shown(value)})", param=param)
-
-
-def _list(value: object, param: str, wanted: str = "a list") -> list[Any]:
-    _expect(isinstance(value, list), param, wanted, value)
-    return value  # type: ignore[return-value]
-
-
-def _object(value: object, param: str) -> dict[str, Any]:
-    _expect(isinstance(value, dict), param, "an object", value)
-    return value  # type: ignore[return-value]
-
-
 def text_of_parts(value: object, where: str, kinds: tuple[str, ...], refusal: str) -> str:
     """A string, or a list of text parts (each `{"type": one of kinds, "text": ...}`),
     as one string; a part of another type is a ValidationError saying `refusal`."""
     if isinstance(value, str):
         return value
     parts: list[str] = []
-    for i, part in enumerate(_list(value, where)):
+    for i, part in enumerate(as_list(value, where)):
         at = f"{where}[{i}]"
-        item = _object(part, at)
+        item = as_object(part, at)
         kind = item.get("type")
         if kind not in kinds:
-            raise ValidationError(f"{at}.type is {_shown(kind)}: {refusal}", param=at)
+            raise ValidationError(f"{at}.type is {shown(kind)}: {refusal}", param=at)
         text: Any = item.get("text")
-        _expect(isinstance(text, str), f"{at}.text", "a string", text)
+        expect(isinstance(text, str), f"{at}.text", "a string", text)
         parts.append(text)
     return "".join(parts)
 
 
 def _optional_str(body: Mapping[str, Any], key: str, param: str) -> Any:
     value = body.get(key)
-    _expect(value is None or isinstance(value, str), param, "a string", value)
+    expect(value is None or isinstance(value, str), param, "a string", value)
     return value
 
 
@@ -141,14 +85,14 @@ def _content(content: object, param: str, *, images: bool) -> tuple[str, tuple[I
     """(text, images) of a message's content; image parts only where `images`."""
     if content is None or isinstance(content, str):
         return content or "", ()
-    parts = _list(content, param, "a string, null or a list of content parts")
+    parts = as_list(content, param, "a string, null or a list of content parts")
     texts = []
     found: list[Image] = []
     for i, item in enumerate(parts):
         where = f"{param}[{i}]"
-        part = _object(item, where)
+        part = as_object(item, where)
         kind = part.get("type")
-        _expect(isinstance(kind, str), f"{where}.type", 'a content part type ("text")', kind)
+        expect(isinstance(kind, str), f"{where}.type", 'a content part type ("text")', kind)
         if kind == "image_url" and images:
             try:
                 found.append(image_from_part(part))
@@ -162,42 +106,42 @@ def _content(content: object, param: str, *, images: bool) -> tuple[str, tuple[I
                 + ("; images go in user messages" if kind == "image_url" else ""),
                 param=f"{where}.type",
             )
-        _expect(isinstance(part.get("text"), str), f"{where}.text", "a string", part.get("text"))
+        expect(isinstance(part.get("text"), str), f"{where}.text", "a string", part.get("text"))
         texts.append(part["text"])
     return "".join(texts), tuple(found)
 
 
 def _tool_calls(value: object, param: str) -> tuple[ToolCall, ...]:
     calls = []
-    for i, item in enumerate(_list(value, param)):
+    for i, item in enumerate(as_list(value, param)):
         where = f"{param}[{i}]"
-        call = _object(item, where)
-        _expect(isinstance(call.get("id"), str), f"{where}.id", "a string", call.get("id"))
+        call = as_object(item, where)
+        expect(isinstance(call.get("id"), str), f"{where}.id", "a string", call.get("id"))
         kind = call.get("type", "function")
-        _expect(kind == "function", f"{where}.type", '"function"', kind)
-        fn = _object(call.get("function"), f"{where}.function")
+        expect(kind == "function", f"{where}.type", '"function"', kind)
+        fn = as_object(call.get("function"), f"{where}.function")
         name: Any = fn.get("name")
         arguments: Any = fn.get("arguments", "")
-        _expect(isinstance(name, str), f"{where}.function.name", "a string", name)
-        _expect(isinstance(arguments, str), f"{where}.function.arguments", "a string", arguments)
+        expect(isinstance(name, str), f"{where}.function.name", "a string", name)
+        expect(isinstance(arguments, str), f"{where}.function.arguments", "a string", arguments)
         calls.append(ToolCall.from_raw(id=call["id"], name=name, raw_arguments=arguments))
     return tuple(calls)
 
 
 def _message(value: object, i: int) -> Message:
     where = f"messages[{i}]"
-    value = _object(value, where)
+    value = as_object(value, where)
     role = value.get("role")
     if not isinstance(role, str) or (role != "tool" and role not in _ROLES):
         raise ValidationError(
             f"{where}.role must be one of system, developer, user, assistant, tool "
-            f"(got {_shown(role)})",
+            f"(got {shown(role)})",
             param=f"{where}.role",
         )
     name = _optional_str(value, "name", f"{where}.name")
     if role == "tool":
         call_id = value.get("tool_call_id")
-        _expect(isinstance(call_id, str), f"{where}.tool_call_id", "a string", call_id)
+        expect(isinstance(call_id, str), f"{where}.tool_call_id", "a string", call_id)
         content = _text(value.get("content"), f"{where}.content")
         return Message(role="tool", content=content, tool_call_id=call_id, name=name)
     if role == "user":
@@ -212,33 +156,29 @@ def _message(value: object, i: int) -> Message:
 
 def _tools(value: object) -> list[ToolSpec]:
     specs: list[ToolSpec] = []
-    for i, item in enumerate(_list(value, "tools")):
+    for i, item in enumerate(as_list(value, "tools")):
         where = f"tools[{i}]"
-        tool = _object(item, where)
+        tool = as_object(item, where)
         kind = tool.get("type", "function")
-        _expect(kind == "function", f"{where}.type", '"function"', kind)
+        expect(kind == "function", f"{where}.type", '"function"', kind)
         at = f"{where}.function"
-        fn = _object(tool.get("function"), at)
+        fn = as_object(tool.get("function"), at)
         name: Any = fn.get("name")
         description: Any = fn.get("description", "")
         parameters: Any = fn.get("parameters", {"type": "object", "properties": {}})
-        if not (isinstance(name, str) and _TOOL_NAME.match(name)):
+        if not (isinstance(name, str) and TOOL_NAME.match(name)):
             raise ValidationError(
-                f"{at}.name must be 1 to 64 letters, digits, _ or - (got {_shown(name)})",
+                f"{at}.name must be 1 to 64 letters, digits, _ or - (got {shown(name)})",
                 param=f"{at}.name",
             )
         if name in (s.name for s in specs):
             raise ValidationError(f"{at}.name: two tools are named {name!r}", param=f"{at}.name")
-        _expect(isinstance(description, str), f"{at}.description", "a string", description)
-        _expect(
-            isinstance(parameters, dict), f"{at}.parameters", "a JSON schema object", parameters
-        )
+        expect(isinstance(description, str), f"{at}.description", "a string", description)
+        expect(isinstance(parameters, dict), f"{at}.parameters", "a JSON schema object", parameters)
         kind = parameters.get("type", "object")
-        _expect(kind == "object", f"{at}.parameters.type", '"object"', kind)
+        expect(kind == "object", f"{at}.parameters.type", '"object"', kind)
         properties = parameters.get("properties", {})
-        _expect(
-            isinstance(properties, dict), f"{at}.parameters.properties", "an object", properties
-        )
+        expect(isinstance(properties, dict), f"{at}.parameters.properties", "an object", properties)
         specs.append(ToolSpec(name=name, description=description, parameters=parameters))
     return specs
 
@@ -267,7 +207,7 @@ def _sampling(body: Mapping[str, Any], args: dict[str, Any]) -> None:
         args["stop"] = [stop]
     elif stop is not None:
         ok = isinstance(stop, list) and len(stop) <= 4 and all(isinstance(s, str) for s in stop)
-        _expect(ok, "stop", "a string or a list of up to 4 strings", stop)
+        expect(ok, "stop", "a string or a list of up to 4 strings", stop)
         args["stop"] = stop
     logprobs, top = body.get("logprobs"), body.get("top_logprobs")
     check_logprobs(logprobs, top)
@@ -277,7 +217,7 @@ def _sampling(body: Mapping[str, Any], args: dict[str, Any]) -> None:
         args["top_logprobs"] = top
     n = body.get("n")
     if n is not None:
-        _expect(is_int(n), "n", "an integer", n)
+        expect(is_int(n), "n", "an integer", n)
         if n != 1:
             raise ValidationError("only n=1 is supported: send one request per answer", param="n")
 
@@ -285,13 +225,12 @@ def _sampling(body: Mapping[str, Any], args: dict[str, Any]) -> None:
 def parse_chat(body: object, *, max_tokens_cap: int | None = None) -> ChatRequest:
     """Check a decoded body; raises ValidationError naming the first bad field."""
     if not isinstance(body, dict):
-        raise ValidationError(f"the request body must be a JSON object (got {_kind(body)})")
+        raise ValidationError(f"the request body must be a JSON object (got {json_kind(body)})")
     model = body.get("model")
-    _expect(isinstance(model, str) and bool(model), "model", "a model name", model)
+    expect(isinstance(model, str) and bool(model), "model", "a model name", model)
     messages = body.get("messages")
-    _expect(isinstance(messages, list) and bool(messages), "messages", "a non-empty list", messages)
+    expect(isinstance(messages, list) and bool(messages), "messages", "a non-empty list", messages)
     args: dict[str, Any] = {"messages": [_message(m, i) for i, m in enumerate(messages)]}  # type: ignore[arg-type]
-    from .gateway_tools import take_mcp_tools  # it uses this module's checks
 
     tools, mcp = take_mcp_tools(body.get("tools"))
     if tools is not None and (tools or not mcp):
@@ -302,13 +241,13 @@ def parse_chat(body: object, *, max_tokens_cap: int | None = None) -> ChatReques
     if max_tokens_cap is not None:
         args["max_tokens"] = min(args.get("max_tokens", max_tokens_cap), max_tokens_cap)
     stream = body.get("stream", False)
-    _expect(stream is None or isinstance(stream, bool), "stream", "a boolean", stream)
+    expect(stream is None or isinstance(stream, bool), "stream", "a boolean", stream)
     options = body.get("stream_options")
-    _expect(options is None or isinstance(options, dict), "stream_options", "an object", options)
+    expect(options is None or isinstance(options, dict), "stream_options", "an object", options)
     include = (options or {}).get("include_usage", False)
-    _expect(isinstance(include, bool), "stream_options.include_usage", "a boolean", include)
+    expect(isinstance(include, bool), "stream_options.include_usage", "a boolean", include)
     user = body.get("user")
-    _expect(user is None or isinstance(user, str), "user", "a string", user)
+    expect(user is None or isinstance(user, str), "user", "a string", user)
     assert isinstance(model, str)
     return ChatRequest(
         model=model,

@@ -22,15 +22,8 @@ from .._call_rules import check_max_tokens, check_temperature, check_top_p
 from ..errors import ValidationError
 from ..types import GenerateResponse, Image, Message, ToolCall, ToolSpec, Usage
 from .gateway_tools import take_mcp_tools
-from .openai_chat_request import (
-    _TOOL_NAME,
-    ChatRequest,
-    _expect,
-    _list,
-    _object,
-    _shown,
-    text_of_parts,
-)
+from .openai_chat_request import ChatRequest, text_of_parts
+from .request_checks import TOOL_NAME, as_list, as_object, expect, shown
 
 _ROLES = {"user": "user", "system": "system", "developer": "system", "assistant": "assistant"}
 _TEXT_PARTS = ("input_text", "output_text", "text")
@@ -52,7 +45,7 @@ def _user_content(value: object, where: str) -> tuple[str, tuple[Image, ...]]:
     texts: list[object] = []
     for i, raw in enumerate(value):
         at = f"{where}[{i}]"
-        part = _object(raw, at)
+        part = as_object(raw, at)
         if part.get("type") != "input_image":
             texts.append(part)
             continue
@@ -75,16 +68,16 @@ def _input(value: object) -> list[Message]:
     if isinstance(value, str):
         return [Message.user(value)]
     out: list[Message] = []
-    for i, raw in enumerate(_list(value, "input")):
+    for i, raw in enumerate(as_list(value, "input")):
         where = f"input[{i}]"
-        item = _object(raw, where)
+        item = as_object(raw, where)
         kind = item.get("type", "message")
         if kind == "message":
             role = item.get("role")
             if role not in _ROLES:
                 raise ValidationError(
                     f"{where}.role must be user, system, developer or assistant "
-                    f"(got {_shown(role)})",
+                    f"(got {shown(role)})",
                     param=f"{where}.role",
                 )
             if role == "user":
@@ -102,9 +95,7 @@ def _input(value: object) -> list[Message]:
                 out.append(Message.assistant("", [call]))
         elif kind == "function_call_output":
             call_id: Any = item.get("call_id")
-            _expect(
-                isinstance(call_id, str) and bool(call_id), f"{where}.call_id", "an id", call_id
-            )
+            expect(isinstance(call_id, str) and bool(call_id), f"{where}.call_id", "an id", call_id)
             output: Any = item.get("output")
             text = output if isinstance(output, str) else _content(output, f"{where}.output")
             out.append(Message(role="tool", content=text, tool_call_id=call_id))
@@ -113,7 +104,7 @@ def _input(value: object) -> list[Message]:
         else:
             raise ValidationError(
                 f"{where}.type must be message, function_call or function_call_output "
-                f"(got {_shown(kind)})",
+                f"(got {shown(kind)})",
                 param=f"{where}.type",
             )
     return out
@@ -121,34 +112,34 @@ def _input(value: object) -> list[Message]:
 
 def _function_call(item: Mapping[str, Any], where: str) -> ToolCall:
     call_id, name, arguments = item.get("call_id"), item.get("name"), item.get("arguments", "")
-    _expect(isinstance(call_id, str) and bool(call_id), f"{where}.call_id", "an id", call_id)
-    _expect(isinstance(name, str) and bool(name), f"{where}.name", "a function name", name)
-    _expect(isinstance(arguments, str), f"{where}.arguments", "a JSON string", arguments)
+    expect(isinstance(call_id, str) and bool(call_id), f"{where}.call_id", "an id", call_id)
+    expect(isinstance(name, str) and bool(name), f"{where}.name", "a function name", name)
+    expect(isinstance(arguments, str), f"{where}.arguments", "a JSON string", arguments)
     assert isinstance(call_id, str) and isinstance(name, str) and isinstance(arguments, str)
     return ToolCall.from_raw(id=call_id, name=name, raw_arguments=arguments)
 
 
 def _tools(value: object) -> list[ToolSpec]:
     specs: list[ToolSpec] = []
-    for i, raw in enumerate(_list(value, "tools")):
+    for i, raw in enumerate(as_list(value, "tools")):
         where = f"tools[{i}]"
-        tool = _object(raw, where)
+        tool = as_object(raw, where)
         if tool.get("type") != "function":
             raise ValidationError(
-                f"{where}.type is {_shown(tool.get('type'))}: only function tools are served "
+                f"{where}.type is {shown(tool.get('type'))}: only function tools are served "
                 "(built-in tools such as web_search run on OpenAI's side)",
                 param=f"{where}.type",
             )
         name: Any = tool.get("name")
-        if not (isinstance(name, str) and _TOOL_NAME.match(name)):
+        if not (isinstance(name, str) and TOOL_NAME.match(name)):
             raise ValidationError(
-                f"{where}.name must be 1 to 64 letters, digits, _ or - (got {_shown(name)})",
+                f"{where}.name must be 1 to 64 letters, digits, _ or - (got {shown(name)})",
                 param=f"{where}.name",
             )
         description: Any = tool.get("description") or ""
         parameters: Any = tool.get("parameters") or {"type": "object", "properties": {}}
-        _expect(isinstance(description, str), f"{where}.description", "a string", description)
-        _expect(isinstance(parameters, dict), f"{where}.parameters", "a JSON schema", parameters)
+        expect(isinstance(description, str), f"{where}.description", "a string", description)
+        expect(isinstance(parameters, dict), f"{where}.parameters", "a JSON schema", parameters)
         if name in (s.name for s in specs):
             message = f"{where}.name: two tools are named {name!r}"
             raise ValidationError(message, param=f"{where}.name")
@@ -159,12 +150,12 @@ def _tools(value: object) -> list[ToolSpec]:
 def _tool_choice(value: object, tools: list[ToolSpec]) -> str:
     if value in ("auto", "none", "required"):
         return str(value)
-    choice = _object(value, "tool_choice")
+    choice = as_object(value, "tool_choice")
     name = choice.get("name")
     if choice.get("type") != "function" or name not in {t.name for t in tools}:
         raise ValidationError(
             'tool_choice must be "auto", "none", "required" or {"type": "function", '
-            f'"name": one of tools}} (got {_shown(value)})',
+            f'"name": one of tools}} (got {shown(value)})',
             param="tool_choice",
         )
     return str(name)
@@ -175,20 +166,20 @@ def parse_responses(body: object, *, max_tokens_cap: int | None = None) -> ChatR
     if not isinstance(body, dict):
         raise ValidationError("the request body must be a JSON object")
     model = body.get("model")
-    _expect(isinstance(model, str) and bool(model), "model", "a model name", model)
+    expect(isinstance(model, str) and bool(model), "model", "a model name", model)
     if body.get("previous_response_id") is not None:
         raise ValidationError(
             "previous_response_id is not supported: this gateway keeps no conversation state; "
             "send the whole conversation as input",
             param="previous_response_id",
         )
-    _expect(body.get("input") is not None, "input", "a string or a list of items", None)
+    expect(body.get("input") is not None, "input", "a string or a list of items", None)
     messages = _input(body["input"])
     if body.get("instructions") is not None:
         instructions = body["instructions"]
-        _expect(isinstance(instructions, str), "instructions", "a string", instructions)
+        expect(isinstance(instructions, str), "instructions", "a string", instructions)
         messages.insert(0, Message.system(instructions))
-    _expect(bool(messages), "input", "at least one item", body["input"])
+    expect(bool(messages), "input", "at least one item", body["input"])
     args: dict[str, Any] = {"messages": messages}
     max_tokens = body.get("max_output_tokens")
     if max_tokens is not None:
@@ -206,7 +197,7 @@ def parse_responses(body: object, *, max_tokens_cap: int | None = None) -> ChatR
             check(body[key])
             args[key] = body[key]
     stream = body.get("stream", False)
-    _expect(isinstance(stream, bool), "stream", "a boolean", stream)
+    expect(isinstance(stream, bool), "stream", "a boolean", stream)
     user = body.get("safety_identifier") or body.get("user")
     assert isinstance(model, str)
     return ChatRequest(

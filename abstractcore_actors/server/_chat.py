@@ -14,8 +14,9 @@ import attrs
 import trio
 
 from .._wire.openai_chat import response_to_wire
-from .._wire.openai_chat_request import ChatRequest, parse_chat, parse_json
+from .._wire.openai_chat_request import ChatRequest, parse_chat
 from .._wire.openai_chat_stream import ChunkWriter, error_frame
+from .._wire.request_checks import parse_json
 from ..types import Chunk, Cost, GenerateResponse
 from ._call import CallContext, cut, failure, leaf
 from ._errors import HTTPError

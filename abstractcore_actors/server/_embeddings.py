@@ -18,8 +18,8 @@ from typing import Any
 import attrs
 
 from .._providers import build_embedding_request, build_token_request
-from .._wire.openai_chat_request import parse_json
 from .._wire.openai_embeddings import ENCODINGS, response_to_wire
+from .._wire.request_checks import parse_json
 from ..errors import UnsupportedOperation, ValidationError
 from ..types import EmbeddingRequest
 from ._call import CallContext, cut, failure, to_http

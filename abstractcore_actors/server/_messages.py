@@ -15,7 +15,7 @@ from .._wire.anthropic_messages import error_to_wire, error_type, response_to_wi
 from .._wire.anthropic_messages_request import parse_messages
 from .._wire.anthropic_messages_stream import EventWriter, error_event
 from .._wire.openai_chat import estimate_prompt_tokens
-from .._wire.openai_chat_request import parse_json
+from .._wire.request_checks import parse_json
 from ..types import GenerateResponse
 from ._call import CallContext
 from ._chat import ChatWire, StreamWriter, answer_chat
