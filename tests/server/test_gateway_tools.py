@@ -100,14 +100,14 @@ async def test_get_tools_lists_what_each_key_may_use(port: int) -> None:
     async with http_client(port, NO_TOOLS) as plain:
         nothing = (await plain.get("/v1/tools")).json()["data"]
     names = [t["function"]["name"] for t in everything]
-    assert names[:4] == ["multiply", "wait", "refuse", "stuck"]
+    assert names[:5] == ["multiply", "wait", "refuse", "stuck", "index"]
     assert "sdk_add" in names and "sdk_slow" in names
     multiply = everything[0]
     assert multiply["server"] == "mine" and multiply["server_tool"] == "multiply"
     assert multiply["function"]["parameters"]["required"] == ["a", "b"]
     add = next(t for t in everything if t["function"]["name"] == "sdk_add")
     assert add["server_tool"] == "add"
-    assert [t["function"]["name"] for t in mine] == ["multiply", "wait", "refuse", "stuck"]
+    assert [t["function"]["name"] for t in mine] == ["multiply", "wait", "refuse", "stuck", "index"]
     assert nothing == []
 
 
@@ -129,7 +129,7 @@ async def test_a_chat_request_gets_the_final_answer_and_the_steps_are_events(
     assert message.content == "Let me work it out. It is 42."
     assert not message.tool_calls and reply.choices[0].finish_reason == "stop"
     first, second = upstream.requests[-2:]
-    assert upstream_tools(first) == ["multiply", "wait", "refuse", "stuck"]
+    assert upstream_tools(first) == ["multiply", "wait", "refuse", "stuck", "index"]
     results = {m["tool_call_id"]: m["content"] for m in tool_messages(second)}
     assert sorted(results.values()) == ["42", "waited 0.01"]
     assert reply.usage is not None and reply.usage.total_tokens > 0
@@ -137,6 +137,36 @@ async def test_a_chat_request_gets_the_final_answer_and_the_steps_are_events(
     assert ("tool.started", "multiply") in kinds and ("tool.completed", "multiply") in kinds
     completed = [e for e in events if e["type"] == "tool.completed"]
     assert all(e["ok"] for e in completed) and len(completed) == 2
+
+
+async def test_an_mcp_tools_progress_is_a_tool_progress_event_of_the_request(
+    port: int, routes: Routes
+) -> None:
+    routes.steps["gpt-test"] = [
+        Reply(tool_calls=[FakeToolCall(name="index", arguments={"paths": ["a", "b"]})]),
+        Reply(text="Indexed 2."),
+    ]
+    with trio.fail_after(DEADLINE):
+        async with events_socket(port, KEY) as ws, sdk_client(port) as client:
+            await subscribed(ws)
+            reply = await client.chat.completions.create(
+                model="gpt-test",
+                messages=[{"role": "user", "content": "index a and b"}],
+                tools=MINE,
+                extra_headers={"x-request-id": "tools-progress"},
+            )
+            events = await _events_until_two_completions(ws)
+    assert reply.choices[0].message.content == "Indexed 2."
+    progress = [
+        (e["tool"], e["message"], e["fraction"])
+        for e in events
+        if e["type"] == "tool.progress" and e["request_id"] == "tools-progress"
+    ]
+    assert progress == [
+        ("index", "starting", None),
+        ("index", "indexed a", 0.5),
+        ("index", "indexed b", 1.0),
+    ]
 
 
 async def _events_until_two_completions(ws: Any) -> list[dict[str, Any]]:
