@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import errno
 import functools
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -83,6 +84,13 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="NAME:PORT",
         help="a Host header to accept besides local ones (HTTP; '*' for any port)",
+    )
+    mcp_serve.add_argument(
+        "--token-env",
+        metavar="NAME",
+        default=None,
+        help="HTTP: require 'Authorization: Bearer <token>', the token read from the "
+        "environment variable NAME (never from the command line, where ps shows it)",
     )
     return parser
 
@@ -165,8 +173,22 @@ def _host_port(value: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+def _token_from_env(name: str | None, http: str | None) -> str | None:
+    if name is None:
+        return None
+    if http is None:
+        raise ConfigurationError(
+            "--token-env is for --http: a stdio server is reached only by the process "
+            "that starts it"
+        )
+    token = os.environ.get(name, "").strip()
+    if not token:
+        raise ConfigurationError(f"--token-env {name}: the variable is not set, or is empty")
+    return token
+
+
 async def _mcp_serve(
-    targets: list[str], http: str | None, timeout: float, hosts: list[str]
+    targets: list[str], http: str | None, timeout: float, hosts: list[str], token: str | None
 ) -> None:
     from ._mcp import load_tools, mcp_server, serve_stdio
     from .errors import ValidationError
@@ -195,6 +217,7 @@ async def _mcp_serve(
                 shutdown=stop,
                 timeout=timeout,
                 allowed_hosts=hosts,
+                bearer_token=token,
             )
         )
         print(
@@ -219,7 +242,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "mcp":
-            trio.run(_mcp_serve, args.tools, args.http, args.timeout, args.allow_host)
+            token = _token_from_env(args.token_env, args.http)
+            trio.run(_mcp_serve, args.tools, args.http, args.timeout, args.allow_host, token)
         elif args.command == "spend":
             ledger, since = _ledger_and_since(args.config, args.ledger, args.since)
             trio.run(_spend, ledger, args.by, since)

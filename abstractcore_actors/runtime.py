@@ -320,6 +320,7 @@ class Runtime:
         command: Sequence[str] | None = None,
         *,
         url: str | None = None,
+        headers: Mapping[str, str] | None = None,
         env: Mapping[str, str] | None = None,
         cwd: str | None = None,
         name: str | None = None,
@@ -332,8 +333,10 @@ class Runtime:
         server as a supervised actor; yields its tools as `ToolDefinition`s,
         kept current, for `rt.session(..., tools=[server, ...])`.
 
-        `env`: the server's environment, over a minimal base (provider keys
-        are not passed through unless named here). `prefix` goes before each
+        `headers`: sent with every request to a `url` server (e.g.
+        `{"Authorization": "Bearer ..."}`; never logged or shown). `env`: a
+        command's environment, over a minimal base (provider keys are not
+        passed through unless named here). `prefix` goes before each
         tool's name; `timeout` bounds each call (else the session's
         tool_timeout). Raises ToolServerError (naming the command and its
         stderr tail) when the server does not start. Leaving the block stops
@@ -341,6 +344,7 @@ class Runtime:
         spec = McpServerSpec(
             command=command,
             url=url,
+            headers=headers or {},
             env=env or {},
             cwd=cwd,
             name=name,

@@ -37,6 +37,8 @@ log = logging.getLogger("abstractcore_actors.mcp")
 #: (progress, total, message) of one progress notification, as the SDK gives them
 ProgressCallback: TypeAlias = Callable[[float, float | None, str | None], Awaitable[None]]
 
+_HTTP_TIMEOUT = 30.0  # seconds to connect, write, or wait for a pooled connection
+_HTTP_STREAM_TIMEOUT = 300.0  # between two bytes of a response stream
 _CONNECTION_CLOSED = -32000  # the SDK's code for a transport that closed
 _STDERR_TAIL = 2000  # characters of a failed server's stderr kept in the error
 
@@ -199,9 +201,16 @@ async def _list(session: Any) -> tuple[McpTool, ...]:
 @asynccontextmanager
 async def _transport(spec: McpServerSpec, errlog: Any) -> AsyncIterator[tuple[Any, Any]]:
     if spec.url is not None:
+        import httpx2  # the SDK's HTTP client
         from mcp.client.streamable_http import streamable_http_client
 
-        async with streamable_http_client(spec.url) as streams:
+        # The SDK's default client, with our headers: its timeouts (a server
+        # may hold a response stream open for minutes) and no redirects.
+        timeout = httpx2.Timeout(_HTTP_TIMEOUT, read=_HTTP_STREAM_TIMEOUT)
+        async with (
+            httpx2.AsyncClient(headers=dict(spec.headers), timeout=timeout) as http,
+            streamable_http_client(spec.url, http_client=http) as streams,
+        ):
             yield streams[0], streams[1]
         return
     from mcp import StdioServerParameters, stdio_client

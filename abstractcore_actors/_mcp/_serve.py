@@ -14,6 +14,7 @@ handler, and with it the tool.
 
 from __future__ import annotations
 
+import hmac
 import importlib
 import json
 import sys
@@ -161,12 +162,21 @@ async def serve_stdio(server: Any) -> None:
 
 @asynccontextmanager
 async def open_http_app(
-    server: Any, *, path: str = "/mcp", allowed_hosts: Iterable[str] = ()
+    server: Any,
+    *,
+    path: str = "/mcp",
+    allowed_hosts: Iterable[str] = (),
+    bearer_token: str | None = None,
 ) -> AsyncIterator[Any]:
     """An ASGI app serving `server` over streamable HTTP at `path` (404
     elsewhere), for as long as the block runs. Requests whose Host header is
     not local (or one of `allowed_hosts`) are refused: DNS-rebinding
-    protection, as the MCP spec asks of local servers."""
+    protection, as the MCP spec asks of local servers. With a
+    `bearer_token`, a request without `Authorization: Bearer <token>` is a
+    401 (the token compared in constant time, never logged)."""
+    if bearer_token is not None and not bearer_token.strip():
+        raise ValidationError("bearer_token must not be empty: give a secret, or None")
+    expected = None if bearer_token is None else f"Bearer {bearer_token}".encode()
     from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
     from mcp.server.transport_security import TransportSecuritySettings
 
@@ -183,20 +193,39 @@ async def open_http_app(
         if scope["type"] != "http":
             return
         if scope["path"].rstrip("/") != path.rstrip("/"):
-            body = json.dumps({"error": f"not found: the MCP endpoint is {path}"}).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 404,
-                    "headers": [(b"content-type", b"application/json")],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            await _send_json(send, 404, {"error": f"not found: the MCP endpoint is {path}"})
+            return
+        if expected is not None and not _authorized(scope, expected):
+            # a JSON-RPC error: an MCP client shows its message, not "an error response"
+            await _send_json(send, 401, _REFUSAL, [(b"www-authenticate", b"Bearer")])
             return
         await manager.handle_request(scope, receive, send)
 
     async with manager.run():
         yield app
+
+
+_REFUSAL = {
+    "jsonrpc": "2.0",
+    "id": None,
+    "error": {
+        "code": -32001,  # a JSON-RPC server error
+        "message": "this MCP server needs a token: send the header Authorization: Bearer <token>",
+    },
+}
+
+
+def _authorized(scope: dict[str, Any], expected: bytes) -> bool:
+    sent = [v for k, v in scope["headers"] if k.lower() == b"authorization"]
+    return len(sent) == 1 and hmac.compare_digest(sent[0], expected)
+
+
+async def _send_json(
+    send: Any, status: int, body: object, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    head = [(b"content-type", b"application/json"), *(headers or [])]
+    await send({"type": "http.response.start", "status": status, "headers": head})
+    await send({"type": "http.response.body", "body": json.dumps(body).encode()})
 
 
 def _without_name(error: str, tool: str) -> str:

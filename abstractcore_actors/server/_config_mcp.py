@@ -11,6 +11,8 @@ timeout = 30                                    # seconds a call may take (defau
 [mcp.search]
 url = "http://127.0.0.1:9000/mcp"               # streamable HTTP: the gateway connects
 prefix = "search_"                              # before each tool's name (default none)
+bearer_env = "SEARCH_MCP_TOKEN"                 # Authorization: Bearer $SEARCH_MCP_TOKEN
+headers = { X-Team = "research" }               # other headers, sent as they are
 
 Servers come from the config only, never from a request.
 """
@@ -31,6 +33,8 @@ DEFAULT_TOOL_TIMEOUT = 30.0
 _FIELDS = (
     "command",
     "url",
+    "headers",
+    "bearer_env",
     "env",
     "pass_env",
     "cwd",
@@ -75,6 +79,7 @@ def _server(name: str, spec: object) -> McpServerConfig:
                 "environment: set it, or remove it from pass_env"
             )
         env[variable] = os.environ[variable]
+    headers = _headers(where, spec)
     prefix = spec.get("prefix", "")
     if not isinstance(prefix, str):
         raise ConfigurationError(f'{where}: prefix must be a string, e.g. prefix = "{name}_"')
@@ -85,7 +90,35 @@ def _server(name: str, spec: object) -> McpServerConfig:
         k: spec[k] for k in ("url", "cwd", "start_timeout", "max_output") if k in spec
     }
     try:
-        server = McpServerSpec(command=spec.get("command"), env=env, name=name, **options)
+        server = McpServerSpec(
+            command=spec.get("command"), env=env, headers=headers, name=name, **options
+        )
     except (ValidationError, TypeError) as exc:
         raise ConfigurationError(f"{where}: {exc}") from None
     return McpServerConfig(name=name, spec=server, prefix=prefix, timeout=float(timeout))
+
+
+def _headers(where: str, spec: Mapping[str, Any]) -> dict[str, str]:
+    """`headers` (plain values) and `bearer_env` (the name of the gateway's
+    environment variable that holds a token: the secret stays out of the file)."""
+    headers = spec.get("headers", {})
+    if not (
+        isinstance(headers, Mapping)
+        and all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items())
+    ):
+        raise ConfigurationError(
+            f'{where}: headers must be a table, e.g. headers = {{ X-Team = "a" }}'
+        )
+    headers = dict(headers)
+    variable = spec.get("bearer_env")
+    if variable is not None:
+        if not (isinstance(variable, str) and variable):
+            raise ConfigurationError(f'{where}: bearer_env must name a variable, e.g. "MCP_TOKEN"')
+        token = os.environ.get(variable, "").strip()
+        if not token:
+            raise ConfigurationError(
+                f"{where}: bearer_env names {variable}, which is not set (or is empty) in the "
+                "gateway's environment: set it, or remove bearer_env"
+            )
+        headers["Authorization"] = f"Bearer {token}"
+    return headers

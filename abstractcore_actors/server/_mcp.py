@@ -23,14 +23,19 @@ async def serve_mcp(
     timeout: float | None = 30.0,
     allowed_hosts: Iterable[str] = (),
     graceful_timeout: float = 5.0,
+    bearer_token: str | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve `tools` at http://host:port/mcp until `shutdown` is set (open
     calls then get `graceful_timeout` seconds); `task_status.started` gets
     the bound port. `allowed_hosts` ("name:port" patterns, "*" for any
-    port) are Host headers accepted besides local ones."""
+    port) are Host headers accepted besides local ones. With a
+    `bearer_token`, every request must carry `Authorization: Bearer
+    <token>` (else 401)."""
     server = mcp_server(tools, timeout=timeout)
-    async with open_http_app(server, path=path, allowed_hosts=allowed_hosts) as app:
+    async with open_http_app(
+        server, path=path, allowed_hosts=allowed_hosts, bearer_token=bearer_token
+    ) as app:
         await serve_asgi(
             app,
             host,

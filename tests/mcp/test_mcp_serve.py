@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import trio
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from abstractcore_actors import cli, open_runtime
+from abstractcore_actors import ToolServerError, cli, open_runtime
 from abstractcore_actors._mcp import load_tools, mcp_server, open_http_app
 from abstractcore_actors.errors import ValidationError
 from abstractcore_actors.events import ToolProgress
@@ -186,6 +187,50 @@ async def test_streamable_http_through_the_sdk_and_the_runtime() -> None:
     assert names == set(ALL) and text(product) == "15" and again == "20"
     # progress travels on the call's own stream
     assert reports == [(1, None, "starting"), (2, 2.0, "indexed a")]
+
+
+async def test_http_with_a_token_serves_only_requests_that_carry_it() -> None:
+    import httpx
+
+    secret = "s3cret-mcp-token"
+    stop = trio.Event()
+    with trio.fail_after(DEADLINE):
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(
+                partial(serve_mcp, ALL, port=0, shutdown=stop, bearer_token=secret)
+            )
+            url = f"http://127.0.0.1:{port}/mcp"
+            ping = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+            async with httpx.AsyncClient() as plain:
+                bare = await plain.post(url, json=ping)
+                wrong = await plain.post(url, json=ping, headers={"Authorization": "Bearer no"})
+            async with open_runtime(env={}) as rt:
+                with pytest.raises(ToolServerError) as refused:
+                    async with rt.mcp_tools(url=url, headers={"Authorization": "Bearer no"}):
+                        pass
+                bearer = {"Authorization": f"Bearer {secret}"}
+                async with rt.mcp_tools(url=url, headers=bearer) as tools:
+                    product = await tools.call("multiply", {"a": 4, "b": 5})
+                    shown = repr(tools.spec)
+            stop.set()
+    for answer in (bare, wrong):
+        assert answer.status_code == 401 and answer.headers["www-authenticate"] == "Bearer"
+        assert "Authorization: Bearer <token>" in answer.json()["error"]["message"]
+    assert product == "20"
+    # the caller is told what to send; no token is in the error or the repr
+    assert "needs a token" in str(refused.value)
+    assert secret not in shown and "Bearer no" not in str(refused.value)
+
+
+def test_a_token_comes_from_the_environment_and_only_for_http(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    serve = ["mcp", "serve", "--tools", "tests.mcp.served_tools"]
+    assert cli.main([*serve, "--token-env", "MCP_TOKEN"]) == 2
+    assert "--token-env is for --http" in capsys.readouterr().err
+    monkeypatch.delenv("MCP_TOKEN", raising=False)
+    assert cli.main([*serve, "--http", "127.0.0.1:0", "--token-env", "MCP_TOKEN"]) == 2
+    assert "--token-env MCP_TOKEN: the variable is not set" in capsys.readouterr().err
 
 
 async def test_http_refuses_a_foreign_host_and_other_paths() -> None:

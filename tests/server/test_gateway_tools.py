@@ -365,6 +365,16 @@ def test_mcp_tables_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
     ]
     assert server.spec.env == {"MY_TOKEN": "t0k3n-secret"}
     assert "t0k3n-secret" not in repr(server)
+    # a remote server's token: named in the file, read from the environment
+    remote = {"url": "http://127.0.0.1:9/mcp", "bearer_env": "MY_TOKEN", "headers": {"X-Team": "a"}}
+    server = config_from_mapping({"mcp": {"r": remote}}).mcp["r"]
+    assert server.spec.headers == {"X-Team": "a", "Authorization": "Bearer t0k3n-secret"}
+    assert "t0k3n-secret" not in repr(server) and "t0k3n-secret" not in server.spec.label
+    assert "bearer_env names NOPE_NOT_SET, which is not set" in problem(
+        {"url": "http://127.0.0.1:9/mcp", "bearer_env": "NOPE_NOT_SET"}
+    )
+    assert "headers must be a table" in problem({"url": "http://x/mcp", "headers": ["a"]})
+    assert "headers are for a url= server" in problem({"command": ["x"], "headers": {"A": "b"}})
     with pytest.raises(ConfigurationError, match="tools must be a list"):
         config_from_mapping({"keys": [{"key": "k", "tools": "mine/*"}]})
 
