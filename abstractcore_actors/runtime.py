@@ -38,7 +38,7 @@ from ._providers import (
     build_provider,
     embed_many,
 )
-from ._routing import Deployment, HealthBoard, RouterActor, RoutingStrategy, SemanticRoutes
+from ._routing import Deployment, HealthBoard, RoutingStrategy, start_router
 from ._tools import ToolRegistry, coerce_tools
 from .errors import NotUnderTrio, ValidationError
 from .events import EventBus, SessionCreated
@@ -193,43 +193,26 @@ class Runtime:
         ("max"), when it reaches `threshold`; else to `default` (a route's
         label; default the first). See docs/routing.md.
         """
-        chosen = RoutingStrategy.parse(strategy)
-        items = [d if isinstance(d, Deployment) else Deployment(llm=d) for d in deployments]
-        if not items:
-            raise ValidationError(f"router {name!r} needs at least one deployment")
-        labels = [d.label for d in items]
-        doubled = sorted({label for label in labels if labels.count(label) > 1})
-        if doubled:
-            raise ValidationError(
-                f"router {name!r} lists {', '.join(doubled)} twice; give each a distinct name="
-            )
-        semantic = None
-        if chosen is RoutingStrategy.SEMANTIC:
-            if embedder is None:  # the shipped local embedding model, an actor of its own
-                embedder = self.create_llm("local", name=f"embed:{name}")
-            semantic = SemanticRoutes.build(items, embedder, threshold, default, aggregate)
-        elif any(d.examples for d in items):
-            raise ValidationError(
-                f"router {name!r}: examples= are for strategy='semantic' (this one is "
-                f"{chosen.value!r}); drop them or choose the semantic strategy"
-            )
-        ref = self.actors.root.spawn_nowait(
-            lambda: RouterActor(
-                name,
-                items,
-                chosen,
-                self.events,
-                min_tier=min_tier,
-                seed=seed,
-                health=health,
-                semantic=semantic,
+        return start_router(
+            self.actors,
+            self.events,
+            self.prices,
+            name,
+            deployments,
+            strategy=strategy,
+            min_tier=min_tier,
+            seed=seed,
+            health=health,
+            # the shipped local embedding model, an actor of its own, made only when needed
+            embedder=(
+                embedder
+                if embedder is not None
+                else lambda: self.create_llm("local", name=f"embed:{name}")
             ),
-            name=f"router:{name}",
-            concurrency=None,
-            mailbox_size=256,
-            give_up=GiveUp.BACK_OFF,
+            threshold=threshold,
+            default=default,
+            aggregate=aggregate,
         )
-        return LLM(ref, ProviderConfig(provider="router", model=name), self.prices)
 
     def provider_config(
         self, provider: str, model: str | None = None, **options: Any

@@ -7,4 +7,5 @@ from ._deployment import Deployment as Deployment
 from ._health import HealthBoard as HealthBoard
 from ._semantic import PrepareRoutes as PrepareRoutes
 from ._semantic import SemanticRoutes as SemanticRoutes
+from ._start import start_router as start_router
 from ._strategy import RoutingStrategy as RoutingStrategy
