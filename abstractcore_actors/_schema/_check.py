@@ -7,7 +7,8 @@ it does not know, a `$ref` that does not resolve (or only leads to `$ref`s),
 boolean schemas, nesting past MAX_DEPTH.
 
 With `checkable=True` it also refuses every keyword the validator would
-ignore (`pattern`, `allOf`, `format`-like typos...), and constraints next to a
+ignore (`allOf`, `format`-like typos...) and a `pattern` RE2 cannot run
+(lookarounds, backreferences), and constraints next to a
 `$ref` or an `anyOf`/`oneOf` (which the validator does not look at): a schema
 that passes is one whose every constraint is checked. Annotations (ANNOTATIONS)
 are allowed: they constrain nothing (`format` included, as in JSON Schema).
@@ -19,6 +20,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from ._pattern import pattern_problem
 from ._validator import BOUNDS, TYPE_NAMES, json_type, resolve_pointer
 
 SchemaProblem = tuple[str, str]  # (path of the keyword, like "properties.age.required", what)
@@ -39,6 +41,7 @@ UNDERSTOOD = (
     "$ref",
     "$defs",
     "definitions",
+    "pattern",
     *BOUNDS,
 )
 ANNOTATIONS = frozenset(
@@ -117,6 +120,8 @@ class _Walk:
         for key in ("properties", *_CONTAINERS):
             if key in schema:
                 self._named(schema[key], _at(path, key), depth)
+        if "pattern" in schema:
+            self._pattern(schema["pattern"], _at(path, "pattern"))
         if "required" in schema:
             required = schema["required"]
             if not isinstance(required, _LISTS) or not all(isinstance(r, str) for r in required):
@@ -203,6 +208,15 @@ class _Walk:
             if seen >= MAX_REF_CHAIN:
                 raise _Found(path, f"{ref!r} only leads to more $refs (a cycle)")
             ref = target["$ref"]
+
+    def _pattern(self, pattern: object, path: str) -> None:
+        if not isinstance(pattern, str):
+            raise _Found(path, f"must be a regular expression string {_got(pattern)}")
+        # one RE2 cannot run is ignored when checking (a tool's schema still
+        # checks the rest), and refused where every constraint must hold
+        problem = pattern_problem(pattern) if self.checkable else None
+        if problem is not None:
+            raise _Found(path, problem)
 
     def _only_checkable(self, schema: Mapping[str, Any], path: str) -> None:
         for key in schema:

@@ -4,10 +4,11 @@ Keywords: type, properties, required, additionalProperties, items, enum,
 const, anyOf, oneOf (exactly one), $ref into `#/$defs` or `#/definitions`, and the bounds
 minimum, maximum, exclusiveMinimum, exclusiveMaximum, multipleOf,
 minLength, maxLength, minItems, maxItems, uniqueItems, minProperties,
-maxProperties (what pydantic's `Field(ge=..., max_length=...)` writes).
-Others are ignored (so a schema using them still validates what it can);
-`pattern` among them on purpose: a regex from a request, run on a model's
-answer, could backtrack for minutes.
+maxProperties (what pydantic's `Field(ge=..., max_length=...)` writes),
+and `pattern`, run by RE2 in linear time (`_pattern.py`: a regex from a
+request, run on a model's answer, must not backtrack for minutes; one RE2
+cannot run is ignored here and refused by `schema_problem(checkable=True)`).
+Others are ignored (so a schema using them still validates what it can).
 
 `complete=False` checks a value that is still being streamed: only what
 can no longer change is judged. In an object every key but the last is
@@ -15,7 +16,7 @@ finished (the last one's value may still grow), in an array every item but
 the last; a string in progress must be a prefix of some enum value; and
 `required` waits for the object to close. Bounds that a growing value can
 still meet (a number's digits, minLength, minItems, uniqueItems,
-minProperties) wait for it to finish; those it can only break further
+minProperties, pattern) wait for it to finish; those it can only break further
 (maxLength, maxItems, maxProperties) are judged at once.
 """
 
@@ -25,6 +26,8 @@ import math
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
+
+from ._pattern import matches
 
 Problem = tuple[str, str]  # (path like "stops[2].city", what is wrong)
 
@@ -156,6 +159,11 @@ class Validator:
             ):
                 out.append((where, f"must be one of {_show(allowed)}, got {_show(value)}..."))
         _bounds(value, schema, where, complete, out)
+        pattern = schema.get("pattern")
+        # judged once the string is whole: a prefix may not match yet
+        whole = complete and isinstance(value, str) and isinstance(pattern, str)
+        if whole and matches(pattern, value) is False:  # type: ignore[arg-type]
+            out.append((where, f"must match the pattern {_show(pattern)}, got {_show(value)}"))
         if isinstance(value, dict):
             self._object(value, schema, path, complete, out)
         elif isinstance(value, list):

@@ -18,6 +18,7 @@ scalars = (
     | st.integers(-5, 5)
     | st.floats(-5, 5, allow_nan=False)
     | st.text(max_size=3)
+    | st.text("abc0", max_size=3)  # strings the patterns below can match
 )
 values = st.recursive(
     scalars,
@@ -26,6 +27,7 @@ values = st.recursive(
     ),
     max_leaves=8,
 )
+PATTERNS = ["^a", "b$", "^[ab]*$", "c", "^$", "^.{2}$", "[0-9]", "^(a|bc)+$"]
 type_names = st.sampled_from(["string", "integer", "number", "boolean", "null", "array", "object"])
 
 
@@ -42,6 +44,8 @@ def _leaf() -> st.SearchStrategy[dict[str, Any]]:
         st.builds(lambda n: {"type": "string", "maxLength": n}, st.integers(0, 3)),
         st.builds(lambda n: {"type": "array", "minItems": n}, st.integers(0, 3)),
         st.builds(lambda u: {"type": "array", "uniqueItems": u}, st.booleans()),
+        # patterns RE2 and Python's re (the reference's engine) read alike
+        st.builds(lambda p: {"type": "string", "pattern": p}, st.sampled_from(PATTERNS)),
     )
 
 

@@ -304,9 +304,9 @@ async def test_a_malformed_schema_is_a_400_before_any_upstream_call(
     assert upstream.requests == []
 
 
-UNCHECKED = {
+UNCHECKED = {  # a lookahead: RE2, which never backtracks, cannot run it
     **CITY,
-    "properties": {**CITY["properties"], "name": {"type": "string", "pattern": "^P"}},
+    "properties": {**CITY["properties"], "name": {"type": "string", "pattern": "^(?=P)"}},
 }
 
 
@@ -366,6 +366,23 @@ async def test_annotations_and_refs_a_validator_reads_are_accepted(
 class Order(pydantic.BaseModel):
     quantity: int = pydantic.Field(ge=1, le=10)
     code: str = pydantic.Field(max_length=5)
+
+
+async def test_a_pattern_is_checked_and_retried_on_the_validated_path(
+    http: httpx.AsyncClient, upstream: FakeOpenAIServer, routes: Routes
+) -> None:
+    schema = {
+        **CITY,
+        "properties": {**CITY["properties"], "name": {"type": "string", "pattern": "^P"}},
+    }
+    routes.steps["gpt-test"] = [Reply(text='{"name": "Lyon", "population": 1}'), Reply(text=PARIS)]
+    with trio.fail_after(DEADLINE):
+        body = chat("gpt-test", response_format=_format(schema))
+        response = await http.post("/v1/chat/completions", json=body)
+    assert response.status_code == 200, response.text
+    assert response.json()["choices"][0]["message"]["content"] == PARIS
+    _, second = _bodies(upstream)
+    assert "name: must match the pattern '^P', got 'Lyon'" in second["messages"][-1]["content"]
 
 
 async def test_pydantic_field_bounds_are_checked_and_retried_on_the_validated_path(

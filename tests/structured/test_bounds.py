@@ -100,10 +100,36 @@ def test_a_bound_of_the_wrong_type_is_a_schema_problem(bound: str, value: Any, w
     assert problem[0] == f"properties.a.{bound}" and words in problem[1]
 
 
-def test_pattern_stays_unchecked_on_purpose() -> None:
-    # a regex from a request run on a model's answer could backtrack for minutes
-    problem = schema_problem({"type": "string", "pattern": "(a+)+$"}, checkable=True)
+def test_a_pattern_runs_in_linear_time_and_one_re2_cannot_run_is_named() -> None:
+    # `(a+)+$` makes Python's re backtrack for minutes on this; RE2 answers at once
+    hostile = {"type": "string", "pattern": "(a+)+$"}
+    assert schema_problem(hostile, checkable=True) is None
+    [(where, what)] = Validator(hostile).problems("a" * 50_000 + "!")
+    assert where == "the answer" and what.startswith("must match the pattern '(a+)+$', got 'aaa")
+    assert Validator(hostile).problems("xaa") == []  # a match anywhere: JSON Schema's rule
+    lookahead = {"type": "string", "pattern": "^(?=a)"}
+    problem = schema_problem(lookahead, checkable=True)
     assert problem is not None and problem[0] == "pattern"
+    assert "invalid perl operator" in problem[1] and "no lookarounds" in problem[1]
+    # where not every constraint must hold (a tool's schema), it is skipped
+    assert schema_problem(lookahead) is None and Validator(lookahead).problems("b") == []
+    assert schema_problem({"type": "string", "pattern": 5}) == (
+        "pattern",
+        "must be a regular expression string (got integer)",
+    )
+
+
+def test_a_pattern_waits_for_the_string_to_finish() -> None:
+    zip_code = {
+        "type": "object",
+        "properties": {"zip": {"type": "string", "pattern": "^[0-9]{5}$"}},
+    }
+    partial = Validator(zip_code)
+    assert partial.problems({"zip": "123"}, complete=False) == []  # still being streamed
+    assert partial.problems({"zip": "123"}) == [
+        ("zip", "must match the pattern '^[0-9]{5}$', got '123'")
+    ]
+    assert partial.problems({"zip": "12345"}) == []
 
 
 @given(
