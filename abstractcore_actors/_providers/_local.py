@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import random
 import threading
@@ -73,8 +74,29 @@ def _grammar_format(request: Request) -> dict[str, Any] | None:
     if wanted.get("type") == "json_schema" and isinstance(spec, dict):
         schema = spec.get("schema")
         if isinstance(schema, dict):
-            return {"type": "json_object", "schema": schema}
+            return {"type": "json_object", "schema": _grammar_schema(schema)}
     return None
+
+
+def _grammar_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """`schema`, or without its `pattern`s when llama.cpp's grammar converter
+    cannot take them (it asserts that each is ^...$-anchored, and knows a
+    regex subset): the validator still checks every pattern after, on RE2."""
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    try:
+        json_schema_to_gbnf(json.dumps(schema))
+    except Exception:  # AssertionError, ValueError, ...: the converter's own words
+        return _without_patterns(schema)
+    return schema
+
+
+def _without_patterns(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _without_patterns(v) for k, v in node.items() if k != "pattern"}
+    if isinstance(node, list):
+        return [_without_patterns(v) for v in node]
+    return node
 
 
 def _default_threads() -> int:

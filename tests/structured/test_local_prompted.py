@@ -83,3 +83,36 @@ async def test_auto_mode_constrains_the_local_model_to_the_schema() -> None:
     assert len(answer.attempts) == 1
     assert isinstance(city.value, City) and city.value.name and city.value.country
     assert partials and partials[-1] == {"name": city.value.name, "country": city.value.country}
+
+
+def _answer_schema(pattern: str) -> dict[str, object]:
+    return {
+        "type": "object",
+        "properties": {"answer": {"type": "string", "pattern": pattern}},
+        "required": ["answer"],
+        "additionalProperties": False,
+    }
+
+
+async def test_a_pattern_constrains_the_grammar_or_is_left_to_the_validator() -> None:
+    async with open_runtime(env={}) as rt:
+        llm = rt.create_llm("local", temperature=0)
+        with trio.fail_after(120):
+            # anchored: llama.cpp's grammar can hold the model to it
+            anchored = await generate_structured(
+                llm, "Is the sky blue?", response_model=_answer_schema("^(yes|no)$"), max_tokens=16
+            )
+            # unanchored: the grammar converter refuses it (it asserts ^...$), so
+            # the grammar has no pattern and RE2 checks the answer
+            try:
+                loose: object = await generate_structured(
+                    llm, "Is the sky blue?", response_model=_answer_schema("yes|no"), max_tokens=16
+                )
+            except StructuredOutputError as exc:
+                loose = exc
+    assert anchored.value["answer"] in ("yes", "no")
+    if isinstance(loose, StructuredOutputError):
+        assert all(a.problems for a in loose.attempts)
+    else:
+        assert isinstance(loose, StructuredResult)
+        assert "yes" in loose.value["answer"] or "no" in loose.value["answer"]
