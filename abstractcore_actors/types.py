@@ -83,6 +83,21 @@ class ToolResult:
 
 
 @attrs.frozen(kw_only=True, slots=True)
+class ServerToolCall:
+    """A tool call the gateway ran itself (an `[mcp.NAME]` server's tool):
+    which server and tool (the server's own name), the model's arguments as
+    it sent them, and the result the model got. OpenAI's Responses format
+    lists these as `mcp_call` items."""
+
+    id: str
+    server: str
+    name: str
+    arguments: str
+    output: str = ""
+    error: str | None = None
+
+
+@attrs.frozen(kw_only=True, slots=True)
 class ToolSpec:
     """What the model is told about a tool: name, description, JSON schema."""
 
@@ -260,6 +275,8 @@ class Chunk:
     finish_reason: str | None = None
     usage: Usage | None = None
     logprobs: tuple[TokenLogprob, ...] = ()  # this piece's tokens, when asked for
+    # tool calls the gateway's tool loop has just run (between two steps' text)
+    server_tool_calls: tuple[ServerToolCall, ...] = ()
 
     @property
     def is_final(self) -> bool:
@@ -298,6 +315,8 @@ class GenerateResponse:
     cost: Cost | None = None
     # A router's steps to this answer, in order (empty: no router was involved).
     route: tuple[RouteAttempt, ...] = ()
+    # The gateway's tool loop: the tool calls it ran on the way, in order.
+    server_tool_calls: tuple[ServerToolCall, ...] = ()
 
     @property
     def text(self) -> str:
@@ -373,6 +392,7 @@ __all__ = [
     "Message",
     "Request",
     "RouteAttempt",
+    "ServerToolCall",
     "Timings",
     "TokenLogprob",
     "ToolCall",

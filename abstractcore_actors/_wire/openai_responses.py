@@ -20,7 +20,7 @@ from typing import Any
 
 from .._call_rules import check_max_tokens, check_temperature, check_top_p
 from ..errors import ValidationError
-from ..types import GenerateResponse, Image, Message, ToolCall, ToolSpec, Usage
+from ..types import GenerateResponse, Image, Message, ServerToolCall, ToolCall, ToolSpec, Usage
 from .gateway_tools import take_mcp_tools
 from .openai_chat_request import ChatRequest, text_of_parts
 from .request_checks import TOOL_NAME, as_list, as_object, expect, shown
@@ -242,6 +242,24 @@ def call_item(id: str, call: ToolCall | None = None, status: str = "completed") 
     }
 
 
+def mcp_call_item(id: str, call: ServerToolCall, status: str = "completed") -> dict[str, Any]:
+    """An `mcp_call` item: a tool the gateway ran (OpenAI's shape for its
+    hosted MCP tools); a failed call has `error` and no `output`."""
+    done = status == "completed"
+    failed = done and call.error is not None
+    return {
+        "type": "mcp_call",
+        "id": id,
+        "server_label": call.server,
+        "name": call.name,
+        "arguments": call.arguments if done else "",
+        "output": call.output if done and not failed else None,
+        "error": {"type": "mcp_tool_execution_error", "content": call.error} if failed else None,
+        "approval_request_id": None,
+        "status": ("failed" if failed else "completed") if done else "in_progress",
+    }
+
+
 def response_object(
     id: str,
     model: str,
@@ -277,9 +295,10 @@ def response_object(
 
 
 def response_to_wire(response: GenerateResponse, *, id: str, model: str) -> dict[str, Any]:
-    """A whole answer: a message item (when there is text), then one
-    function_call item per tool call."""
-    output = []
+    """A whole answer: an mcp_call item per tool the gateway ran on the way,
+    a message item (when there is text), then one function_call item per
+    tool call."""
+    output = [mcp_call_item(f"mcp_{id}_{i}", c) for i, c in enumerate(response.server_tool_calls)]
     if response.content or not response.tool_calls:
         output.append(message_item(f"msg_{id}", response.content))
     output += [call_item(f"fc_{id}_{i}", c) for i, c in enumerate(response.tool_calls)]

@@ -7,7 +7,11 @@ its `type` and a `sequence_number`: `response.created`,
 `.output_text.done`, `.content_part.done`, `.output_item.done`; for each
 tool call, `response.output_item.added` (a function_call),
 `response.function_call_arguments.delta`s, `.function_call_arguments.done`,
-`.output_item.done`; and `response.completed` with the whole response.
+`.output_item.done`; for each tool the gateway ran (between two steps'
+text), an `mcp_call` item: `.output_item.added`, `response.mcp_call.in_progress`,
+`response.mcp_call_arguments.delta` and `.done`, `response.mcp_call.completed`
+(or `.failed`), `.output_item.done`; and `response.completed` with the
+whole response.
 """
 
 from __future__ import annotations
@@ -18,19 +22,20 @@ from typing import Any
 
 import attrs
 
-from ..types import Chunk, Cost, ToolCall, Usage
-from .openai_responses import call_item, message_item, response_object
+from ..types import Chunk, Cost, ServerToolCall, ToolCall, Usage
+from .openai_responses import call_item, mcp_call_item, message_item, response_object
 
 
 @attrs.define
 class _Item:
-    kind: str  # "message" | "function_call"
+    kind: str  # "message" | "function_call" | "mcp_call"
     id: str
     index: int  # its place in `output`
     text: list[str] = attrs.field(factory=list)  # a message's text, a call's arguments
     call_id: str = ""
     name: str = ""
     done: bool = False
+    ran: ServerToolCall | None = None  # an mcp_call's record
 
 
 @attrs.define
@@ -69,6 +74,8 @@ class ResponsesWriter:
     def _item_object(self, item: _Item, status: str = "completed") -> dict[str, Any]:
         if item.kind == "message":
             return message_item(item.id, "".join(item.text), status)
+        if item.ran is not None:
+            return mcp_call_item(item.id, item.ran, status)
         call = ToolCall.from_raw(id=item.call_id, name=item.name, raw_arguments="".join(item.text))
         found = call_item(item.id, call, status)
         if status != "completed":
@@ -145,6 +152,8 @@ class ResponsesWriter:
                 delta=chunk.text,
                 logprobs=[],
             )
+        for ran in chunk.server_tool_calls:
+            out += self._mcp_call(ran)
         for piece in chunk.tool_calls:
             item = self._calls.get(piece.index)
             if item is None:
@@ -167,6 +176,24 @@ class ResponsesWriter:
                     delta=piece.arguments,
                 )
         return out
+
+    def _mcp_call(self, ran: ServerToolCall) -> bytes:
+        """A tool the gateway ran, whole: it is reported once it has run."""
+        index = len(self._items)
+        item = _Item("mcp_call", f"mcp_{self.id}_{index}", index, ran=ran)
+        out = self._begin(item)  # closes the step's message before it
+        item.done, self._open = True, None
+        where = {"item_id": item.id, "output_index": index}
+        out += self._event("response.mcp_call.in_progress", **where)
+        out += self._event("response.mcp_call_arguments.delta", **where, delta=ran.arguments)
+        out += self._event("response.mcp_call_arguments.done", **where, arguments=ran.arguments)
+        ended = (
+            "response.mcp_call.failed" if ran.error is not None else "response.mcp_call.completed"
+        )
+        out += self._event(ended, **where)
+        return out + self._event(
+            "response.output_item.done", output_index=index, item=self._item_object(item)
+        )
 
     def end(self) -> bytes:
         out = self._close()

@@ -80,11 +80,12 @@ class GatewayTools:
 
     def resolve(
         self, refs: Sequence[McpToolRef], key: KeyPolicy | None
-    ) -> dict[str, ToolDefinition[..., Any]]:
-        """The tools a request's `{"type": "mcp"}` entries name, by listed name."""
+    ) -> dict[str, tuple[str, str, ToolDefinition[..., Any]]]:
+        """The tools a request's `{"type": "mcp"}` entries name, by listed name:
+        (server, the server's own name, definition)."""
         usable = self._entries(key)
         servers = sorted({server for server, _, _ in usable})
-        chosen: dict[str, ToolDefinition[..., Any]] = {}
+        chosen: dict[str, tuple[str, str, ToolDefinition[..., Any]]] = {}
         for ref in refs:
             if ref.server not in self._servers:
                 offered = ", ".join(servers) or "none for this key"
@@ -100,7 +101,7 @@ class GatewayTools:
             for own in wanted:
                 if own not in mine:
                     raise self._refusal(ref.server, own)
-                chosen[mine[own].name] = mine[own]
+                chosen[mine[own].name] = (ref.server, own, mine[own])
             if not wanted:
                 raise HTTPError(
                     403,

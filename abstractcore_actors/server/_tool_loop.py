@@ -14,7 +14,8 @@ that up" before its call is heard), streamed as it comes when the request
 streams; tool-call pieces and the ends of intermediate steps are not sent,
 as the client has nothing to run.
 Usage and cost are those of every step together, for the client and for
-budgets.
+budgets. What ran is on the answer (`server_tool_calls`; streamed, a chunk
+after each step's calls), for the Responses format's `mcp_call` items.
 """
 
 from __future__ import annotations
@@ -31,7 +32,16 @@ from .._providers._accumulate import Accumulator
 from .._tools import ToolDefinition, run_tool_calls
 from .._wire.openai_chat_request import ChatRequest
 from ..events import Emitter
-from ..types import Chunk, Cost, GenerateResponse, Message, ToolCall, Usage
+from ..types import (
+    Chunk,
+    Cost,
+    GenerateResponse,
+    Message,
+    ServerToolCall,
+    ToolCall,
+    ToolResult,
+    Usage,
+)
 from ._call import CallContext
 from ._errors import bad_request
 from ._routing import Target
@@ -43,6 +53,8 @@ class ToolLoopTarget:
     tools: Mapping[str, ToolDefinition[..., Any]]
     emitter: Emitter
     max_steps: int
+    # each tool's listed name -> (its server, the server's own name for it)
+    origins: Mapping[str, tuple[str, str]] = attrs.field(factory=dict)
 
     def _step_args(
         self, args: Mapping[str, Any], messages: list[Message], last: bool
@@ -55,15 +67,31 @@ class ToolLoopTarget:
 
     async def _run_tools(
         self, messages: list[Message], content: str, calls: Sequence[ToolCall]
-    ) -> None:
+    ) -> tuple[ServerToolCall, ...]:
+        """Run one step's calls; the next step's messages, and what ran."""
         results = await run_tool_calls(calls, self.tools, emitter=self.emitter, timeout=None)
         messages.append(Message.assistant(content, calls))
         messages.extend(Message.tool(r) for r in results)
+        return tuple(
+            self._record(call, result) for call, result in zip(calls, results, strict=True)
+        )
+
+    def _record(self, call: ToolCall, result: ToolResult) -> ServerToolCall:
+        server, own = self.origins.get(call.name, ("", call.name))
+        return ServerToolCall(
+            id=call.id,
+            server=server,
+            name=own,
+            arguments=call.raw_arguments,
+            output=result.content if result.error is None else "",
+            error=result.error,
+        )
 
     async def generate(self, args: Mapping[str, Any], timeout: float | None) -> GenerateResponse:
         deadline = _deadline(timeout)
         messages = list(args["messages"])
         usage, cost, said = Usage(), _NO_COST, ""
+        ran: tuple[ServerToolCall, ...] = ()
         for step in range(self.max_steps):
             last = step == self.max_steps - 1
             response = await self.inner.generate(
@@ -80,8 +108,9 @@ class ToolLoopTarget:
                     cost=cost,
                     tool_calls=(),
                     finish_reason=finish or response.finish_reason,
+                    server_tool_calls=ran,
                 )
-            await self._run_tools(messages, response.content, response.tool_calls)
+            ran += await self._run_tools(messages, response.content, response.tool_calls)
         raise AssertionError("unreachable: the last step returns")
 
     @asynccontextmanager
@@ -130,7 +159,8 @@ class ToolLoopTarget:
                     end = "stop" if finish == "tool_calls" else finish
                     await send.send(Chunk(finish_reason=end, usage=usage))
                     return
-                await self._run_tools(messages, answer.text, calls)
+                ran = await self._run_tools(messages, answer.text, calls)
+                await send.send(Chunk(server_tool_calls=ran))
 
 
 _NO_COST = Cost()
@@ -204,9 +234,15 @@ def with_gateway_tools(
             "JSON in a second request, with the tool results in its messages",
             param="response_format",
         )
-    tools = ctx.tools.resolve(request.mcp, ctx.key)
+    chosen = ctx.tools.resolve(request.mcp, ctx.key)
     request_id = str(request.args.get("request_id", ""))
     emitter = ctx.events.emitter(
         request_id, session_id=session_id, provider="gateway", model=request.model
     )
-    return ToolLoopTarget(target, tools, emitter, ctx.config.max_tool_steps)
+    return ToolLoopTarget(
+        target,
+        {name: definition for name, (_, _, definition) in chosen.items()},
+        emitter,
+        ctx.config.max_tool_steps,
+        origins={name: (server, own) for name, (server, own, _) in chosen.items()},
+    )

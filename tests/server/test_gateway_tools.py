@@ -6,6 +6,7 @@ mcp serve`), the real openai and anthropic SDKs, a fake upstream."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -237,6 +238,72 @@ async def test_responses_and_messages_run_the_loop_too(port: int, routes: Routes
         "Let me work it out. It is 42."
     ]
     assert message.stop_reason == "end_turn"
+
+
+RESPONSES_TOOLS: Any = [
+    {"type": "mcp", "server_label": "mine", "require_approval": "never"},
+]
+
+
+async def test_responses_list_each_tool_the_gateway_ran_as_an_mcp_call_item(
+    port: int, routes: Routes
+) -> None:
+    routes.steps["gpt-test"] = [
+        Reply(
+            text="Let me work it out. ",
+            tool_calls=[
+                FakeToolCall(name="multiply", arguments={"a": 6, "b": 7}),
+                FakeToolCall(name="refuse", arguments={"reason": "no"}),
+            ],
+        ),
+        Reply(text="It is 42."),
+    ]
+    with trio.fail_after(DEADLINE):
+        async with sdk_client(port) as client:
+            response = await client.responses.create(
+                model="gpt-test", input="what is 6 x 7?", tools=RESPONSES_TOOLS
+            )
+    assert [item.type for item in response.output] == ["mcp_call", "mcp_call", "message"]
+    product, refused = response.output[0], response.output[1]
+    assert product.type == "mcp_call" and refused.type == "mcp_call"  # for the type checker
+    assert (product.server_label, product.name, product.status) == ("mine", "multiply", "completed")
+    assert json.loads(product.arguments) == {"a": 6, "b": 7} and product.output == "42"
+    assert refused.status == "failed" and refused.output is None and refused.error is not None
+    assert refused.error.type == "mcp_tool_execution_error"
+    assert "PermissionError: no" in str(refused.error.content)
+    assert response.output_text == "Let me work it out. It is 42."
+
+
+async def test_a_streamed_response_shows_each_mcp_call_between_the_steps_text(
+    port: int, routes: Routes
+) -> None:
+    two_steps(routes)
+    with trio.fail_after(DEADLINE):
+        async with sdk_client(port) as client:
+            stream = await client.responses.create(
+                model="gpt-test", input="what is 6 x 7?", tools=RESPONSES_TOOLS, stream=True
+            )
+            events = [event async for event in stream]
+    kinds = [event.type for event in events]
+    added = [e.item.type for e in events if e.type == "response.output_item.added"]
+    assert added == ["message", "mcp_call", "mcp_call", "message"]  # in the order they happened
+    first_call = kinds.index("response.mcp_call.in_progress")
+    assert kinds[first_call : first_call + 5] == [
+        "response.mcp_call.in_progress",
+        "response.mcp_call_arguments.delta",
+        "response.mcp_call_arguments.done",
+        "response.mcp_call.completed",
+        "response.output_item.done",
+    ]
+    # the first step's message closed before the first call began
+    assert kinds.index("response.output_text.done") < first_call
+    [completed] = [e for e in events if e.type == "response.completed"]
+    output = completed.response.output
+    assert [item.type for item in output] == ["message", "mcp_call", "mcp_call", "message"]
+    outputs = sorted(item.output or "" for item in output if item.type == "mcp_call")
+    assert outputs == ["42", "waited 0.01"]
+    assert completed.response.output_text == "Let me work it out. It is 42."
+    assert [e.sequence_number for e in events] == list(range(len(events)))
 
 
 async def test_a_sdk_server_tool_by_its_prefixed_name(
