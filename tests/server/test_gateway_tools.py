@@ -116,16 +116,7 @@ async def test_a_chat_request_gets_the_final_answer_and_the_steps_are_events(
     port: int, routes: Routes, upstream: FakeOpenAIServer
 ) -> None:
     two_steps(routes)
-    with trio.fail_after(DEADLINE):
-        async with events_socket(port, KEY) as ws, sdk_client(port) as client:
-            await subscribed(ws)
-            reply = await client.chat.completions.create(
-                model="gpt-test",
-                messages=[{"role": "user", "content": "what is 6 x 7?"}],
-                tools=MINE,
-                extra_headers={"x-request-id": "tools-1"},
-            )
-            events = await _events_until_two_completions(ws)
+    reply, events = await _ask_with_events(port, "what is 6 x 7?", "tools-1")
     message = reply.choices[0].message
     assert message.content == "Let me work it out. It is 42."
     assert not message.tool_calls and reply.choices[0].finish_reason == "stop"
@@ -147,16 +138,7 @@ async def test_an_mcp_tools_progress_is_a_tool_progress_event_of_the_request(
         Reply(tool_calls=[FakeToolCall(name="index", arguments={"paths": ["a", "b"]})]),
         Reply(text="Indexed 2."),
     ]
-    with trio.fail_after(DEADLINE):
-        async with events_socket(port, KEY) as ws, sdk_client(port) as client:
-            await subscribed(ws)
-            reply = await client.chat.completions.create(
-                model="gpt-test",
-                messages=[{"role": "user", "content": "index a and b"}],
-                tools=MINE,
-                extra_headers={"x-request-id": "tools-progress"},
-            )
-            events = await _events_until_two_completions(ws)
+    reply, events = await _ask_with_events(port, "index a and b", "tools-progress")
     assert reply.choices[0].message.content == "Indexed 2."
     progress = [
         (e["tool"], e["message"], e["fraction"])
@@ -168,6 +150,21 @@ async def test_an_mcp_tools_progress_is_a_tool_progress_event_of_the_request(
         ("index", "indexed a", 0.5),
         ("index", "indexed b", 1.0),
     ]
+
+
+async def _ask_with_events(port: int, content: str, request_id: str) -> tuple[Any, list[Any]]:
+    """A chat request naming the gateway's tools, and the events up to its two
+    steps' completions (the socket subscribed before the request is sent)."""
+    with trio.fail_after(DEADLINE):
+        async with events_socket(port, KEY) as ws, sdk_client(port) as client:
+            await subscribed(ws)
+            reply = await client.chat.completions.create(
+                model="gpt-test",
+                messages=[{"role": "user", "content": content}],
+                tools=MINE,
+                extra_headers={"x-request-id": request_id},
+            )
+            return reply, await _events_until_two_completions(ws)
 
 
 async def _events_until_two_completions(ws: Any) -> list[dict[str, Any]]:
